@@ -1,0 +1,3 @@
+from cdc_sync.cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""`cdc-sync check`: can we reach the source, Kafka and Meilisearch?"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import click
+from sqlalchemy import inspect, literal, select
+
+from cdc_sync.cli.context import AppContext
+from cdc_sync.config import Settings
+from cdc_sync.kafka.admin import cluster_id
+from cdc_sync.sink.meili import meili_client
+from cdc_sync.source.database import create_source_engine
+
+
+@dataclass
+class Outcome:
+    component: str
+    ok: bool
+    detail: str
+
+
+def check_source(settings: Settings) -> str:
+    engine = create_source_engine(settings.source)
+    try:
+        with engine.connect() as conn:
+            conn.execute(select(literal(1))).scalar_one()
+            inspector = inspect(conn)
+            missing = [
+                t.qualified_name
+                for t in settings.tables
+                if t.capture != "debezium" and not inspector.has_table(t.name, schema=t.schema_)
+            ]
+    finally:
+        engine.dispose()
+    if missing:
+        raise RuntimeError(f"configured tables not found: {', '.join(missing)}")
+    return f"{settings.source.display_url()} ({len(settings.tables)} tables configured)"
+
+
+def check_kafka(settings: Settings) -> str:
+    return f"{settings.kafka.bootstrap_servers} (cluster {cluster_id(settings.kafka)})"
+
+
+def check_meilisearch(settings: Settings) -> str:
+    client = meili_client(settings.meilisearch)
+    health = client.health()
+    client.get_indexes({"limit": 1})  # proves the API key is accepted
+    version = client.get_version().get("pkgVersion", "?")
+    return f"{settings.meilisearch.url} ({health.get('status')}, version {version})"
+
+
+CHECKS: list[tuple[str, Callable[[Settings], str], str]] = [
+    ("source", check_source, "check [source] url, the network path and the credentials"),
+    ("kafka", check_kafka, "check [kafka] bootstrap_servers and that the broker is running"),
+    ("meilisearch", check_meilisearch, "check [meilisearch] url and api_key"),
+]
+
+
+def run_checks(settings: Settings) -> list[Outcome]:
+    outcomes = []
+    for name, check, hint in CHECKS:
+        try:
+            outcomes.append(Outcome(name, True, check(settings)))
+        except Exception as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            outcomes.append(Outcome(name, False, f"{reason} — {hint}"))
+    return outcomes
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_obj
+def check(app: AppContext, as_json: bool) -> None:
+    """Check the config and connectivity of source, Kafka and Meilisearch.
+
+    Exits 0 when all three answer, 3 when any does not.
+    """
+    outcomes = run_checks(app.settings)
+    if as_json:
+        click.echo(json.dumps([asdict(o) for o in outcomes], indent=2))
+    else:
+        for o in outcomes:
+            mark = click.style("ok  ", fg="green") if o.ok else click.style("FAIL", fg="red")
+            click.echo(f"{o.component:<12} {mark} {o.detail}")
+    if not all(o.ok for o in outcomes):
+        raise SystemExit(3)
+
+
+COMMANDS = [check]

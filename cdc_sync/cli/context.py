@@ -1,0 +1,38 @@
+"""What every command gets: settings loaded on first use, logging set up once."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from cdc_sync.config import Settings, load_settings
+from cdc_sync.logs import setup_logging
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    from sqlalchemy.engine import make_url
+
+    found = []
+    for secret in (settings.meilisearch.api_key, settings.kafka.sasl_password):
+        if secret is not None:
+            found.append(secret.get_secret_value())
+    try:
+        password = make_url(settings.source.url.get_secret_value()).password
+    except Exception:
+        password = None
+    if password:
+        found.append(str(password))
+    return found
+
+
+class AppContext:
+    def __init__(self, config_path: str | None, log_level: str | None) -> None:
+        self.config_path = config_path
+        self.log_level = log_level
+
+    @cached_property
+    def settings(self) -> Settings:
+        settings = load_settings(self.config_path)
+        setup_logging(
+            self.log_level or settings.logging.level, settings.logging.format, secrets_of(settings)
+        )
+        return settings

@@ -1,0 +1,354 @@
+"""The typed settings tree (SPEC §8) and how it is loaded.
+
+Sources, lowest priority first: the TOML file, then environment variables
+named ``CDC_SYNC__SECTION__KEY`` (``__`` separates sections). ``${VAR}`` and
+``${VAR:-default}`` inside file values are expanded from the environment.
+Every problem is reported as one line that names the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from cdc_sync.errors import ConfigError
+
+ENV_PREFIX = "CDC_SYNC__"
+CONFIG_ENV = "CDC_SYNC_CONFIG"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_$#]{0,127}$")
+_INDEX_UID = re.compile(r"^[A-Za-z0-9_-]{1,400}$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _sql_identifier(value: str) -> str:
+    if not _IDENTIFIER.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a plain SQL identifier "
+            "(a letter, then letters, digits, _, $ or #; at most 128 characters)"
+        )
+    return value
+
+
+def _index_uid(value: str) -> str:
+    if not _INDEX_UID.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid Meilisearch index uid ([A-Za-z0-9_-])")
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(_sql_identifier)]
+IndexUid = Annotated[str, AfterValidator(_index_uid)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSettings(_Section):
+    url: SecretStr
+    changelog_table: Identifier = "CDC_CHANGE_LOG"
+    changelog_schema: Identifier | None = None
+    connect_timeout_s: float = Field(10.0, gt=0)
+
+    def display_url(self) -> str:
+        """The URL with its password masked, for logs and messages."""
+        try:
+            return make_url(self.url.get_secret_value()).render_as_string(hide_password=True)
+        except Exception:
+            return "<unparseable url>"
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str
+    topic_prefix: str = Field("cdc", pattern=r"^[A-Za-z0-9._-]+$")
+    group_id: str = "cdc-sync"
+    dead_letter_topic: str = Field("cdc-sync.dlq", pattern=r"^[A-Za-z0-9._-]+$")
+    partitions: int = Field(6, ge=1)
+    replication_factor: int = Field(1, ge=1)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    schema_registry_url: str | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    def client_config(self) -> dict[str, Any]:
+        """librdkafka settings shared by producer, consumer and admin client."""
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            # librdkafka logs every failed reconnect; our own code reports outages.
+            "logger": logging.getLogger("librdkafka"),
+            "security.protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            conf["sasl.username"] = self.sasl_username
+        if self.sasl_password:
+            conf["sasl.password"] = self.sasl_password.get_secret_value()
+        conf.update(self.extra)
+        return conf
+
+
+class MeilisearchSettings(_Section):
+    url: str
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(30.0, gt=0)
+
+
+class ConsumerSettings(_Section):
+    batch_size: int = Field(5000, ge=1, description="documents per Meilisearch task at most")
+    batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    linger_ms: int = Field(100, ge=0)
+    max_tasks_in_flight: int = Field(8, ge=1)
+    max_buffered_bytes: int = Field(128 * 1024 * 1024, ge=1024)
+    shutdown_timeout_s: float = Field(30.0, gt=0)
+    dlq_max_ratio: float = Field(0.5, gt=0, le=1)
+    dlq_window: int = Field(1000, ge=1)
+    retry_max_s: float = Field(30.0, gt=0)
+
+
+class RelaySettings(_Section):
+    batch_size: int = Field(1000, ge=1, le=100_000)
+    poll_interval_ms: int = Field(200, ge=1, le=60_000)
+    overlap_s: float = Field(5.0, ge=0)
+
+
+class StateSettings(_Section):
+    url: str = "sqlite:///cdc-sync-state.db"
+    lease_ttl_s: float = Field(60.0, gt=0)
+
+
+class HttpSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8787, ge=0, le=65535)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "text", "json"] = "auto"
+
+
+FieldType = Literal[
+    "auto", "string", "integer", "float", "boolean", "datetime", "epoch", "epoch_ms", "base64"
+]
+
+
+class FieldSpec(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    type: FieldType = "auto"
+
+
+class SoftDelete(_Section):
+    column: Identifier
+    value: str | int | bool
+
+
+class IndexSettings(_Section):
+    searchable: list[str] | None = None
+    filterable: list[str] | None = None
+    sortable: list[str] | None = None
+    displayed: list[str] | None = None
+    ranking_rules: list[str] | None = None
+
+    def as_meilisearch(self) -> dict[str, list[str]]:
+        names = {
+            "searchable": "searchableAttributes",
+            "filterable": "filterableAttributes",
+            "sortable": "sortableAttributes",
+            "displayed": "displayedAttributes",
+            "ranking_rules": "rankingRules",
+        }
+        return {
+            api: value for key, api in names.items() if (value := getattr(self, key)) is not None
+        }
+
+
+class TableSettings(_Section):
+    name: Identifier
+    schema_: Identifier | None = Field(None, alias="schema")
+    primary_key: list[Identifier] = Field(min_length=1)
+    index: IndexUid | None = None
+    id_field: str = Field("id", pattern=r"^[A-Za-z0-9_-]+$")
+    capture: Literal["trigger", "timestamp", "debezium"] = "trigger"
+    topic: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]+$")
+    modified_column: Identifier | None = None
+    soft_delete: SoftDelete | None = None
+    filter: str | None = None
+    fields: dict[Identifier, str | FieldSpec] | None = None
+    exclude: list[Identifier] = Field(default_factory=list)
+    decimals: Literal["float", "string"] = "string"
+    binary: Literal["drop", "base64"] = "drop"
+    settings: IndexSettings = Field(default_factory=IndexSettings)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> TableSettings:
+        if self.capture == "timestamp" and not self.modified_column:
+            raise ValueError("capture = 'timestamp' needs modified_column")
+        if self.filter is not None and ";" in self.filter:
+            raise ValueError("filter must be a single SQL predicate (no ';')")
+        return self
+
+    @property
+    def index_uid(self) -> str:
+        return self.index or self.name.lower()
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema_}.{self.name}" if self.schema_ else self.name
+
+    def topic_name(self, prefix: str) -> str:
+        """Debezium's naming: ``<prefix>.<SCHEMA>.<TABLE>`` (no schema: ``<prefix>.<TABLE>``)."""
+        return self.topic or f"{prefix}.{self.qualified_name}"
+
+    def field_specs(self) -> dict[str, FieldSpec] | None:
+        if self.fields is None:
+            return None
+        return {
+            column: spec if isinstance(spec, FieldSpec) else FieldSpec(name=spec)
+            for column, spec in self.fields.items()
+        }
+
+
+class Settings(BaseSettings):
+    source: SourceSettings
+    kafka: KafkaSettings
+    meilisearch: MeilisearchSettings
+    consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)  # type: ignore[arg-type]
+    relay: RelaySettings = Field(default_factory=RelaySettings)  # type: ignore[arg-type]
+    state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
+    http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    tables: list[TableSettings] = Field(default_factory=list)
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file arrives as init kwargs; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _check_tables(self) -> Settings:
+        seen: dict[str, TableSettings] = {}
+        problems = []
+        for table in self.tables:
+            other = seen.setdefault(table.index_uid, table)
+            if other is not table and (
+                other.id_field != table.id_field or other.primary_key != table.primary_key
+            ):
+                problems.append(
+                    f"tables: {other.qualified_name} and {table.qualified_name} both write "
+                    f"index {table.index_uid!r} with different primary_key/id_field"
+                )
+        names = [t.qualified_name.upper() for t in self.tables]
+        for name in {n for n in names if names.count(n) > 1}:
+            problems.append(f"tables: {name} is configured more than once")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def table(self, name: str) -> TableSettings:
+        for table in self.tables:
+            if name.upper() in (table.name.upper(), table.qualified_name.upper()):
+                return table
+        known = ", ".join(t.qualified_name for t in self.tables) or "none"
+        raise ConfigError([f"--table {name}: not a configured table (configured: {known})"])
+
+
+def expand_env(value: Any, environ: Mapping[str, str], path: str = "") -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a TOML tree."""
+    if isinstance(value, dict):
+        return {k: expand_env(v, environ, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise ConfigError([f"{path}: environment variable {name} is not set (used as ${{{name}}})"])
+
+    return _ENV_REF.sub(replace, value)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            key = "schema" if part == "schema_" else part
+            out += f".{key}" if out else key
+    return out
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+    key = _location(loc) or "config"
+    kind = error["type"]
+    if kind == "missing":
+        section, _, leaf = key.rpartition(".")
+        env = ENV_PREFIX + key.replace(".", "__").upper()
+        where = f"[{section}] {leaf} = ..." if section and "[" not in section else key
+        return f"{key}: required key is missing (set {where} in the config file or {env})"
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{key}: {message}"
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Load, expand and validate; raise ConfigError with one line per problem."""
+    path = path or os.environ.get(CONFIG_ENV)
+    raw: dict[str, Any] = {}
+    if path:
+        file = Path(path)
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([f"--config: file {str(file)!r} does not exist"]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"--config: {file} is not valid TOML: {exc}"]) from None
+    raw = expand_env(raw, os.environ)
+    try:
+        return Settings(**raw)
+    except ValidationError as exc:
+        raise ConfigError([_describe(e) for e in exc.errors()]) from None

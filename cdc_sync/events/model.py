@@ -1,0 +1,29 @@
+"""The change event every decoder produces and every writer consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Op = Literal["c", "u", "d", "r", "t"]
+"""create, update, delete, read (snapshot), truncate."""
+
+UNAVAILABLE = "__debezium_unavailable_value"
+"""Debezium's placeholder for a column it did not capture (an unchanged LOB)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    op: Op
+    key: dict[str, Any]
+    """Primary-key values by column name."""
+    after: dict[str, Any] | None = None
+    """The row image after the change; None for deletes and truncates."""
+    before: dict[str, Any] | None = None
+    table: str | None = None
+    change_id: int | None = None
+    ts_ms: int | None = None
+
+    @property
+    def is_delete(self) -> bool:
+        return self.op == "d"

@@ -1,0 +1,86 @@
+"""Database values → JSON values, the same for relay, consumer and bootstrap."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+import uuid
+from decimal import Decimal
+from typing import Any, Literal
+
+DROP: Any = object()
+"""Returned for values that are configured away (binary columns by default)."""
+
+_INT64 = 2**63 - 1
+
+
+class UnconvertibleValue(ValueError):
+    """A value that has no faithful JSON form."""
+
+
+def decimal_to_json(value: Decimal, decimals: Literal["float", "string"] = "string") -> Any:
+    """Integral → int; otherwise float when exact, else float or string as configured."""
+    if not value.is_finite():
+        raise UnconvertibleValue(f"non-finite number {value}")
+    if value == value.to_integral_value():
+        as_int = int(value)
+        return as_int if abs(as_int) <= _INT64 else str(as_int)
+    as_float = float(value)
+    if decimals == "float" or Decimal(repr(as_float)) == value:
+        return as_float
+    return str(value.normalize())
+
+
+def to_json_value(
+    value: Any,
+    *,
+    decimals: Literal["float", "string"] = "string",
+    binary: Literal["drop", "base64"] = "drop",
+) -> Any:
+    """Convert one column value; JSON values pass through unchanged (idempotent)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) <= _INT64 else str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UnconvertibleValue(f"non-finite number {value}")
+        return value
+    if isinstance(value, Decimal):
+        return decimal_to_json(value, decimals)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes | bytearray | memoryview):
+        if binary == "drop":
+            return DROP
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {
+            str(k): to_json_value(v, decimals=decimals, binary=binary) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [to_json_value(v, decimals=decimals, binary=binary) for v in value]
+    read = getattr(value, "read", None)  # database LOB handles
+    if callable(read):
+        return to_json_value(read(), decimals=decimals, binary=binary)
+    raise UnconvertibleValue(f"unsupported value type {type(value).__name__}")
+
+
+def row_to_json(
+    row: dict[str, Any],
+    *,
+    decimals: Literal["float", "string"] = "string",
+    binary: Literal["drop", "base64"] = "drop",
+) -> dict[str, Any]:
+    """A whole row image; dropped columns are left out."""
+    out = {}
+    for column, value in row.items():
+        converted = to_json_value(value, decimals=decimals, binary=binary)
+        if converted is not DROP:
+            out[column] = converted
+    return out

@@ -1,0 +1,1 @@
+"""Meilisearch side: documents, ids and the writer."""

@@ -1,0 +1,166 @@
+"""Row image → Meilisearch document operation, per table config (SPEC §5).
+
+Shared by the consumer and bootstrap so both write identical documents.
+Column names match case-insensitively (Oracle upper-cases, PostgreSQL lower-cases).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from cdc_sync.config import FieldSpec, TableSettings
+from cdc_sync.errors import TerminalError
+from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
+from cdc_sync.events.values import DROP, UnconvertibleValue, to_json_value
+from cdc_sync.sink.ids import document_id
+
+
+class MappingError(TerminalError):
+    """A row that cannot become a document; it is dead-lettered with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    doc_id: str
+    document: dict[str, Any]
+    partial: bool = False
+    """True when some columns were unavailable: merge instead of replace."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    doc_id: str
+
+
+DocumentOp = Upsert | Delete
+
+
+def _lookup(row: dict[str, Any], column: str) -> tuple[bool, Any]:
+    if column in row:
+        return True, row[column]
+    wanted = column.upper()
+    for name, value in row.items():
+        if name.upper() == wanted:
+            return True, value
+    return False, None
+
+
+def key_of(table: TableSettings, row: dict[str, Any]) -> list[Any]:
+    values = []
+    for column in table.primary_key:
+        found, value = _lookup(row, column)
+        if not found:
+            raise MappingError(f"primary-key column {column} is missing from the row")
+        values.append(value)
+    return values
+
+
+def _to_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    else:
+        raise ValueError(f"{value!r} is not a date or timestamp")
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _epoch(value: Any) -> int | float:
+    seconds = _to_datetime(value).timestamp()
+    return int(seconds) if seconds == int(seconds) else seconds
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "y", "yes", "true", "t"):
+        return True
+    if text in ("0", "n", "no", "false", "f"):
+        return False
+    raise ValueError(f"{value!r} is not a boolean")
+
+
+def convert(value: Any, spec: FieldSpec, table: TableSettings) -> Any:
+    """Apply a field's configured conversion; None stays None."""
+    if value is None:
+        return None
+    kind = spec.type
+    if kind == "auto":
+        return to_json_value(value, decimals=table.decimals, binary=table.binary)
+    if kind == "string":
+        return value if isinstance(value, str) else str(to_json_value(value, binary="base64"))
+    if kind == "integer":
+        return int(Decimal(str(value)))
+    if kind == "float":
+        return float(value)
+    if kind == "boolean":
+        return _boolean(value)
+    if kind == "datetime":
+        return _to_datetime(value).isoformat() if not isinstance(value, str) else value
+    if kind == "epoch":
+        return _epoch(value)
+    if kind == "epoch_ms":
+        return int(_to_datetime(value).timestamp() * 1000)
+    if isinstance(value, str):  # base64 of text that already is base64
+        return value
+    return base64.b64encode(bytes(value)).decode("ascii")
+
+
+def _specs(table: TableSettings, row: dict[str, Any]) -> dict[str, FieldSpec]:
+    configured = table.field_specs()
+    excluded = {c.upper() for c in table.exclude}
+    if configured is None:
+        return {c: FieldSpec(name=c.lower()) for c in row if c.upper() not in excluded}
+    specs = dict(configured)
+    for column in table.primary_key:  # key columns always stay as fields
+        if not any(c.upper() == column.upper() for c in specs):
+            specs[column] = FieldSpec(name=column.lower())
+    return specs
+
+
+def is_soft_deleted(table: TableSettings, row: dict[str, Any]) -> bool:
+    if table.soft_delete is None:
+        return False
+    found, value = _lookup(row, table.soft_delete.column)
+    return found and value is not None and str(value) == str(table.soft_delete.value)
+
+
+def document_for_row(table: TableSettings, row: dict[str, Any]) -> DocumentOp:
+    """Map one row image (column → value) to the operation that indexes it."""
+    doc_id = document_id(key_of(table, row))
+    if is_soft_deleted(table, row):
+        return Delete(doc_id)
+    document: dict[str, Any] = {}
+    partial = False
+    for column, spec in _specs(table, row).items():
+        found, value = _lookup(row, column)
+        if not found:
+            continue
+        if value == UNAVAILABLE:
+            partial = True
+            continue
+        try:
+            converted = convert(value, spec, table)
+        except (UnconvertibleValue, ValueError, TypeError, InvalidOperation) as exc:
+            raise MappingError(f"column {column} ({spec.type}): {exc}") from None
+        if converted is not DROP:
+            document[spec.name] = converted
+    document[table.id_field] = doc_id
+    return Upsert(doc_id, document, partial)
+
+
+def operation_for_event(table: TableSettings, event: ChangeEvent) -> DocumentOp:
+    """Map a decoded change event: deletes by key, everything else by its row image."""
+    if event.is_delete or event.after is None:
+        return Delete(document_id(key_of(table, event.key)))
+    row = event.after
+    if not all(_lookup(row, c)[0] for c in table.primary_key):
+        row = {**event.key, **row}
+    return document_for_row(table, row)

@@ -1,0 +1,1 @@
+"""Source databases: connection, capture (triggers, timestamps) and the relay."""

@@ -1,0 +1,342 @@
+"""The state store: small SQLAlchemy Core tables, created on first use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from cdc_sync.errors import CdcSyncError
+from cdc_sync.source.database import normalise_url
+
+metadata = MetaData()
+
+runs = Table(
+    "cdc_sync_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("table_name", String(256)),
+    Column("holder", String(256), nullable=False),
+    Column("status", String(16), nullable=False),  # running | succeeded | failed
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("rows", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("details", JSON),
+)
+
+run_failures = Table(
+    "cdc_sync_run_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("key", Text),
+    Column("reason", Text, nullable=False),
+)
+
+leases = Table(
+    "cdc_sync_leases",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("holder", String(256), nullable=False),
+    Column("run_id", Integer),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+fences = Table(
+    "cdc_sync_fences",
+    metadata,
+    Column("table_name", String(256), primary_key=True),
+    Column("holder", String(256), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+watermarks = Table(
+    "cdc_sync_watermarks",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+errors = Table(
+    "cdc_sync_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("component", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+)
+
+KEEP_ERRORS = 200
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def process_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class LeaseHeld(CdcSyncError):
+    """Another run holds the lease."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Lease:
+    name: str
+    holder: str
+    run_id: int | None
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    kind: str
+    table_name: str | None
+    holder: str
+    status: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    rows: int
+    failures: int
+    error: str | None
+    details: dict[str, Any] | None
+
+
+class StateStore:
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self.engine = engine or create_engine(normalise_url(url), pool_pre_ping=True)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- leases: one holder at a time, expiring so a crashed holder never blocks forever
+
+    def acquire(self, name: str, holder: str, ttl_s: float, run_id: int | None = None) -> Lease:
+        now = utcnow()
+        expires = now + dt.timedelta(seconds=ttl_s)
+        with self.engine.begin() as conn:
+            try:
+                conn.execute(
+                    insert(leases).values(
+                        name=name, holder=holder, run_id=run_id, expires_at=expires
+                    )
+                )
+                return Lease(name, holder, run_id, expires)
+            except IntegrityError:
+                pass
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(leases)
+                .where(leases.c.name == name)
+                .where((leases.c.expires_at < now) | (leases.c.holder == holder))
+                .values(holder=holder, run_id=run_id, expires_at=expires)
+            ).rowcount
+            if taken == 1:
+                return Lease(name, holder, run_id, expires)
+            row = conn.execute(select(leases).where(leases.c.name == name)).one()
+        raise LeaseHeld(
+            f"{name} is held by {row.holder} (run {row.run_id}) until "
+            f"{_aware(row.expires_at).isoformat(timespec='seconds')}"
+        )
+
+    def renew(self, lease: Lease, ttl_s: float) -> Lease:
+        expires = utcnow() + dt.timedelta(seconds=ttl_s)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(leases)
+                .where(leases.c.name == lease.name, leases.c.holder == lease.holder)
+                .values(expires_at=expires)
+            ).rowcount
+        if done != 1:
+            raise LeaseHeld(f"lease {lease.name} was lost by {lease.holder}")
+        return Lease(lease.name, lease.holder, lease.run_id, expires)
+
+    def release(self, lease: Lease) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(leases).where(leases.c.name == lease.name, leases.c.holder == lease.holder)
+            )
+
+    def lease(self, name: str) -> Lease | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(leases).where(leases.c.name == name)).first()
+        if row is None or _aware(row.expires_at) < utcnow():
+            return None
+        return Lease(row.name, row.holder, row.run_id, _aware(row.expires_at))
+
+    # -- fences: while a table is fenced, consumers hold that table's writes
+
+    def set_fence(self, table_name: str, holder: str, ttl_s: float) -> None:
+        expires = utcnow() + dt.timedelta(seconds=ttl_s)
+        with self.engine.begin() as conn:
+            conn.execute(delete(fences).where(fences.c.table_name == table_name))
+            conn.execute(
+                insert(fences).values(table_name=table_name, holder=holder, expires_at=expires)
+            )
+
+    def clear_fence(self, table_name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(fences).where(fences.c.table_name == table_name))
+
+    def fenced_tables(self) -> set[str]:
+        now = utcnow()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(fences.c.table_name, fences.c.expires_at)).all()
+        return {r.table_name for r in rows if _aware(r.expires_at) >= now}
+
+    # -- runs and their failures
+
+    def start_run(self, kind: str, table_name: str | None, holder: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(runs).values(
+                    kind=kind,
+                    table_name=table_name,
+                    holder=holder,
+                    status="running",
+                    started_at=utcnow(),
+                    rows=0,
+                    failures=0,
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def update_run(self, run_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        rows: int,
+        error: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.update_run(
+            run_id, status=status, rows=rows, error=error, ended_at=utcnow(), details=details
+        )
+
+    def add_failures(self, run_id: int, failures: list[tuple[str | None, str]]) -> None:
+        if not failures:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(run_failures),
+                [{"run_id": run_id, "key": key, "reason": reason} for key, reason in failures],
+            )
+            count = conn.execute(select(runs.c.failures).where(runs.c.id == run_id)).scalar_one()
+            conn.execute(
+                update(runs).where(runs.c.id == run_id).values(failures=count + len(failures))
+            )
+
+    def failures(self, run_id: int, limit: int = 20) -> list[tuple[str | None, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(run_failures.c.key, run_failures.c.reason)
+                .where(run_failures.c.run_id == run_id)
+                .order_by(run_failures.c.id)
+                .limit(limit)
+            ).all()
+        return [(r.key, r.reason) for r in rows]
+
+    def recent_runs(self, limit: int = 20) -> list[Run]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs).order_by(runs.c.id.desc()).limit(limit)).all()
+        return [
+            Run(
+                r.id,
+                r.kind,
+                r.table_name,
+                r.holder,
+                r.status,
+                _aware(r.started_at),
+                _aware(r.ended_at) if r.ended_at else None,
+                r.rows,
+                r.failures,
+                r.error,
+                r.details,
+            )
+            for r in rows
+        ]
+
+    # -- watermarks (timestamp capture)
+
+    def get_watermark(self, name: str) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(watermarks.c.value).where(watermarks.c.name == name)
+            ).scalar()
+
+    def set_watermark(self, name: str, value: Any) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(watermarks)
+                .where(watermarks.c.name == name)
+                .values(value=value, updated_at=utcnow())
+            ).rowcount
+            if not done:
+                conn.execute(insert(watermarks).values(name=name, value=value, updated_at=utcnow()))
+
+    # -- recent errors, for status and the dashboard
+
+    def record_error(self, component: str, message: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(errors).values(at=utcnow(), component=component, message=message[:4000])
+            )
+            newest = conn.execute(
+                select(errors.c.id).order_by(errors.c.id.desc()).offset(KEEP_ERRORS).limit(1)
+            ).scalar()
+            if newest is not None:
+                conn.execute(delete(errors).where(errors.c.id <= newest))
+
+    def recent_errors(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(errors).order_by(errors.c.id.desc()).limit(limit)).all()
+        return [
+            {
+                "at": _aware(r.at).isoformat(timespec="seconds"),
+                "component": r.component,
+                "message": r.message,
+            }
+            for r in rows
+        ]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
