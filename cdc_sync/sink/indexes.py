@@ -1,0 +1,47 @@
+"""Creating indexes and applying their settings, idempotently (SPEC §5)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import meilisearch
+from meilisearch.errors import MeilisearchApiError
+
+from cdc_sync.config import TableSettings
+
+log = logging.getLogger(__name__)
+
+
+def wait(client: meilisearch.Client, task_uid: int, timeout_s: float = 120.0) -> dict[str, Any]:
+    """Wait for a task; raise if it failed."""
+    task = client.wait_for_task(task_uid, timeout_in_ms=int(timeout_s * 1000), interval_in_ms=20)
+    if task.status != "succeeded":
+        raise RuntimeError(f"meilisearch task {task_uid} {task.status}: {task.error}")
+    return dict(task.__dict__)
+
+
+def index_exists(client: meilisearch.Client, uid: str) -> bool:
+    try:
+        client.get_index(uid)
+        return True
+    except MeilisearchApiError as exc:
+        if getattr(exc, "code", None) == "index_not_found":
+            return False
+        raise
+
+
+def ensure_index(client: meilisearch.Client, uid: str, table: TableSettings) -> None:
+    """Create the index with the table's primary key if missing; apply settings if they differ."""
+    if not index_exists(client, uid):
+        wait(client, client.create_index(uid, {"primaryKey": table.id_field}).task_uid)
+        log.info("created index %s (primary key %s)", uid, table.id_field)
+    wanted = table.settings.as_meilisearch()
+    if not wanted:
+        return
+    index = client.index(uid)
+    current = index.get_settings()
+    changed = {k: v for k, v in wanted.items() if current.get(k) != v}
+    if changed:
+        wait(client, index.update_settings(changed).task_uid, timeout_s=600)
+        log.info("applied settings to %s: %s", uid, ", ".join(sorted(changed)))
