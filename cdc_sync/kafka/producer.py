@@ -1,0 +1,76 @@
+"""A producer that reports every failed delivery: nothing counts as sent until `flush` says so."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from confluent_kafka import KafkaError, Message
+from confluent_kafka import Producer as _Producer
+
+from cdc_sync.config import KafkaSettings
+from cdc_sync.errors import TransientError
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+class DeliveryFailed(TransientError):
+    """Some records were not acknowledged by the brokers."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        super().__init__(f"{len(errors)} records not delivered: {'; '.join(errors[:3])}{more}")
+
+
+class Producer:
+    """Idempotent, acks=all, Java-compatible murmur2 partitioning (per-key order across producers)."""
+
+    def __init__(self, kafka: KafkaSettings, **overrides: Any) -> None:
+        config = {
+            **kafka.client_config(),
+            "enable.idempotence": True,
+            "acks": "all",
+            "partitioner": "murmur2_random",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+            "message.timeout.ms": 60_000,
+            **overrides,
+        }
+        self._producer = _Producer(config)
+        self._errors: list[str] = []
+        self._pending = 0
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        self._pending -= 1
+        if err is not None:
+            self._errors.append(f"{msg.topic()}: {err.str()}")
+
+    def send(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers | None = None
+    ) -> None:
+        """Queue one record; blocks only while the local queue is full."""
+        while True:
+            try:
+                self._producer.produce(
+                    topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery
+                )
+                self._pending += 1
+                break
+            except BufferError:
+                self._producer.poll(0.05)
+        self._producer.poll(0)
+
+    def flush(self, timeout_s: float = 60.0) -> None:
+        """Wait for every queued record; raise DeliveryFailed if any was not acknowledged."""
+        remaining = self._producer.flush(timeout_s)
+        errors, self._errors = self._errors, []
+        if remaining:
+            errors.append(f"{remaining} records still unacknowledged after {timeout_s:.0f}s")
+        if errors:
+            raise DeliveryFailed(errors)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self._producer.flush(timeout_s)
