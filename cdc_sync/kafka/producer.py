@@ -13,7 +13,7 @@ from cdc_sync.errors import TransientError
 
 log = logging.getLogger(__name__)
 
-Headers = list[tuple[str, bytes]]
+Headers = list[tuple[str, str | bytes | None]]
 
 
 class DeliveryFailed(TransientError):
@@ -26,7 +26,7 @@ class DeliveryFailed(TransientError):
 
 
 class Producer:
-    """Idempotent, acks=all, Java-compatible murmur2 partitioning (per-key order across producers)."""
+    """Idempotent, acks=all, Java-compatible murmur2 partitioning (per-key order holds)."""
 
     def __init__(self, kafka: KafkaSettings, **overrides: Any) -> None:
         config = {
