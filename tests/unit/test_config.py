@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cdc_sync.config import load_settings
+from cdc_sync.errors import ConfigError
+
+GOOD = """
+[source]
+url = "oracle+oracledb://app:${ORACLE_PASSWORD}@db:1521/?service_name=FREEPDB1"
+
+[kafka]
+bootstrap_servers = "localhost:9092"
+
+[meilisearch]
+url = "http://localhost:7700"
+api_key = "${MEILI_API_KEY:-dev-key}"
+
+[[tables]]
+name = "CRASIVTTST"
+schema = "APP"
+primary_key = ["ID"]
+index = "crasivttst"
+modified_column = "MODIFIED_DATE"
+soft_delete = { column = "DEL_YN", value = "Y" }
+fields = { CASE_NO = "case_no", TITLE = "title", MODIFIED_DATE = { name = "modified_at", type = "epoch" } }
+settings = { filterable = ["status", "modified_at"], sortable = ["modified_at"] }
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text))
+    return caught.value.problems
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORACLE_PASSWORD", "s3cret-pw")
+    for name in list(__import__("os").environ):
+        if name.startswith("CDC_SYNC"):
+            monkeypatch.delenv(name)
+
+
+def test_spec_example_loads(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, GOOD))
+    table = settings.tables[0]
+    assert table.topic_name(settings.kafka.topic_prefix) == "cdc.APP.CRASIVTTST"
+    assert table.index_uid == "crasivttst"
+    assert settings.meilisearch.api_key is not None
+    assert settings.meilisearch.api_key.get_secret_value() == "dev-key"
+    specs = table.field_specs()
+    assert specs is not None and specs["MODIFIED_DATE"].type == "epoch"
+    assert table.settings.as_meilisearch() == {
+        "filterableAttributes": ["status", "modified_at"],
+        "sortableAttributes": ["modified_at"],
+    }
+
+
+def test_secrets_never_in_repr_or_display(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, GOOD))
+    assert "s3cret-pw" not in repr(settings)
+    assert "s3cret-pw" not in str(settings)
+    assert "s3cret-pw" not in settings.source.display_url()
+    assert "***" in settings.source.display_url()
+
+
+def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDC_SYNC__KAFKA__BOOTSTRAP_SERVERS", "broker:19092")
+    monkeypatch.setenv("CDC_SYNC__KAFKA__PARTITIONS", "12")
+    settings = load_settings(write(tmp_path, GOOD))
+    assert settings.kafka.bootstrap_servers == "broker:19092"
+    assert settings.kafka.partitions == 12
+
+
+def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDC_SYNC_CONFIG", str(write(tmp_path, GOOD)))
+    assert load_settings().kafka.group_id == "cdc-sync"
+
+
+def test_missing_required_key_names_key_and_env(tmp_path: Path) -> None:
+    found = problems(tmp_path, GOOD.replace('bootstrap_servers = "localhost:9092"', ""))
+    assert found == [
+        "kafka.bootstrap_servers: required key is missing (set [kafka] bootstrap_servers = ... "
+        "in the config file or CDC_SYNC__KAFKA__BOOTSTRAP_SERVERS)"
+    ]
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    found = problems(tmp_path, GOOD.replace("[kafka]\n", "[kafka]\nbootstrap_server = 'x'\n"))
+    assert found == ["kafka.bootstrap_server: unknown key"]
+
+
+def test_unknown_env_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDC_SYNC__KAFKA__PARTITONS", "3")
+    assert problems(tmp_path, GOOD) == ["kafka.partitons: unknown key"]
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    found = problems(tmp_path, GOOD.replace("[kafka]\n", "[kafka]\npartitions = 'many'\n"))
+    assert len(found) == 1 and found[0].startswith("kafka.partitions: ")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('name = "CRASIVTTST"', 'name = "CRAS; DROP TABLE X"', "tables[0].name"),
+        ('primary_key = ["ID"]', 'primary_key = ["ID", "1BAD"]', "tables[0].primary_key[1]"),
+        ('schema = "APP"', 'schema = "APP\\"X"', "tables[0].schema"),
+        ('column = "DEL_YN"', 'column = "DEL YN"', "tables[0].soft_delete.column"),
+    ],
+)
+def test_bad_identifiers_are_rejected(tmp_path: Path, old: str, new: str, key: str) -> None:
+    found = problems(tmp_path, GOOD.replace(old, new))
+    assert len(found) == 1 and found[0].startswith(f"{key}: ")
+    assert "not a plain SQL identifier" in found[0]
+
+
+def test_table_without_primary_key(tmp_path: Path) -> None:
+    found = problems(tmp_path, GOOD.replace('primary_key = ["ID"]', "primary_key = []"))
+    assert len(found) == 1 and found[0].startswith("tables[0].primary_key: ")
+    found = problems(tmp_path, GOOD.replace('primary_key = ["ID"]\n', ""))
+    assert found[0].startswith("tables[0].primary_key: required key is missing")
+
+
+def test_conflicting_tables_on_one_index(tmp_path: Path) -> None:
+    other = '\n[[tables]]\nname = "OTHER"\nprimary_key = ["A", "B"]\nindex = "crasivttst"\n'
+    found = problems(tmp_path, GOOD + other)
+    assert len(found) == 1
+    assert "APP.CRASIVTTST and OTHER both write index 'crasivttst'" in found[0]
+
+
+def test_unset_variable_names_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORACLE_PASSWORD")
+    found = problems(tmp_path, GOOD)
+    assert found == [
+        "source.url: environment variable ORACLE_PASSWORD is not set (used as ${ORACLE_PASSWORD})"
+    ]
+
+
+def test_timestamp_mode_needs_modified_column(tmp_path: Path) -> None:
+    text = GOOD.replace('modified_column = "MODIFIED_DATE"\n', 'capture = "timestamp"\n')
+    found = problems(tmp_path, text)
+    assert found == ["tables[0]: capture = 'timestamp' needs modified_column"]
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    assert problems(tmp_path, "[kafka\n")[0].startswith("--config: ")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "nope.toml")
+    assert "does not exist" in caught.value.problems[0]
