@@ -157,3 +157,10 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / "nope.toml")
     assert "does not exist" in caught.value.problems[0]
+
+
+def test_shipped_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEILI_API_KEY", "k" * 20)
+    root = Path(__file__).resolve().parents[2]
+    settings = load_settings(root / "examples" / "cdc-sync.toml")
+    assert settings.tables[0].topic_name(settings.kafka.topic_prefix) == "cdc.APP.CRASIVTTST"
