@@ -1,0 +1,103 @@
+"""`cdc-sync check` and config errors, through the real command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cdc_sync", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def make_table(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE CRASIVTTST (ID INTEGER PRIMARY KEY, TITLE TEXT)"))
+    engine.dispose()
+
+
+def test_check_all_ok(make_config: Callable[..., Path], sqlite_url: str) -> None:
+    make_table(sqlite_url)
+    config = make_config(sqlite_url, tables=[{"name": "CRASIVTTST", "primary_key": ["ID"]}])
+    done = run_cli("--config", str(config), "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["source", "ok"],
+        ["kafka", "ok"],
+        ["meilisearch", "ok"],
+    ]
+
+
+def test_check_reports_each_broken_component(
+    make_config: Callable[..., Path], sqlite_url: str
+) -> None:
+    make_table(sqlite_url)
+    config = make_config(
+        sqlite_url,
+        tables=[{"name": "MISSING_TABLE", "primary_key": ["ID"]}],
+        meilisearch={"api_key": "wrong-key-0123456789"},
+    )
+    done = run_cli("--config", str(config), "check", "--json")
+    assert done.returncode == 3, done.stdout + done.stderr
+    import json
+
+    outcome = {o["component"]: o for o in json.loads(done.stdout)}
+    assert outcome["kafka"]["ok"] is True
+    assert outcome["source"]["ok"] is False
+    assert "MISSING_TABLE" in outcome["source"]["detail"]
+    assert outcome["meilisearch"]["ok"] is False
+    assert "wrong-key" not in done.stdout + done.stderr
+
+
+def test_unreachable_kafka_fails_with_exit_3(
+    make_config: Callable[..., Path], sqlite_url: str
+) -> None:
+    make_table(sqlite_url)
+    config = make_config(sqlite_url, kafka={"bootstrap_servers": "127.0.0.1:1"})
+    done = run_cli("--config", str(config), "check")
+    assert done.returncode == 3
+    assert "kafka" in done.stdout and "FAIL" in done.stdout
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[source]\nurl = "sqlite:///x.db"\n[kafka]\nbootstrap_servers = "x:1"\npartitions = "six"\n'
+        '[meilisearch]\nurl = "http://x"\n[[tables]]\nname = "A B"\nprimary_key = ["ID"]\n'
+    )
+    done = run_cli("--config", str(config), "check")
+    assert done.returncode == 2
+    assert "error: kafka.partitions:" in done.stderr
+    assert "error: tables[0].name: 'A B' is not a plain SQL identifier" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_secret_in_url_never_printed(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[source]\nurl = "postgresql://u:hunter2-secret@127.0.0.1:1/db"\n'
+        '[kafka]\nbootstrap_servers = "127.0.0.1:1"\n'
+        '[meilisearch]\nurl = "http://127.0.0.1:1"\napi_key = "meili-secret-key"\n'
+    )
+    done = run_cli("--config", str(config), "check")
+    assert done.returncode == 3
+    output = done.stdout + done.stderr
+    assert "hunter2-secret" not in output and "meili-secret-key" not in output
+
+
+def test_help_lists_commands() -> None:
+    done = run_cli("--help")
+    assert done.returncode == 0
+    assert "check" in done.stdout
