@@ -1,0 +1,217 @@
+"""Kafka record → ChangeEvent, for every format the consumer accepts (SPEC §4).
+
+Accepted: our relay's format; Debezium JSON envelopes, payload-only or with the
+Kafka Connect schema envelope (logical types decoded, see ``debezium.py``);
+rows flattened by ExtractNewRecordState (``__deleted`` / ``__op`` and the other
+``__`` metadata fields); tombstones; truncate events.
+
+Everything else raises ``DecodeError`` with the reason, and the consumer sends
+the record to the dead-letter topic. That includes records that are valid
+Debezium output but not row changes (heartbeats, schema changes, transaction
+metadata): they do not belong on a table topic. No other exception type leaves
+``decode_record``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, cast, get_args
+
+from cdc_sync.errors import TerminalError
+from cdc_sync.events.debezium import SchemaValueError, decode_with_schema, plain
+from cdc_sync.events.model import ChangeEvent, Op
+
+AvroDecoder = Callable[[bytes], Any]
+"""Confluent wire-format bytes → the decoded object (a dict for a record)."""
+
+OPS: frozenset[str] = frozenset(get_args(Op))
+_ROW_OPS = frozenset({"c", "u", "r"})
+_ENVELOPE_KEYS = frozenset({"before", "after", "source"})
+_CONFLUENT_MAGIC = 0
+
+
+class DecodeError(TerminalError):
+    """A record that is not a change event we can read; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def decode_record(
+    key: bytes | None, value: bytes | None, *, avro: AvroDecoder | None = None
+) -> ChangeEvent:
+    """Decode one Kafka record (raw key and value bytes) into a change event.
+
+    A missing key is allowed only for row images (the mapper then takes the key
+    from the row); deletes and tombstones need it. ``avro`` decodes records in
+    the Confluent wire format; without it such records are a ``DecodeError``.
+    """
+    try:
+        return _decode(key, value, avro)
+    except DecodeError:
+        raise
+    except Exception as exc:  # anything unforeseen is still just a bad record
+        raise DecodeError(f"cannot decode record: {type(exc).__name__}: {exc}") from exc
+
+
+def _decode(key: bytes | None, value: bytes | None, avro: AvroDecoder | None) -> ChangeEvent:
+    key_values = _decode_key(key, avro)
+    payload = None if value is None else _payload(_parse(value, "value", avro), "value")
+    if payload is None:
+        return ChangeEvent(op="d", key=_require_key(key_values, "tombstone"))
+    if not isinstance(payload, dict):
+        raise DecodeError(f"value is not a JSON object but {_kind(payload)}")
+    event = event_from_payload(payload)
+    if event.op == "d":
+        return _with_key(event, _require_key(key_values, "delete"))
+    return event if event.op == "t" else _with_key(event, key_values)
+
+
+def _with_key(event: ChangeEvent, key: dict[str, Any]) -> ChangeEvent:
+    return ChangeEvent(
+        op=event.op,
+        key=key,
+        after=event.after,
+        before=event.before,
+        table=event.table,
+        change_id=event.change_id,
+        ts_ms=event.ts_ms,
+    )
+
+
+def _decode_key(key: bytes | None, avro: AvroDecoder | None) -> dict[str, Any]:
+    if key is None:
+        return {}
+    payload = _payload(_parse(key, "key", avro), "key")
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise DecodeError(f"key is not a JSON object but {_kind(payload)}")
+    return payload
+
+
+def _require_key(key: dict[str, Any], what: str) -> dict[str, Any]:
+    if not key:
+        raise DecodeError(f"{what} without a record key")
+    return key
+
+
+def _parse(data: bytes, what: str, avro: AvroDecoder | None) -> Any:
+    if data[:1] == bytes([_CONFLUENT_MAGIC]):
+        if avro is None:
+            raise DecodeError(f"{what}: Avro records need a schema registry (not configured)")
+        return avro(data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"{what} is not UTF-8: {exc}") from None
+    try:
+        # Exact numbers first: a Decimal logical type may come as a JSON number.
+        return json.loads(text, parse_float=Decimal)
+    except ValueError as exc:
+        raise DecodeError(f"{what} is not JSON: {exc}") from None
+
+
+def _payload(parsed: Any, what: str) -> Any:
+    """Unwrap the Kafka Connect schema envelope, decoding logical types."""
+    if isinstance(parsed, dict) and parsed.keys() == {"schema", "payload"}:
+        try:
+            return decode_with_schema(parsed["schema"], parsed["payload"], what)
+        except SchemaValueError as exc:
+            raise DecodeError(str(exc)) from None
+    return plain(parsed)
+
+
+def event_from_payload(payload: dict[str, Any]) -> ChangeEvent:
+    """A decoded value object → event with ``key={}`` (the record key is added later)."""
+    if "op" in payload and _ENVELOPE_KEYS & payload.keys():
+        return _from_envelope(payload)
+    not_a_row = _not_a_row_change(payload)
+    if not_a_row:
+        raise DecodeError(f"not a row change event ({not_a_row})")
+    if _ENVELOPE_KEYS & payload.keys():
+        raise DecodeError(f"unknown event shape: keys {sorted(payload)} but no 'op'")
+    if not payload:
+        raise DecodeError("unknown event shape: an empty object")
+    return _from_flattened(payload)
+
+
+def _not_a_row_change(payload: dict[str, Any]) -> str | None:
+    if "ddl" in payload or "tableChanges" in payload:
+        return "schema change"
+    if payload.keys() == {"ts_ms"}:
+        return "heartbeat"
+    if "status" in payload and ("event_count" in payload or "data_collections" in payload):
+        return "transaction metadata"
+    return None
+
+
+def _from_envelope(payload: dict[str, Any]) -> ChangeEvent:
+    op = _op(payload["op"], "op")
+    source = payload.get("source")
+    source = source if isinstance(source, dict) else {}
+    before = _row(payload.get("before"), "before")
+    after = _row(payload.get("after"), "after")
+    if op in _ROW_OPS and after is None:
+        raise DecodeError(f"op {op!r} without an 'after' row image")
+    if op in ("d", "t"):
+        after = None
+    return ChangeEvent(
+        op=op,
+        key={},
+        after=after,
+        before=before,
+        table=_str_or_none(source.get("table")),
+        change_id=_int_or_none(source.get("change_id")),
+        ts_ms=_int_or_none(source.get("ts_ms", payload.get("ts_ms"))),
+    )
+
+
+def _from_flattened(payload: dict[str, Any]) -> ChangeEvent:
+    row = {k: v for k, v in payload.items() if not k.startswith("__")}
+    deleted = str(payload.get("__deleted", "false")).lower() == "true"
+    op = _op(payload["__op"], "__op") if "__op" in payload else "r"
+    if op == "t":
+        raise DecodeError("__op 't' on a flattened row")
+    if deleted:
+        op = "d"
+    return ChangeEvent(
+        op=op,
+        key={},
+        after=None if op == "d" else row,
+        before=row if op == "d" else None,
+        table=_str_or_none(payload.get("__table")),
+        ts_ms=_int_or_none(payload.get("__source_ts_ms", payload.get("__ts_ms"))),
+    )
+
+
+def _op(value: Any, field: str) -> Op:
+    if value not in OPS:
+        raise DecodeError(f"unknown {field} {value!r} (expected one of {sorted(OPS)})")
+    return cast(Op, value)
+
+
+def _row(value: Any, field: str) -> dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    raise DecodeError(f"{field!r} is not an object but {_kind(value)}")
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return "a number"
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    return names.get(type(value), f"a {type(value).__name__}")
