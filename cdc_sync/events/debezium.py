@@ -106,7 +106,7 @@ def _unscaled(value: Any, scale: int) -> Decimal:
     if isinstance(value, int | Decimal):  # JsonConverter decimal.format=NUMERIC
         return Decimal(value)
     unscaled = int.from_bytes(_b64(value), "big", signed=True)
-    return Decimal(unscaled).scaleb(-scale)
+    return Decimal(f"{unscaled}E{-scale}")  # exact; scaleb() would round to 28 digits
 
 
 def _decimal(schema: dict[str, Any], value: Any) -> Decimal:

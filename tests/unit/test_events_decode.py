@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from cdc_sync.events.decode import DecodeError, decode_record
 from cdc_sync.events.encode import encode
-from cdc_sync.events.model import ChangeEvent
+from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
 
 
 def _json(obj: Any) -> bytes:
@@ -276,3 +278,240 @@ def test_unexpected_errors_become_decode_errors() -> None:
 def test_deeply_nested_json_is_a_decode_error() -> None:
     with pytest.raises(DecodeError):
         decode_record(KEY, b"[" * 100_000 + b"]" * 100_000)
+
+
+def _field(name: str, kind: str, logical: str | None = None, **extra: Any) -> dict[str, Any]:
+    field: dict[str, Any] = {"type": kind, "optional": True, "field": name, **extra}
+    if logical:
+        field["name"] = logical
+        field["version"] = 1
+    return field
+
+
+# A Debezium Oracle table: ID NUMBER(10), PRICE NUMBER(10,2), QTY NUMBER, CREATED DATE,
+# UPDATED TIMESTAMP(6), EXACT TIMESTAMP(9), ZONED TIMESTAMP WITH TIME ZONE, PHOTO BLOB,
+# RATIO BINARY_DOUBLE, NOTES CLOB.
+ORACLE_ROW_FIELDS = [
+    _field("ID", "int64", optional=False),
+    _field(
+        "PRICE",
+        "bytes",
+        "org.apache.kafka.connect.data.Decimal",
+        parameters={"scale": "2", "connect.decimal.precision": "10"},
+    ),
+    {
+        "type": "struct",
+        "fields": [
+            {"type": "int32", "optional": False, "field": "scale"},
+            {"type": "bytes", "optional": False, "field": "value"},
+        ],
+        "optional": True,
+        "name": "io.debezium.data.VariableScaleDecimal",
+        "version": 1,
+        "doc": "Variable scaled decimal",
+        "field": "QTY",
+    },
+    _field("CREATED", "int64", "io.debezium.time.Timestamp"),
+    _field("UPDATED", "int64", "io.debezium.time.MicroTimestamp"),
+    _field("EXACT", "int64", "io.debezium.time.NanoTimestamp"),
+    _field("ZONED", "string", "io.debezium.time.ZonedTimestamp"),
+    _field("PHOTO", "bytes"),
+    _field("RATIO", "double"),
+    _field("NOTES", "string"),
+]
+ORACLE_ROW_JSON = {
+    "ID": 42,
+    "PRICE": "BNI=",
+    "QTY": {"scale": 3, "value": "MDk="},
+    "CREATED": 1709288130000,
+    "UPDATED": 1709288130123456,
+    "EXACT": 1709288130123456789,
+    "ZONED": "2024-03-01T10:15:30.123456Z",
+    "PHOTO": "AAH/",
+    "RATIO": 0.25,
+    "NOTES": "__debezium_unavailable_value",
+}
+ORACLE_ROW = {
+    "ID": 42,
+    "PRICE": Decimal("12.34"),
+    "QTY": Decimal("12.345"),
+    "CREATED": dt.datetime(2024, 3, 1, 10, 15, 30),
+    "UPDATED": dt.datetime(2024, 3, 1, 10, 15, 30, 123456),
+    "EXACT": dt.datetime(2024, 3, 1, 10, 15, 30, 123456),
+    "ZONED": dt.datetime(2024, 3, 1, 10, 15, 30, 123456, tzinfo=dt.UTC),
+    "PHOTO": b"\x00\x01\xff",
+    "RATIO": 0.25,
+    "NOTES": UNAVAILABLE,
+}
+ROW_SCHEMA = {
+    "type": "struct",
+    "fields": ORACLE_ROW_FIELDS,
+    "optional": True,
+    "name": "server1.SHOP.ITEMS.Value",
+}
+ENVELOPE_SCHEMA = {
+    "type": "struct",
+    "fields": [
+        {**ROW_SCHEMA, "field": "before"},
+        {**ROW_SCHEMA, "field": "after"},
+        {
+            "type": "struct",
+            "fields": [_field(k, "string") for k in DEBEZIUM_SOURCE],
+            "optional": False,
+            "name": "io.debezium.connector.oracle.Source",
+            "field": "source",
+        },
+        _field("op", "string", optional=False),
+        _field("ts_ms", "int64"),
+    ],
+    "optional": False,
+    "name": "server1.SHOP.ITEMS.Envelope",
+    "version": 2,
+}
+KEY_WITH_SCHEMA = _json(
+    {
+        "schema": {
+            "type": "struct",
+            "fields": [
+                _field(
+                    "ID",
+                    "bytes",
+                    "org.apache.kafka.connect.data.Decimal",
+                    parameters={"scale": "0"},
+                )
+            ],
+            "optional": False,
+            "name": "server1.SHOP.ITEMS.Key",
+        },
+        "payload": {"ID": "Kg=="},
+    }
+)
+
+
+def _with_schema(payload: dict[str, Any], schema: dict[str, Any] = ENVELOPE_SCHEMA) -> bytes:
+    return _json({"schema": schema, "payload": payload})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        pytest.param(
+            KEY_WITH_SCHEMA,
+            _with_schema(
+                {
+                    "before": None,
+                    "after": ORACLE_ROW_JSON,
+                    "source": DEBEZIUM_SOURCE,
+                    "op": "c",
+                    "ts_ms": 1,
+                }
+            ),
+            ChangeEvent("c", {"ID": Decimal(42)}, ORACLE_ROW, None, "ITEMS", None, 1700000000000),
+            id="oracle-insert",
+        ),
+        pytest.param(
+            KEY_WITH_SCHEMA,
+            _with_schema(
+                {
+                    "before": ORACLE_ROW_JSON,
+                    "after": None,
+                    "source": DEBEZIUM_SOURCE,
+                    "op": "d",
+                    "ts_ms": 1,
+                }
+            ),
+            ChangeEvent("d", {"ID": Decimal(42)}, None, ORACLE_ROW, "ITEMS", None, 1700000000000),
+            id="oracle-delete",
+        ),
+        pytest.param(
+            KEY_WITH_SCHEMA,
+            None,
+            ChangeEvent("d", {"ID": Decimal(42)}),
+            id="tombstone-key-with-schema",
+        ),
+        pytest.param(
+            KEY,
+            _with_schema(
+                {**ORACLE_ROW_JSON, "__deleted": "false", "__op": "u", "__table": "ITEMS"},
+                {
+                    **ROW_SCHEMA,
+                    "fields": [
+                        *ORACLE_ROW_FIELDS,
+                        _field("__deleted", "string"),
+                        _field("__op", "string"),
+                        _field("__table", "string"),
+                    ],
+                },
+            ),
+            ChangeEvent("u", {"ID": 42}, ORACLE_ROW, None, "ITEMS"),
+            id="flattened-with-schema",
+        ),
+        pytest.param(
+            KEY,
+            _with_schema(
+                {**ORACLE_ROW_JSON, "__deleted": "true"},
+                {**ROW_SCHEMA, "fields": [*ORACLE_ROW_FIELDS, _field("__deleted", "string")]},
+            ),
+            ChangeEvent("d", {"ID": 42}, None, ORACLE_ROW),
+            id="flattened-deleted-with-schema",
+        ),
+        pytest.param(
+            KEY,
+            _json({"schema": None, "payload": None}),
+            ChangeEvent("d", {"ID": 42}),
+            id="null-payload-is-a-tombstone",
+        ),
+        pytest.param(KEY, b"null", ChangeEvent("d", {"ID": 42}), id="json-null-is-a-tombstone"),
+    ],
+)
+def test_decodes_with_schema(key: bytes | None, value: bytes | None, expected: ChangeEvent) -> None:
+    assert decode_record(key, value) == expected
+
+
+def test_payload_only_keeps_json_values() -> None:
+    payload = {"before": None, "after": ORACLE_ROW_JSON, "source": DEBEZIUM_SOURCE, "op": "c"}
+    assert decode_record(KEY, _json(payload)).after == ORACLE_ROW_JSON
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        pytest.param(
+            _with_schema({"before": None, "after": {**ORACLE_ROW_JSON, "PRICE": "!!"}, "op": "c"}),
+            "value.after.PRICE (org.apache.kafka.connect.data.Decimal): not base64: '!!'",
+            id="bad-base64",
+        ),
+        pytest.param(
+            _with_schema(
+                {"before": None, "after": {**ORACLE_ROW_JSON, "UPDATED": "yesterday"}, "op": "c"}
+            ),
+            "value.after.UPDATED (io.debezium.time.MicroTimestamp): expected an integer",
+            id="timestamp-not-integer",
+        ),
+        pytest.param(
+            _with_schema({"before": None, "after": "oops", "op": "c"}),
+            "value.after: expected an object for a struct, got str",
+            id="after-not-object",
+        ),
+        pytest.param(
+            _with_schema(
+                {"ts_ms": 1},
+                {"type": "struct", "name": "io.debezium.connector.common.Heartbeat", "fields": []},
+            ),
+            "not a row change event (heartbeat)",
+            id="heartbeat-with-schema",
+        ),
+    ],
+)
+def test_poison_with_schema(value: bytes, reason: str) -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode_record(KEY, value)
+    assert reason in caught.value.reason
+
+
+def test_decimal_key_with_bad_base64_is_a_decode_error() -> None:
+    bad_key = KEY_WITH_SCHEMA.replace(b'"Kg=="', b'"K"')
+    with pytest.raises(
+        DecodeError, match=r"^key\.ID \(org\.apache\.kafka\.connect\.data\.Decimal\): not base64"
+    ):
+        decode_record(bad_key, None)
