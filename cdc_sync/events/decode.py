@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any, cast, get_args
 
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.debezium import SchemaValueError, decode_with_schema, plain
+from cdc_sync.events.debezium import SchemaValueError, decode_with_schema
 from cdc_sync.events.model import ChangeEvent, Op
 
 AvroDecoder = Callable[[bytes], Any]
@@ -30,6 +30,8 @@ OPS: frozenset[str] = frozenset(get_args(Op))
 _ROW_OPS = frozenset({"c", "u", "r"})
 _ENVELOPE_KEYS = frozenset({"before", "after", "source"})
 _CONFLUENT_MAGIC = 0
+_JSON = json.JSONDecoder()
+_EXACT_JSON = json.JSONDecoder(parse_float=Decimal)
 
 
 class DecodeError(TerminalError):
@@ -59,7 +61,7 @@ def decode_record(
 
 def _decode(key: bytes | None, value: bytes | None, avro: AvroDecoder | None) -> ChangeEvent:
     key_values = _decode_key(key, avro)
-    payload = None if value is None else _payload(_parse(value, "value", avro), "value")
+    payload = None if value is None else _load(value, "value", avro)
     if payload is None:
         return ChangeEvent(op="d", key=_require_key(key_values, "tombstone"))
     if not isinstance(payload, dict):
@@ -85,7 +87,7 @@ def _with_key(event: ChangeEvent, key: dict[str, Any]) -> ChangeEvent:
 def _decode_key(key: bytes | None, avro: AvroDecoder | None) -> dict[str, Any]:
     if key is None:
         return {}
-    payload = _payload(_parse(key, "key", avro), "key")
+    payload = _load(key, "key", avro)
     if payload is None:
         return {}
     if not isinstance(payload, dict):
@@ -99,30 +101,42 @@ def _require_key(key: dict[str, Any], what: str) -> dict[str, Any]:
     return key
 
 
-def _parse(data: bytes, what: str, avro: AvroDecoder | None) -> Any:
-    if data[:1] == bytes([_CONFLUENT_MAGIC]):
+def _load(data: bytes, what: str, avro: AvroDecoder | None) -> Any:
+    """Raw bytes → the payload object, dispatching on the first byte."""
+    if data[:1] == bytes([_CONFLUENT_MAGIC]):  # never the start of a JSON text
         if avro is None:
             raise DecodeError(f"{what}: Avro records need a schema registry (not configured)")
-        return avro(data)
+        return avro(data)  # already Python values: Avro carries its own logical types
+    return _unwrap(_parse_json(data, what), what)
+
+
+def _parse_json(data: bytes, what: str) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DecodeError(f"{what} is not UTF-8: {exc}") from None
     try:
-        # Exact numbers first: a Decimal logical type may come as a JSON number.
-        return json.loads(text, parse_float=Decimal)
+        parsed = _JSON.decode(text)
+        if _is_schema_envelope(parsed):
+            # Parse again with exact numbers: a Decimal may come as a JSON number.
+            parsed = _EXACT_JSON.decode(text)
     except ValueError as exc:
         raise DecodeError(f"{what} is not JSON: {exc}") from None
+    return parsed
 
 
-def _payload(parsed: Any, what: str) -> Any:
+def _is_schema_envelope(parsed: Any) -> bool:
+    return isinstance(parsed, dict) and parsed.keys() == {"schema", "payload"}
+
+
+def _unwrap(parsed: Any, what: str) -> Any:
     """Unwrap the Kafka Connect schema envelope, decoding logical types."""
-    if isinstance(parsed, dict) and parsed.keys() == {"schema", "payload"}:
-        try:
-            return decode_with_schema(parsed["schema"], parsed["payload"], what)
-        except SchemaValueError as exc:
-            raise DecodeError(str(exc)) from None
-    return plain(parsed)
+    if not _is_schema_envelope(parsed):
+        return parsed
+    try:
+        return decode_with_schema(parsed["schema"], parsed["payload"], what)
+    except SchemaValueError as exc:
+        raise DecodeError(str(exc)) from None
 
 
 def event_from_payload(payload: dict[str, Any]) -> ChangeEvent:

@@ -515,3 +515,26 @@ def test_decimal_key_with_bad_base64_is_a_decode_error() -> None:
         DecodeError, match=r"^key\.ID \(org\.apache\.kafka\.connect\.data\.Decimal\): not base64"
     ):
         decode_record(bad_key, None)
+
+
+def test_avro_hook_output_is_used_as_is() -> None:
+    row = {"ID": 42, "PRICE": Decimal("12.34")}
+
+    def avro(data: bytes) -> Any:
+        assert data == b"\x00\x00\x00\x00\x07payload"
+        return {"before": None, "after": row, "source": DEBEZIUM_SOURCE, "op": "c"}
+
+    event = decode_record(None, b"\x00\x00\x00\x00\x07payload", avro=avro)
+    assert event.after == row
+    assert event.after is not None and type(event.after["PRICE"]) is Decimal
+
+
+def test_numeric_decimal_format_stays_exact_through_json() -> None:
+    """JsonConverter ``decimal.format=NUMERIC`` writes Decimals as JSON numbers."""
+    value = (
+        b'{"schema": %s, "payload": {"op": "c", "after": {"ID": 42, "PRICE": 1234567890123456789.25, "RATIO": 0.1}}}'
+        % _json(ENVELOPE_SCHEMA)
+    )
+    after = decode_record(None, value).after
+    assert after == {"ID": 42, "PRICE": Decimal("1234567890123456789.25"), "RATIO": 0.1}
+    assert after is not None and type(after["RATIO"]) is float
