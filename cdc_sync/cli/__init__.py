@@ -13,6 +13,7 @@ from cdc_sync.errors import CdcSyncError
 
 COMMAND_MODULES = [
     "cdc_sync.cli.check",
+    "cdc_sync.cli.bootstrap",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Full loads: source chunks → staging index → fenced catch-up → atomic swap."""

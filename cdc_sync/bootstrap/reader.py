@@ -1,0 +1,124 @@
+"""Reading a source table in primary-key chunks, each a short query of its own."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from sqlalchemy import Column, Engine, MetaData, Table, inspect
+from sqlalchemy.exc import DBAPIError, NoSuchTableError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from cdc_sync.bootstrap.keyset import chunk_query, count_query
+from cdc_sync.config import TableSettings
+from cdc_sync.errors import ConfigError, DependencyUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Row = dict[str, Any]
+
+
+def _is_connection_problem(exc: BaseException) -> bool:
+    # OperationalError/InterfaceError, or a DBAPI error that invalidated the connection.
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.warning("source query failed (attempt %d), retrying: %s", state.attempt_number, exc)
+
+
+class SourceReader:
+    """One configured table, read as chunks of row dicts in primary-key order."""
+
+    def __init__(self, engine: Engine, table: TableSettings, attempts: int = 4) -> None:
+        self.engine = engine
+        self.settings = table
+        self.attempts = attempts
+        self.table = self._call(self._reflect)
+        self.key = [self._column(name) for name in table.primary_key]
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        """Run a short query, retrying connection problems; then give up with exit 3."""
+        retrying = Retrying(
+            retry=retry_if_exception(_is_connection_problem),
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential_jitter(initial=0.5, max=5),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(fn)
+        except DBAPIError as exc:
+            if not _is_connection_problem(exc):
+                raise
+            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            raise DependencyUnavailable(
+                f"source database unavailable while reading {self.settings.qualified_name}: "
+                f"{reason}"
+            ) from None
+
+    def _reflect(self) -> Table:
+        wanted = self.settings.name
+        with self.engine.connect() as conn:
+            names = inspect(conn).get_table_names(schema=self.settings.schema_)
+        match = next((n for n in names if n == wanted), None) or next(
+            (n for n in names if n.upper() == wanted.upper()), None
+        )
+        if match is None:
+            raise ConfigError([f"tables: {self.settings.qualified_name} does not exist in source"])
+        try:
+            return Table(match, MetaData(), autoload_with=self.engine, schema=self.settings.schema_)
+        except NoSuchTableError:
+            raise ConfigError(
+                [f"tables: {self.settings.qualified_name} does not exist in source"]
+            ) from None
+
+    def _column(self, name: str) -> Column[Any]:
+        for column in self.table.columns:
+            if column.name.upper() == name.upper():
+                return column
+        raise ConfigError(
+            [f"tables: {self.settings.qualified_name}.primary_key: no column {name} in the table"]
+        )
+
+    def count(self) -> int:
+        def run() -> int:
+            with self.engine.connect() as conn:
+                return int(conn.execute(count_query(self.table, self.settings.filter)).scalar_one())
+
+        return self._call(run)
+
+    def chunk(self, limit: int, last: list[Any] | None) -> list[Row]:
+        query = chunk_query(self.table, self.key, limit, last, self.settings.filter)
+
+        def run() -> list[Row]:
+            with self.engine.connect() as conn:
+                return [dict(r._mapping) for r in conn.execute(query)]
+
+        return self._call(run)
+
+    def chunks(self, limit: int) -> Iterator[list[Row]]:
+        """Every row, `limit` at a time; each chunk is its own query and connection checkout."""
+        last: list[Any] | None = None
+        while True:
+            rows = self.chunk(limit, last)
+            if rows:
+                yield rows
+            if len(rows) < limit:
+                return
+            tail = rows[-1]
+            last = [tail[c.name] for c in self.key]

@@ -1,0 +1,278 @@
+"""One table's full load: chunks → staging index → fenced catch-up → atomic swap.
+
+The steps and the argument that no concurrent change is lost are in
+docs/bootstrap.md; the numbers (1) to (5) below refer to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import meilisearch
+from sqlalchemy import Engine
+
+from cdc_sync.bootstrap.catchup import catch_up
+from cdc_sync.bootstrap.hold import FENCE_POLL_S, Keeper
+from cdc_sync.bootstrap.progress import Meter, Reporter, reporter_for
+from cdc_sync.bootstrap.reader import Row, SourceReader
+from cdc_sync.bootstrap.writes import Failure, Loader, Target, call, wait_task, write_isolating
+from cdc_sync.config import Settings, TableSettings
+from cdc_sync.errors import CdcSyncError
+from cdc_sync.kafka.admin import ensure_topics
+from cdc_sync.kafka.reader import end_offsets
+from cdc_sync.sink.documents import MappingError, Upsert, document_for_row, key_of
+from cdc_sync.sink.ids import InvalidKey, document_id
+from cdc_sync.sink.indexes import ensure_index, index_exists
+from cdc_sync.state.store import StateStore
+
+log = logging.getLogger(__name__)
+
+STAGING_SUFFIX = "__bootstrap"
+DRAIN_TIMEOUT_S = 600.0
+
+
+def staging_uid(live: str) -> str:
+    return f"{live}{STAGING_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Options:
+    batch_size: int = 5000
+    in_place: bool = False
+    terminal: bool | None = None
+    """Progress bar (True), log lines (False) or decide from stderr (None)."""
+
+
+@dataclass
+class Outcome:
+    table: str
+    index: str
+    run_id: int
+    rows: int = 0
+    documents: int = 0
+    replayed: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+
+def map_rows(
+    table: TableSettings, rows: list[Row], failures: list[Failure]
+) -> list[dict[str, Any]]:
+    """Rows → documents; a row that cannot be mapped becomes a failure, the rest go on."""
+    docs = []
+    for row in rows:
+        try:
+            op = document_for_row(table, row)
+        except (MappingError, InvalidKey) as exc:
+            failures.append((_key_text(table, row), str(exc)))
+            continue
+        if isinstance(op, Upsert):
+            docs.append(op.document)
+    return docs
+
+
+def _key_text(table: TableSettings, row: Row) -> str | None:
+    try:
+        return document_id(key_of(table, row))
+    except (MappingError, InvalidKey):
+        return None
+
+
+class TableBootstrap:
+    """Loads one table; the caller holds nothing — this class takes the lease itself."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        table: TableSettings,
+        store: StateStore,
+        engine: Engine,
+        client: meilisearch.Client,
+        holder: str,
+        options: Options,
+    ) -> None:
+        self.settings, self.table, self.store = settings, table, store
+        self.engine, self.client, self.holder, self.options = engine, client, holder, options
+        self.live = table.index_uid
+        self.staging = staging_uid(self.live)
+        self.target_uid = self.live if options.in_place else self.staging
+        budget = settings.consumer.retry_max_s * 4
+        self.target = Target(client, self.target_uid, table.id_field, budget)
+        self.hooks: dict[str, Callable[[], None]] = {}
+        """Test and bench hooks by step name: 'loaded', 'fenced', 'swapped'."""
+
+    def _hook(self, name: str) -> None:
+        if name in self.hooks:
+            self.hooks[name]()
+
+    def run(self) -> Outcome:
+        name = self.table.qualified_name
+        run_id = self.store.start_run("bootstrap", name, self.holder)
+        ttl = self.settings.state.lease_ttl_s
+        try:
+            lease = self.store.acquire(f"bootstrap:{name}", self.holder, ttl, run_id)
+        except CdcSyncError as exc:
+            self.store.finish_run(run_id, "failed", 0, error=f"refused: {exc}")
+            raise
+        keeper = Keeper(self.store, lease, ttl, name)
+        outcome = Outcome(name, self.live, run_id)
+        try:
+            self._load_and_swap(keeper, outcome)
+        except BaseException as exc:
+            self._fail(outcome, exc)
+            raise
+        finally:
+            keeper.stop()
+            self.store.release(keeper.lease)
+        self.store.add_failures(run_id, outcome.failures)
+        self.store.finish_run(
+            run_id,
+            "succeeded",
+            outcome.rows,
+            details={
+                "index": self.live,
+                "documents": outcome.documents,
+                "replayed": outcome.replayed,
+                "mode": "in-place" if self.options.in_place else "swap",
+            },
+        )
+        return outcome
+
+    def _fail(self, outcome: Outcome, exc: BaseException) -> None:
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, KeyboardInterrupt):
+            reason = "interrupted"
+        self.store.add_failures(outcome.run_id, outcome.failures)
+        self.store.finish_run(outcome.run_id, "failed", outcome.rows, error=reason)
+        self.store.record_error("bootstrap", f"{outcome.table}: {reason}")
+        if not self.options.in_place:
+            self._drop_staging(quiet=True)
+
+    def _drop_staging(self, quiet: bool = False) -> None:
+        try:
+            if index_exists(self.client, self.staging):
+                wait_task(self.client, self.client.delete_index(self.staging).task_uid)
+                log.info("deleted staging index %s", self.staging)
+        except Exception as exc:
+            if not quiet:
+                raise
+            log.warning("left staging index %s for the next run to delete: %s", self.staging, exc)
+
+    def _load_and_swap(self, keeper: Keeper, outcome: Outcome) -> None:
+        reader = SourceReader(self.engine, self.table)
+        if not self.options.in_place:
+            self._drop_staging()  # a crashed run's leftover
+        topic = self.table.topic_name(self.settings.kafka.topic_prefix)
+        ensure_topics(self.settings.kafka, [topic])
+        start = end_offsets(self.settings.kafka, topic)  # (1) P0
+        self._prepare_indexes()
+        seen = self._load(reader, keeper, outcome)  # (2)
+        self._hook("loaded")
+        try:
+            keeper.fence()  # (3)
+            time.sleep(2 * FENCE_POLL_S + 0.1)
+            self._drain(self.live)
+            self._hook("fenced")
+            if seen is not None:
+                outcome.failures += self._delete_extras(seen)
+            end = end_offsets(self.settings.kafka, topic)  # (4) E
+            outcome.replayed, failures = catch_up(
+                self.settings.kafka, self.table, self.target, start, end, self.options.batch_size
+            )
+            outcome.failures += failures
+            keeper.check()
+            if not self.options.in_place:
+                self._swap()  # (5)
+        finally:
+            keeper.unfence()
+        self._hook("swapped")
+
+    def _prepare_indexes(self) -> None:
+        if not index_exists(self.client, self.live):
+            ensure_index(self.client, self.live, self.table)  # so the swap has a partner
+        if not self.options.in_place:
+            ensure_index(self.client, self.staging, self.table)  # settings before the load
+        else:
+            ensure_index(self.client, self.live, self.table)
+
+    def _load(self, reader: SourceReader, keeper: Keeper, outcome: Outcome) -> set[str] | None:
+        """(2) Every chunk into the target index; returns the ids seen (in-place only)."""
+        seen: set[str] | None = set() if self.options.in_place else None
+        meter = Meter(total=reader.count())
+        reporter: Reporter = reporter_for(self.table.qualified_name, self.options.terminal)
+        loader = Loader(self.target, self.settings.consumer.max_tasks_in_flight)
+        last_update = time.monotonic()
+        try:
+            for rows in reader.chunks(self.options.batch_size):
+                keeper.check()
+                docs = map_rows(self.table, rows, outcome.failures)
+                loader.add(docs)
+                if seen is not None:
+                    seen.update(d[self.table.id_field] for d in docs)
+                outcome.rows += len(rows)
+                outcome.documents += len(docs)
+                meter.advance(len(rows))
+                reporter.update(meter)
+                if time.monotonic() - last_update > 5:
+                    self.store.update_run(outcome.run_id, rows=outcome.rows)
+                    last_update = time.monotonic()
+            loader.finish()
+        finally:
+            loader.close()
+            reporter.close(meter)
+        outcome.failures += loader.failures
+        outcome.documents -= len(loader.failures)
+        return seen
+
+    def _drain(self, uid: str) -> None:
+        """Wait until Meilisearch has no enqueued or processing task for `uid`."""
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        query = {"indexUids": [uid], "statuses": ["enqueued", "processing"], "limit": 1}
+        while call(lambda: self.client.get_tasks(dict(query)), "listing tasks").results:
+            if time.monotonic() > deadline:
+                raise CdcSyncError(f"tasks on index {uid} did not finish within the drain timeout")
+            time.sleep(0.05)
+
+    def _delete_extras(self, seen: set[str]) -> list[Failure]:
+        """In place: documents whose keys are no longer in the source go."""
+        extras: list[str] = []
+        for ids in page_ids(self.client, self.live, self.table.id_field):
+            extras.extend(i for i in ids if i not in seen)
+        failures: list[Failure] = []
+        for i in range(0, len(extras), self.options.batch_size):
+            failures += write_isolating(
+                self.target, "delete", extras[i : i + self.options.batch_size]
+            )
+        log.info("deleted %d documents no longer in %s", len(extras), self.table.qualified_name)
+        return failures
+
+    def _swap(self) -> None:
+        swap: list[Mapping[str, list[str] | bool]] = [{"indexes": [self.live, self.staging]}]
+        task = wait_task(self.client, call(lambda: self.client.swap_indexes(swap), "swap").task_uid)
+        if task.status != "succeeded":
+            raise CdcSyncError(f"swapping {self.staging} into {self.live} failed: {task.error}")
+        log.info("swapped %s into %s", self.staging, self.live)
+        self._drop_staging()
+
+
+def fetch(client: meilisearch.Client, uid: str, body: dict[str, Any]) -> Any:
+    """POST /indexes/{uid}/documents/fetch, the raw JSON (no Document wrappers)."""
+    return client.http.post(f"indexes/{uid}/documents/fetch", body)
+
+
+def page_ids(client: meilisearch.Client, uid: str, id_field: str, page: int = 10_000) -> Any:
+    """Every document id of an index, a page at a time."""
+    offset = 0
+    while True:
+        body = {"fields": [id_field], "limit": page, "offset": offset}
+        response = call(partial(fetch, client, uid, body), f"reading {uid}")
+        ids = [str(d[id_field]) for d in response["results"]]
+        if ids:
+            yield ids
+        if len(ids) < page:
+            return
+        offset += page
