@@ -14,6 +14,7 @@ metadata): they do not belong on a table topic. No other exception type leaves
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -50,6 +51,8 @@ def decode_record(
     A missing key is allowed only for row images (the mapper then takes the key
     from the row); deletes and tombstones need it. ``avro`` decodes records in
     the Confluent wire format; without it such records are a ``DecodeError``.
+    ``table`` is ``SCHEMA.TABLE`` when the event names the schema. Raises only
+    ``DecodeError``, including for Debezium messages that are not row changes.
     """
     try:
         return _decode(key, value, avro)
@@ -73,15 +76,7 @@ def _decode(key: bytes | None, value: bytes | None, avro: AvroDecoder | None) ->
 
 
 def _with_key(event: ChangeEvent, key: dict[str, Any]) -> ChangeEvent:
-    return ChangeEvent(
-        op=event.op,
-        key=key,
-        after=event.after,
-        before=event.before,
-        table=event.table,
-        change_id=event.change_id,
-        ts_ms=event.ts_ms,
-    )
+    return dataclasses.replace(event, key=key)
 
 
 def _decode_key(key: bytes | None, avro: AvroDecoder | None) -> dict[str, Any]:
@@ -178,7 +173,7 @@ def _from_envelope(payload: dict[str, Any]) -> ChangeEvent:
         key={},
         after=after,
         before=before,
-        table=_str_or_none(source.get("table")),
+        table=_qualified(source.get("schema"), source.get("table")),
         change_id=_int_or_none(source.get("change_id")),
         ts_ms=_int_or_none(source.get("ts_ms", payload.get("ts_ms"))),
     )
@@ -197,7 +192,7 @@ def _from_flattened(payload: dict[str, Any]) -> ChangeEvent:
         key={},
         after=None if op == "d" else row,
         before=row if op == "d" else None,
-        table=_str_or_none(payload.get("__table")),
+        table=_qualified(payload.get("__schema"), payload.get("__table")),
         ts_ms=_int_or_none(payload.get("__source_ts_ms", payload.get("__ts_ms"))),
     )
 
@@ -214,8 +209,11 @@ def _row(value: Any, field: str) -> dict[str, Any] | None:
     raise DecodeError(f"{field!r} is not an object but {_kind(value)}")
 
 
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def _qualified(schema: Any, table: Any) -> str | None:
+    """``SCHEMA.TABLE`` like ``TableSettings.qualified_name`` when the schema is known."""
+    if not isinstance(table, str):
+        return None
+    return f"{schema}.{table}" if isinstance(schema, str) and schema else table
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -54,7 +54,7 @@ DEBEZIUM_SOURCE = {
         pytest.param(
             KEY,
             _json({"before": None, "after": ROW, "source": DEBEZIUM_SOURCE, "op": "r", "ts_ms": 1}),
-            ChangeEvent("r", {"ID": 42}, ROW, None, "ITEMS", None, 1700000000000),
+            ChangeEvent("r", {"ID": 42}, ROW, None, "SHOP.ITEMS", None, 1700000000000),
             id="debezium-payload-only-snapshot",
         ),
         pytest.param(
@@ -67,27 +67,36 @@ DEBEZIUM_SOURCE = {
                     "op": "u",
                 }
             ),
-            ChangeEvent("u", {"ID": 42}, {**ROW, "NAME": "Bo"}, ROW, "ITEMS", None, 1700000000000),
+            ChangeEvent(
+                "u", {"ID": 42}, {**ROW, "NAME": "Bo"}, ROW, "SHOP.ITEMS", None, 1700000000000
+            ),
             id="debezium-payload-only-update",
         ),
         pytest.param(
             None,
             _json({"source": DEBEZIUM_SOURCE, "op": "t", "ts_ms": 5}),
-            ChangeEvent("t", {}, None, None, "ITEMS", None, 1700000000000),
+            ChangeEvent("t", {}, None, None, "SHOP.ITEMS", None, 1700000000000),
             id="debezium-truncate",
         ),
         pytest.param(
             KEY,
             _json({"source": DEBEZIUM_SOURCE, "op": "t", "ts_ms": 5}),
-            ChangeEvent("t", {}, None, None, "ITEMS", None, 1700000000000),
+            ChangeEvent("t", {}, None, None, "SHOP.ITEMS", None, 1700000000000),
             id="debezium-truncate-ignores-key",
         ),
         pytest.param(
             KEY,
             _json(
-                {**ROW, "__op": "u", "__table": "ITEMS", "__source_ts_ms": 9, "__deleted": "false"}
+                {
+                    **ROW,
+                    "__op": "u",
+                    "__table": "ITEMS",
+                    "__schema": "SHOP",
+                    "__source_ts_ms": 9,
+                    "__deleted": "false",
+                }
             ),
-            ChangeEvent("u", {"ID": 42}, ROW, None, "ITEMS", None, 9),
+            ChangeEvent("u", {"ID": 42}, ROW, None, "SHOP.ITEMS", None, 9),
             id="flattened-update",
         ),
         pytest.param(
@@ -406,7 +415,9 @@ def _with_schema(payload: dict[str, Any], schema: dict[str, Any] = ENVELOPE_SCHE
                     "ts_ms": 1,
                 }
             ),
-            ChangeEvent("c", {"ID": Decimal(42)}, ORACLE_ROW, None, "ITEMS", None, 1700000000000),
+            ChangeEvent(
+                "c", {"ID": Decimal(42)}, ORACLE_ROW, None, "SHOP.ITEMS", None, 1700000000000
+            ),
             id="oracle-insert",
         ),
         pytest.param(
@@ -420,7 +431,9 @@ def _with_schema(payload: dict[str, Any], schema: dict[str, Any] = ENVELOPE_SCHE
                     "ts_ms": 1,
                 }
             ),
-            ChangeEvent("d", {"ID": Decimal(42)}, None, ORACLE_ROW, "ITEMS", None, 1700000000000),
+            ChangeEvent(
+                "d", {"ID": Decimal(42)}, None, ORACLE_ROW, "SHOP.ITEMS", None, 1700000000000
+            ),
             id="oracle-delete",
         ),
         pytest.param(
