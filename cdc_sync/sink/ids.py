@@ -10,6 +10,7 @@ reversible and cannot collide with a pass-through id.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 from decimal import Decimal
@@ -33,6 +34,8 @@ def _normalise(value: Any) -> int | str:
         return value
     if isinstance(value, Decimal | float) and value == int(value):
         return int(value)
+    if isinstance(value, dt.date | dt.time):  # the relay sends keys as ISO strings
+        return value.isoformat()
     return str(value)
 
 

@@ -39,3 +39,10 @@ def test_composite_parts_keep_their_types() -> None:
 def test_unusable_keys_raise(values: list[object]) -> None:
     with pytest.raises(InvalidKey):
         document_id(values)
+
+
+def test_temporal_key_parts_match_their_iso_strings() -> None:
+    import datetime as dt
+
+    moment = dt.datetime(2024, 3, 1, 10, 15, 30)
+    assert document_id([moment, 1]) == document_id([moment.isoformat(), 1])
