@@ -198,6 +198,14 @@ class StateStore:
             return None
         return Lease(row.name, row.holder, row.run_id, _aware(row.expires_at))
 
+    def active_leases(self) -> list[Lease]:
+        """Every unexpired lease, for status output."""
+        now = utcnow()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(leases).order_by(leases.c.name)).all()
+        found = [Lease(r.name, r.holder, r.run_id, _aware(r.expires_at)) for r in rows]
+        return [lease for lease in found if lease.expires_at >= now]
+
     # -- fences: while a table is fenced, consumers hold that table's writes
 
     def set_fence(self, table_name: str, holder: str, ttl_s: float) -> None:

@@ -1,0 +1,1 @@
+"""Source-vs-index reconciliation: by key ranges and content hashes, not just counts."""
