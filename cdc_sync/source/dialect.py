@@ -1,0 +1,135 @@
+"""What differs per database, behind one small interface; `dialect_for` picks the module.
+
+Each database's SQL lives in its own module (`oracle`, `postgresql`, `sqlite`).
+Triggers have no SQLAlchemy construct, so their DDL is text built only from
+identifiers that passed config validation and were quoted by the dialect's
+identifier preparer. Reads and deletes use SQLAlchemy Core with bind parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import Column, Connection, Row, Select, Table, tuple_
+from sqlalchemy.engine import Dialect as SADialect
+from sqlalchemy.sql.elements import ColumnElement
+
+from cdc_sync.source.changelog import MARKER, Op
+from cdc_sync.source.schema import CapturedTable
+
+_SAFE_LITERAL = re.compile(r"^[A-Za-z0-9_$#.]+$")
+
+
+class Dialect:
+    """Base: the PostgreSQL-like defaults; subclasses override what their database needs."""
+
+    name: ClassVar[str]
+    row_locks: ClassVar[bool] = True
+    """False where the database has no row locks (SQLite): run a single relay there."""
+    max_identifier: ClassVar[int] = 128
+    statement_end: ClassVar[str] = ";"
+
+    def __init__(self, sa_dialect: SADialect) -> None:
+        self.preparer = sa_dialect.identifier_preparer
+
+    # -- naming
+
+    def ident(self, name: str) -> str:
+        return str(self.preparer.quote(name))
+
+    def table_ref(self, table: Table) -> str:
+        schema = f"{self.ident(table.schema)}." if table.schema else ""
+        return schema + self.ident(table.name)
+
+    def object_name(self, table: CapturedTable, suffix: str) -> str:
+        """``cdc_<table>_<suffix>``, shortened with a hash when too long for the database."""
+        name = f"cdc_{table.settings.name}_{suffix}".lower()
+        if len(name) > self.max_identifier:
+            digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+            name = f"{name[: self.max_identifier - 10 - len(suffix)]}_{digest}_{suffix}"
+        return name
+
+    def qualified(self, table: CapturedTable, name: str) -> str:
+        schema = table.table.schema
+        return f"{self.ident(schema)}.{self.ident(name)}" if schema else self.ident(name)
+
+    @staticmethod
+    def literal(value: str) -> str:
+        """A SQL string literal of a validated identifier (never of data)."""
+        if not _SAFE_LITERAL.fullmatch(value):
+            raise ValueError(f"{value!r} is not a plain identifier")
+        return f"'{value}'"
+
+    def columns(self, table: CapturedTable, prefix: str) -> list[str]:
+        return [f"{prefix}{self.ident(c.name)}" for c in table.key_columns]
+
+    # -- DDL (each item is one statement, executed on its own)
+
+    def create_changelog(self, changelog: Table) -> list[str]:
+        raise NotImplementedError
+
+    def drop_changelog(self, changelog: Table) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {self.table_ref(changelog)}"]
+
+    def create_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
+        raise NotImplementedError
+
+    def drop_triggers(self, table: CapturedTable) -> list[str]:
+        raise NotImplementedError
+
+    def insert_change(self, changelog: Table, table: CapturedTable, op: Op, pk: str) -> str:
+        """The INSERT a trigger runs; `pk` is the dialect's JSON-array expression."""
+        cl = self.table_ref(changelog)
+        return (
+            f"INSERT INTO {cl} (table_name, op, pk, txid) "
+            f"VALUES ({self.literal(table.name)}, '{op}', {pk}, {self.txid()})"
+        )
+
+    def txid(self) -> str:
+        return "NULL"
+
+    def comment(self, table: CapturedTable) -> str:
+        return f"{MARKER}: change capture for {table.name}"
+
+    # -- DML
+
+    def engine_options(self, batch_size: int) -> dict[str, Any]:
+        return {}
+
+    def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
+        """Lock up to `size` change-log rows in id order, skipping rows other relays hold."""
+        return conn.execute(query.limit(size).with_for_update(skip_locked=True)).all()
+
+    def key_condition(
+        self, columns: Sequence[Column[Any]], keys: Sequence[Sequence[Any]]
+    ) -> ColumnElement[bool]:
+        """Rows whose key is one of `keys` (at most 1000 of them)."""
+        if len(columns) == 1:
+            return columns[0].in_([k[0] for k in keys])
+        return tuple_(*columns).in_([tuple(k) for k in keys])
+
+
+def dialect_for(sa_dialect: SADialect) -> Dialect:
+    from cdc_sync.source.oracle import OracleDialect
+    from cdc_sync.source.postgresql import PostgresDialect
+    from cdc_sync.source.sqlite import SqliteDialect
+
+    known: dict[str, type[Dialect]] = {
+        "oracle": OracleDialect,
+        "postgresql": PostgresDialect,
+        "sqlite": SqliteDialect,
+    }
+    try:
+        return known[sa_dialect.name](sa_dialect)
+    except KeyError:
+        from cdc_sync.errors import ConfigError
+
+        raise ConfigError(
+            [
+                f"source.url: database {sa_dialect.name!r} is not supported "
+                "(oracle, postgresql, sqlite)"
+            ]
+        ) from None

@@ -1,0 +1,96 @@
+"""`source print|install|uninstall`: the change log and the triggers of trigger-mode tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, Table, func, inspect, select
+
+from cdc_sync.config import Settings, TableSettings
+from cdc_sync.errors import CdcSyncError, ConfigError
+from cdc_sync.source.changelog import COLUMNS, changelog_table
+from cdc_sync.source.dialect import Dialect, dialect_for
+from cdc_sync.source.schema import CapturedTable, reflect_tables
+
+
+@dataclass(frozen=True)
+class Plan:
+    dialect: Dialect
+    changelog: Table
+    changelog_exists: bool
+    tables: list[CapturedTable]
+
+    def install_statements(self, *, for_review: bool = False) -> list[str]:
+        statements = []
+        if for_review or not self.changelog_exists:
+            statements += self.dialect.create_changelog(self.changelog)
+        for table in self.tables:
+            statements += self.dialect.create_triggers(table, self.changelog)
+        return statements
+
+
+def trigger_tables(settings: Settings) -> list[tuple[int, TableSettings]]:
+    return [(i, t) for i, t in enumerate(settings.tables) if t.capture == "trigger"]
+
+
+def changelog_exists(conn: Connection, changelog: Table) -> bool:
+    """Whether the change log exists; ConfigError if a table of that name is not ours."""
+    inspector = inspect(conn)
+    if not inspector.has_table(changelog.name, schema=changelog.schema):
+        return False
+    found = {c["name"].lower() for c in inspector.get_columns(changelog.name, changelog.schema)}
+    if found != set(COLUMNS):
+        raise ConfigError(
+            [
+                f"source.changelog_table: {changelog.fullname} exists but is not a cdc-sync "
+                f"change log (columns {', '.join(sorted(found))}; expected {', '.join(COLUMNS)})"
+            ]
+        )
+    return True
+
+
+def plan(conn: Connection, settings: Settings, strict: bool = True) -> Plan:
+    """Check everything first: nothing is changed when the config does not fit the database."""
+    dialect = dialect_for(conn.dialect)
+    changelog = changelog_table(settings.source)
+    tables = reflect_tables(conn, trigger_tables(settings), strict=strict)
+    return Plan(dialect, changelog, changelog_exists(conn, changelog), tables)
+
+
+def script(dialect: Dialect, statements: list[str]) -> str:
+    """Statements as a script a DBA can run (Oracle: PL/SQL blocks end with ``/``)."""
+    out = []
+    for statement in statements:
+        if dialect.name == "oracle" and statement.rstrip().endswith("END;"):
+            out.append(f"{statement}\n/")
+        else:
+            out.append(f"{statement};")
+    return "\n\n".join(out) + "\n"
+
+
+def install(engine: Engine, settings: Settings) -> Plan:
+    with engine.begin() as conn:
+        found = plan(conn, settings)
+        for statement in found.install_statements():
+            conn.exec_driver_sql(statement)
+    return found
+
+
+def uninstall(engine: Engine, settings: Settings, force: bool = False) -> Plan:
+    """Drop our triggers and the change log; refuses while unpublished changes remain."""
+    with engine.begin() as conn:
+        found = plan(conn, settings, strict=False)
+        if found.changelog_exists and not force:
+            pending = conn.execute(select(func.count()).select_from(found.changelog)).scalar_one()
+            if pending:
+                raise CdcSyncError(
+                    f"{found.changelog.fullname} holds {pending} unpublished changes; "
+                    "run `cdc-sync relay --once` first, or pass --force to drop them"
+                )
+        for table in found.tables:
+            for statement in found.dialect.drop_triggers(table):
+                conn.exec_driver_sql(statement)
+        if found.changelog_exists:
+            for statement in found.dialect.drop_changelog(found.changelog):
+                conn.exec_driver_sql(statement)
+    return found

@@ -1,0 +1,72 @@
+"""SQLite: the change log and one trigger per operation (SQLite has no multi-event triggers).
+
+SQLite has no row locks: run a single relay per database file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Row, Select, Table
+
+from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.schema import CapturedTable
+
+
+class SqliteDialect(Dialect):
+    name: ClassVar[str] = "sqlite"
+    row_locks: ClassVar[bool] = False
+
+    def create_changelog(self, changelog: Table) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.table_ref(changelog)} (\n"
+            "    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+            "    table_name TEXT NOT NULL,\n"
+            "    op TEXT NOT NULL CHECK (op IN ('I', 'U', 'D')),\n"
+            "    pk TEXT NOT NULL,\n"
+            "    changed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"
+            "    txid TEXT\n"
+            ")"
+        ]
+
+    def _pk(self, table: CapturedTable, record: str) -> str:
+        return f"json_array({', '.join(self.columns(table, record + '.'))})"
+
+    def _trigger(self, table: CapturedTable, suffix: str, event: str, body: list[str]) -> str:
+        name = self.qualified(table, self.object_name(table, f"trg_{suffix}"))
+        lines = "\n".join(f"    {line};" for line in body)
+        return (
+            f"CREATE TRIGGER {name} AFTER {event} ON {self.ident(table.table.name)}\n"
+            f"FOR EACH ROW BEGIN\n    -- {self.comment(table)}\n{lines}\nEND"
+        )
+
+    def create_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
+        cl = self.table_ref(changelog)
+        name = self.literal(table.name)
+        old, new = self._pk(table, "OLD"), self._pk(table, "NEW")
+        changed = " OR ".join(
+            f"{o} IS NOT {n}"
+            for o, n in zip(self.columns(table, "OLD."), self.columns(table, "NEW."), strict=True)
+        )
+        update = [
+            f"INSERT INTO {cl} (table_name, op, pk) SELECT {name}, 'D', {old} WHERE {changed}",
+            f"INSERT INTO {cl} (table_name, op, pk) "
+            f"SELECT {name}, CASE WHEN {changed} THEN 'I' ELSE 'U' END, {new}",
+        ]
+        return [
+            *self.drop_triggers(table),
+            self._trigger(table, "i", "INSERT", [self.insert_change(changelog, table, "I", new)]),
+            self._trigger(table, "u", "UPDATE", update),
+            self._trigger(table, "d", "DELETE", [self.insert_change(changelog, table, "D", old)]),
+        ]
+
+    def drop_triggers(self, table: CapturedTable) -> list[str]:
+        return [
+            f"DROP TRIGGER IF EXISTS {self.qualified(table, self.object_name(table, f'trg_{s}'))}"
+            for s in ("i", "u", "d")
+        ]
+
+    def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
+        # No row locks: the write lock taken by the delete serialises writers instead.
+        return conn.execute(query.limit(size)).all()
