@@ -1,0 +1,101 @@
+"""Per-partition batches with the last operation per document id (compaction).
+
+Within a batch each document id keeps one entry, so deletes, replacements and
+partial updates can be sent as separate Meilisearch tasks without reordering a
+delete before a later upsert of the same id. A truncate clears what the batch
+held and is applied before its entries. The clock is passed in, so the age
+limit is tested without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cdc_sync.config import ConsumerSettings, TableSettings
+from cdc_sync.consumer.types import Partition, Received
+from cdc_sync.sink.documents import Delete, DocumentOp, Upsert
+
+Kind = Literal["delete", "replace", "update"]
+
+
+def dumps(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    doc_id: str
+    kind: Kind
+    body: bytes | None
+    """The serialised document (None for deletes)."""
+    source: Received
+    """The record this operation came from: dead-lettered if Meilisearch rejects it."""
+
+    @property
+    def size(self) -> int:
+        return len(self.body) if self.body is not None else len(self.doc_id) + 3
+
+
+def merge(previous: Entry | None, op: DocumentOp, source: Received) -> Entry:
+    """The entry equivalent to applying `previous` and then `op`."""
+    if isinstance(op, Delete):
+        return Entry(op.doc_id, "delete", None, source)
+    if not op.partial or previous is None:
+        return Entry(op.doc_id, "update" if op.partial else "replace", dumps(op.document), source)
+    if previous.kind == "delete":  # a partial update of a missing document creates it
+        return Entry(op.doc_id, "replace", dumps(op.document), source)
+    assert previous.body is not None
+    merged = {**json.loads(previous.body), **op.document}
+    return Entry(op.doc_id, previous.kind, dumps(merged), source)
+
+
+@dataclass(slots=True)
+class PartitionBatch:
+    partition: Partition
+    table: TableSettings
+    created_at: float
+    entries: dict[str, Entry] = field(default_factory=dict)
+    offsets: list[int] = field(default_factory=list)
+    truncate: bool = False
+    bytes: int = 0
+
+    @property
+    def index_uid(self) -> str:
+        return self.table.index_uid
+
+    def add(self, record: Received, op: DocumentOp | None) -> None:
+        """Add a record's operation; None means it changes nothing but its offset counts."""
+        self.offsets.append(record.offset)
+        if op is None:
+            return
+        previous = self.entries.pop(op.doc_id, None)
+        if previous is not None:
+            self.bytes -= previous.size
+        entry = merge(previous, op, record)
+        self.entries[op.doc_id] = entry
+        self.bytes += entry.size
+
+    def add_truncate(self, record: Received) -> None:
+        self.offsets.append(record.offset)
+        self.entries.clear()
+        self.bytes = 0
+        self.truncate = True
+
+    def is_full(self, limits: ConsumerSettings) -> bool:
+        return len(self.offsets) >= limits.batch_size or self.bytes >= limits.batch_bytes
+
+    def is_due(self, now: float, limits: ConsumerSettings) -> bool:
+        if not self.offsets:
+            return False
+        return self.is_full(limits) or (now - self.created_at) * 1000 >= limits.linger_ms
+
+    def by_kind(self) -> dict[Kind, list[Entry]]:
+        groups: dict[Kind, list[Entry]] = {"delete": [], "replace": [], "update": []}
+        for entry in self.entries.values():
+            groups[entry.kind].append(entry)
+        return groups
+
+
+__all__ = ["Delete", "Entry", "Kind", "PartitionBatch", "Upsert", "dumps", "merge"]

@@ -1,0 +1,347 @@
+"""The consumer loop (arroyo's ``run_once`` shape): fetch, map, batch, write, commit.
+
+One thread. Each iteration takes what Kafka has, maps it into per-partition
+batches, sends due batches while Meilisearch has room (otherwise pauses their
+partitions; polling goes on so the group keeps us), collects finished tasks and
+commits, per partition, the offset after the contiguous done prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+
+from cdc_sync.config import Settings, TableSettings
+from cdc_sync.consumer.backpressure import partitions_to_pause
+from cdc_sync.consumer.batch import PartitionBatch
+from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue
+from cdc_sync.consumer.flights import Flight
+from cdc_sync.consumer.offsets import OffsetTracker
+from cdc_sync.consumer.stats import ConsumerStats
+from cdc_sync.consumer.types import Partition, Received
+from cdc_sync.errors import TerminalError, TransientError
+from cdc_sync.events.decode import decode_record
+from cdc_sync.kafka.admin import ensure_topics
+from cdc_sync.kafka.consumer import KafkaConsumer
+from cdc_sync.kafka.producer import Producer
+from cdc_sync.sink.documents import operation_for_event
+from cdc_sync.sink.indexes import ensure_index
+from cdc_sync.sink.meili import meili_client
+from cdc_sync.sink.writer import Abandoned, Writer
+from cdc_sync.state.store import StateStore
+
+log = logging.getLogger(__name__)
+
+FENCE_POLL_S = 0.25
+"""How stale the consumer's view of bootstrap fences may be; bootstrap waits longer than this."""
+COMMIT_INTERVAL_S = 0.2
+TASK_POLL_S = 0.05
+LAG_INTERVAL_S = 5.0
+CAUGHT_UP_POLL_S = 0.5
+
+
+def error_code(exc: Exception) -> str:
+    """``MappingError`` → ``mapping_error``: the dead-letter header value."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+
+
+class ConsumerService:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.limits = settings.consumer
+        self.clock = clock
+        prefix = settings.kafka.topic_prefix
+        self.tables: dict[str, TableSettings] = {t.topic_name(prefix): t for t in settings.tables}
+        self.stats = ConsumerStats()
+        self.state = StateStore(settings.state.url)
+        self.kafka = KafkaConsumer(settings.kafka)
+        self.client = meili_client(settings.meilisearch)
+        self.writer = Writer(self.client, self.limits, self._idle, self._note_retry, self._stopping)
+        self.dlq = DeadLetterQueue(
+            Producer(settings.kafka), settings.kafka.dead_letter_topic, self.limits
+        )
+        self.trackers: dict[Partition, OffsetTracker] = {}
+        self.open: dict[Partition, PartitionBatch] = {}
+        self.held: dict[Partition, deque[PartitionBatch]] = {}
+        self.paused: set[Partition] = set()
+        self.backlog: list[Received] = []
+        self.targets: dict[Partition, int] | None = None
+        self._stop = False
+        self._closing = False
+        self._busy = False  # inside the writer: a rebalance then abandons instead of settling
+        self._fenced: set[str] = set()
+        self._times = {"fence": -1e9, "commit": 0.0, "tasks": 0.0, "lag": 0.0, "caught": 0.0}
+        self._last_error_record = 0.0
+
+    # -- life cycle
+
+    def prepare(self) -> None:
+        """Indexes with their primary key and settings, and the topics, exist before we start."""
+        for table in self.settings.tables:
+            ensure_index(self.client, table.index_uid, table)
+        ensure_topics(self.settings.kafka, [*self.tables, self.settings.kafka.dead_letter_topic])
+
+    def start(self, until_caught_up: bool = False) -> None:
+        if until_caught_up:
+            self.targets = self._end_offsets()
+            log.info("catching up to end offsets of %d partitions", len(self.targets))
+        self.kafka.subscribe(list(self.tables), self._on_assign, self._on_revoke)
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def run(self, until_caught_up: bool = False) -> None:
+        self.prepare()
+        self.start(until_caught_up)
+        try:
+            while not self._stop:
+                self.run_once()
+                if self.targets is not None and self._caught_up():
+                    log.info("caught up: the group's committed offsets reached the end offsets")
+                    break
+            self.shutdown()
+        except BaseException as exc:
+            self._record_error(f"consumer stopped: {exc}", force=True)
+            self._closing = True
+            self.kafka.close()
+            raise
+
+    def run_once(self) -> None:
+        now = self.clock()
+        busy = bool(self.writer.tasks or self.open or any(self.held.values()))
+        records, self.backlog = self.backlog, []
+        records += self.kafka.consume(1000, TASK_POLL_S if busy else 0.5)
+        for record in records:
+            self._intake(record, now)
+        now = self.clock()
+        self._close_due(now)
+        self._dispatch(now)
+        if now - self._times["tasks"] >= TASK_POLL_S:
+            self._times["tasks"] = now
+            self._collect()
+        self._flow_control()
+        self._commit(now)
+        self._update_stats(now)
+
+    def shutdown(self) -> None:
+        """Stop fetching, wait for tasks in flight (bounded), commit what is applied, close."""
+        self._closing = True
+        self.kafka.pause(set(self.trackers) - self.paused)
+        deadline = self.clock() + self.limits.shutdown_timeout_s
+        while self.writer.tasks and self.clock() < deadline:
+            self._collect()
+            time.sleep(TASK_POLL_S)
+        self._collect()
+        self._commit(self.clock(), force=True)
+        if self.writer.tasks:
+            log.warning("shutdown: abandoned %d unfinished tasks", len(self.writer.tasks))
+        self.kafka.close()
+        self.dlq.producer.close()
+        log.info("consumer stopped", extra={"fields": {"stats": self.stats.as_dict()}})
+
+    # -- intake: record → batch entry or dead letter
+
+    def _intake(self, record: Received, now: float) -> None:
+        tracker = self.trackers.get(record.partition)
+        if tracker is None or (tracker.last is not None and record.offset <= tracker.last):
+            return  # not ours any more, or a duplicate fetch
+        tracker.received(record.offset)
+        self.stats.received += 1
+        self.stats.first_offsets.setdefault(str(record.partition), record.offset)
+        table = self.tables[record.partition.topic]
+        try:
+            event = decode_record(record.key, record.value)
+            op = None if event.op == "t" else operation_for_event(table, event)
+        except TerminalError as exc:
+            self._dead_letter(DeadLetter(record, error_code(exc), str(exc)))
+            return
+        batch = self.open.get(record.partition)
+        if batch is None:
+            batch = self.open[record.partition] = PartitionBatch(record.partition, table, now)
+        if event.op == "t":
+            batch.add_truncate(record)
+        else:
+            batch.add(record, op)
+        if batch.is_full(self.limits):
+            self.held.setdefault(record.partition, deque()).append(self.open.pop(record.partition))
+
+    def _dead_letter(self, letter: DeadLetter) -> None:
+        self.dlq.send(letter)
+        self.stats.dead_lettered += 1
+
+    def _close_due(self, now: float) -> None:
+        for partition, batch in list(self.open.items()):
+            if batch.is_due(now, self.limits):
+                self.held.setdefault(partition, deque()).append(self.open.pop(partition))
+
+    # -- writing
+
+    def _fenced_tables(self, now: float) -> set[str]:
+        if now - self._times["fence"] >= FENCE_POLL_S:
+            self._fenced = {name.upper() for name in self.state.fenced_tables()}
+            self._times["fence"] = now
+        return self._fenced
+
+    def _dispatch(self, now: float) -> None:
+        fenced = self._fenced_tables(now) if any(self.held.values()) else set()
+        for queue in self.held.values():
+            while queue and self.writer.has_capacity():
+                if queue[0].table.qualified_name.upper() in fenced:
+                    break  # held, in order, until bootstrap lifts the fence
+                batch = queue.popleft()
+                self._busy = True
+                try:
+                    self.writer.submit(batch)
+                except Abandoned:
+                    pass
+                finally:
+                    self._busy = False
+
+    def _collect(self) -> None:
+        self._busy = True
+        try:
+            done = self.writer.poll()
+        except Abandoned:
+            done = []
+        finally:
+            self._busy = False
+        for flight in done:
+            self._account(flight)
+        sent = self.dlq.flush()
+        for letter in sent:
+            self._mark_done(letter.record.partition, [letter.record.offset])
+        for flight in done:
+            self._mark_done(flight.batch.partition, flight.batch.offsets)
+
+    def _account(self, flight: Flight) -> None:
+        for letter in flight.rejected:
+            self._dead_letter(letter)
+        self.dlq.limit.record(True, len(flight.batch.offsets) - len(flight.rejected))
+        rejected = {letter.record.offset for letter in flight.rejected}
+        for entry in flight.batch.entries.values():
+            if entry.source.offset in rejected:
+                continue
+            if entry.kind == "delete":
+                self.stats.deleted += 1
+            else:
+                self.stats.applied += 1
+
+    def _mark_done(self, partition: Partition, offsets: list[int]) -> None:
+        tracker = self.trackers.get(partition)
+        if tracker is not None:
+            tracker.done(offsets)
+
+    # -- flow control, commits, rebalances
+
+    def _flow_control(self) -> None:
+        buffered = self.writer.buffered_bytes + sum(b.bytes for q in self.held.values() for b in q)
+        waiting = {p for p, q in self.held.items() if q}
+        wanted = partitions_to_pause(self.trackers.keys(), waiting, buffered, self.limits)
+        self.kafka.pause(wanted - self.paused)
+        self.kafka.resume(self.paused - wanted)
+        self.paused = wanted
+        self.stats.buffered_bytes = buffered
+
+    def _commit(self, now: float, force: bool = False) -> None:
+        if not force and now - self._times["commit"] < COMMIT_INTERVAL_S:
+            return
+        self._times["commit"] = now
+        offsets = {p: o for p, t in self.trackers.items() if (o := t.committable()) is not None}
+        if not offsets:
+            return
+        try:
+            self.kafka.commit(offsets)
+        except TransientError as exc:
+            log.warning("%s (will commit again)", exc)
+            return
+        for partition, offset in offsets.items():
+            self.trackers[partition].mark_committed(offset)
+
+    def _on_assign(self, partitions: list[Partition]) -> None:
+        log.info("assigned %s", ", ".join(map(str, partitions)) or "nothing")
+        for partition in partitions:
+            self.trackers[partition] = OffsetTracker()
+
+    def _on_revoke(self, partitions: list[Partition]) -> None:
+        log.info("revoked %s", ", ".join(map(str, partitions)) or "nothing")
+        gone = set(partitions)
+        if not self._closing and not self._busy:
+            deadline = self.clock() + self.limits.shutdown_timeout_s
+            while self.writer.pending(gone) and self.clock() < deadline:
+                self._collect()
+                time.sleep(TASK_POLL_S)
+        self.writer.abandon(gone)
+        self._commit(self.clock(), force=True)
+        for partition in gone:
+            self.trackers.pop(partition, None)
+            self.open.pop(partition, None)
+            self.held.pop(partition, None)
+        self.paused -= gone
+        self.backlog = [r for r in self.backlog if r.partition not in gone]
+
+    # -- waiting while the writer retries (keeps the group membership alive)
+
+    def _idle(self, seconds: float) -> None:
+        self.kafka.pause(set(self.trackers) - self.paused)
+        self.paused = set(self.trackers)
+        deadline = self.clock() + seconds
+        while not self._stop and (left := deadline - self.clock()) > 0:
+            self.backlog += self.kafka.consume(100, min(left, 0.1))
+
+    def _stopping(self) -> bool:
+        return self._stop
+
+    def _note_retry(self, message: str) -> None:
+        self.stats.retries += 1
+        self._record_error(message)
+
+    def _record_error(self, message: str, force: bool = False) -> None:
+        self.stats.last_error = message
+        now = self.clock()
+        if force or now - self._last_error_record >= 1.0:
+            self._last_error_record = now
+            try:
+                self.state.record_error("consumer", message)
+            except Exception as exc:  # the state store is best effort here
+                log.warning("cannot record error in the state store: %s", exc)
+
+    # -- catching up and lag
+
+    def _end_offsets(self) -> dict[Partition, int]:
+        ends = {}
+        for partition in self.kafka.partitions_of(self.tables):
+            low, high = self.kafka.watermarks(partition)
+            if high > low:
+                ends[partition] = high
+        return ends
+
+    def _caught_up(self) -> bool:
+        now = self.clock()
+        if now - self._times["caught"] < CAUGHT_UP_POLL_S or self.targets is None:
+            return False
+        self._times["caught"] = now
+        if not self.targets:
+            return True
+        try:
+            committed = self.kafka.committed(self.targets)
+        except TransientError as exc:
+            log.warning("%s", exc)
+            return False
+        return all((committed.get(p) or 0) >= end for p, end in self.targets.items())
+
+    def _update_stats(self, now: float) -> None:
+        self.stats.in_flight_tasks = len(self.writer.tasks)
+        self.stats.paused_partitions = len(self.paused)
+        if now - self._times["lag"] < LAG_INTERVAL_S or not self.trackers:
+            return
+        self._times["lag"] = now
+        try:
+            committed = self.kafka.committed(self.trackers, timeout_s=2.0)
+            for partition, offset in committed.items():
+                _, high = self.kafka.watermarks(partition, timeout_s=2.0)
+                self.stats.lag[str(partition)] = high - (offset or 0)
+        except TransientError as exc:
+            log.debug("lag not updated: %s", exc)

@@ -1,0 +1,141 @@
+"""A thin adapter over confluent_kafka.Consumer: explicit offsets only, no auto-commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
+
+from cdc_sync.config import KafkaSettings
+from cdc_sync.consumer.types import Partition, Received
+from cdc_sync.errors import DependencyUnavailable, TransientError
+
+log = logging.getLogger(__name__)
+
+OnPartitions = Callable[[list[Partition]], None]
+_IGNORED = {KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART}
+
+
+def _tps(offsets: dict[Partition, int]) -> list[TopicPartition]:
+    return [TopicPartition(p.topic, p.partition, o) for p, o in offsets.items()]
+
+
+def _parts(tps: Iterable[TopicPartition]) -> list[Partition]:
+    return [Partition(tp.topic, tp.partition) for tp in tps]
+
+
+class KafkaConsumer:
+    """Group member that commits only the offsets it is given (auto commit and store off)."""
+
+    def __init__(self, kafka: KafkaSettings, group_id: str | None = None, **overrides: Any) -> None:
+        config = {
+            "group.id": group_id or kafka.group_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 2_000,
+            "max.poll.interval.ms": 300_000,
+            "fetch.max.bytes": 16 * 1024 * 1024,
+            **kafka.client_config(),
+            **overrides,
+        }
+        self.bootstrap = kafka.bootstrap_servers
+        self._consumer = Consumer(config)
+
+    def subscribe(
+        self, topics: list[str], on_assign: OnPartitions, on_revoke: OnPartitions
+    ) -> None:
+        def assigned(_: Consumer, tps: list[TopicPartition]) -> None:
+            on_assign(_parts(tps))
+
+        def revoked(_: Consumer, tps: list[TopicPartition]) -> None:
+            on_revoke(_parts(tps))
+
+        self._consumer.subscribe(topics, on_assign=assigned, on_revoke=revoked, on_lost=revoked)
+
+    def consume(self, num: int, timeout_s: float) -> list[Received]:
+        records = []
+        for msg in self._consumer.consume(num, timeout_s):
+            error = msg.error()
+            if error is not None:
+                if error.code() in _IGNORED or not error.fatal():
+                    log.debug("kafka: %s", error.str())
+                    continue
+                raise DependencyUnavailable(f"kafka consumer: {error.str()}")
+            ts_type, ts = msg.timestamp()
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            assert topic is not None and partition is not None and offset is not None
+            records.append(
+                Received(
+                    Partition(topic, partition),
+                    offset,
+                    msg.key(),
+                    msg.value(),
+                    ts if ts_type else None,
+                )
+            )
+        return records
+
+    def pause(self, partitions: Iterable[Partition]) -> None:
+        tps = [TopicPartition(p.topic, p.partition) for p in partitions]
+        if tps:
+            self._consumer.pause(tps)
+
+    def resume(self, partitions: Iterable[Partition]) -> None:
+        tps = [TopicPartition(p.topic, p.partition) for p in partitions]
+        if tps:
+            self._consumer.resume(tps)
+
+    def commit(self, offsets: dict[Partition, int]) -> None:
+        """Synchronous commit of explicit next-offsets; raises TransientError if refused."""
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(offsets=_tps(offsets), asynchronous=False)
+        except KafkaException as exc:
+            raise TransientError(f"kafka commit failed: {exc.args[0].str()}") from None
+
+    def committed(
+        self, partitions: Iterable[Partition], timeout_s: float = 10.0
+    ) -> dict[Partition, int | None]:
+        """The group's committed offsets as the broker has them (None: nothing committed)."""
+        tps = [TopicPartition(p.topic, p.partition) for p in partitions]
+        try:
+            found = self._consumer.committed(tps, timeout=timeout_s)
+        except KafkaException as exc:
+            raise TransientError(f"kafka committed offsets: {exc.args[0].str()}") from None
+        return {
+            Partition(tp.topic, tp.partition): None
+            if tp.offset == OFFSET_INVALID or tp.offset < 0
+            else tp.offset
+            for tp in found
+        }
+
+    def watermarks(self, partition: Partition, timeout_s: float = 10.0) -> tuple[int, int]:
+        """(low, high): the first offset still stored and the end offset."""
+        try:
+            low, high = self._consumer.get_watermark_offsets(
+                TopicPartition(partition.topic, partition.partition), timeout=timeout_s
+            )
+        except KafkaException as exc:
+            raise TransientError(f"kafka watermarks of {partition}: {exc.args[0].str()}") from None
+        return int(low), int(high)
+
+    def partitions_of(self, topics: Iterable[str], timeout_s: float = 10.0) -> list[Partition]:
+        try:
+            metadata = self._consumer.list_topics(timeout=timeout_s)
+        except KafkaException as exc:
+            raise DependencyUnavailable(f"kafka at {self.bootstrap}: {exc}") from None
+        found: list[Partition] = []
+        for topic in topics:
+            meta = metadata.topics.get(topic)
+            if meta is None or meta.error is not None:
+                continue
+            found.extend(Partition(topic, p) for p in sorted(meta.partitions))
+        return found
+
+    def close(self) -> None:
+        self._consumer.close()

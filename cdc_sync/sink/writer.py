@@ -1,0 +1,230 @@
+"""Applies batches to Meilisearch as tasks, several in flight, and tracks their outcome.
+
+Meilisearch merges consecutive enqueued tasks of an index into one batch, so
+keeping a few tasks in flight lets the consumer approach a direct bulk load.
+Transient faults are retried with exponential backoff and jitter; the `idle`
+callback is the retry sleep, so the caller keeps polling Kafka meanwhile. A
+task rejected for its documents is split until the bad ones are isolated
+(`cdc_sync.consumer.flights`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import meilisearch
+import requests
+from meilisearch.errors import MeilisearchApiError, MeilisearchError
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
+
+from cdc_sync.config import ConsumerSettings
+from cdc_sync.consumer.backpressure import can_send
+from cdc_sync.consumer.batch import PartitionBatch
+from cdc_sync.consumer.dlq import DeadLetter
+from cdc_sync.consumer.flights import Flight, Part, halves, superseded, without_superseded
+from cdc_sync.consumer.types import Partition
+from cdc_sync.errors import CdcSyncError, TerminalError, TransientError
+from cdc_sync.sink.meili import classify
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Task failures that say nothing about the documents: resend the same task.
+TRANSIENT_TASK_CODES = frozenset(
+    {"internal", "io_error", "no_space_left_on_device", "too_many_open_files", "task_canceled"}
+)
+FATAL_STATUS = frozenset({401, 403})
+
+
+class Abandoned(Exception):
+    """The flight was given up (its partition was revoked); stop working on it."""
+
+
+class EnqueueRejected(TerminalError):
+    """Meilisearch refused the request itself (payload too large, malformed document)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def _api_error(exc: Exception) -> CdcSyncError:
+    if isinstance(exc, MeilisearchApiError):
+        status = getattr(exc, "status_code", 0) or 0
+        code = str(getattr(exc, "code", None) or f"http_{status}")
+        if 400 <= status < 500 and status != 429 and status not in FATAL_STATUS:
+            return EnqueueRejected(code, str(getattr(exc, "message", exc)))
+    return classify(exc)
+
+
+class Writer:
+    def __init__(
+        self,
+        client: meilisearch.Client,
+        limits: ConsumerSettings,
+        idle: Callable[[float], None],
+        on_retry: Callable[[str], None] = lambda _: None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.client = client
+        self.limits = limits
+        self._idle = idle
+        self._on_retry = on_retry
+        self._should_stop = should_stop
+        self.flights: dict[Partition, deque[Flight]] = {}
+        self.tasks: dict[int, tuple[Flight, Part]] = {}
+        self._touched: list[Flight] = []  # flights whose parts changed since the last report
+
+    # -- capacity (backpressure)
+
+    @property
+    def buffered_bytes(self) -> int:
+        return sum(f.bytes for flights in self.flights.values() for f in flights)
+
+    def has_capacity(self) -> bool:
+        return can_send(len(self.tasks), self.buffered_bytes, self.limits)
+
+    # -- sending
+
+    def submit(self, batch: PartitionBatch) -> Flight:
+        flight = Flight(batch)
+        self.flights.setdefault(batch.partition, deque()).append(flight)
+        for part in flight.parts():
+            self._send(flight, part)
+        flight.sent = True
+        self._touched.append(flight)
+        return flight
+
+    def _send(self, flight: Flight, part: Part) -> None:
+        try:
+            uid = self._call(
+                f"enqueue {part.kind} to {flight.batch.index_uid}",
+                flight,
+                lambda: self._enqueue(flight, part),
+            )
+        except EnqueueRejected as exc:
+            self._isolate(flight, part, exc.code, str(exc))
+            return
+        part.task_uid = uid
+        flight.open_parts.append(part)
+        self.tasks[uid] = (flight, part)
+
+    def _enqueue(self, flight: Flight, part: Part) -> int:
+        table = flight.batch.table
+        index = self.client.index(table.index_uid)
+        bodies = [e.body for e in part.entries if e.body is not None]
+        payload = b"[" + b",".join(bodies) + b"]"
+        if part.kind == "truncate":
+            return int(index.delete_all_documents().task_uid)
+        if part.kind == "delete":
+            ids: list[str | int] = [e.doc_id for e in part.entries]
+            return int(index.delete_documents(ids=ids).task_uid)
+        if part.kind == "replace":
+            task = index.add_documents_raw(payload, table.id_field, "application/json")
+        else:
+            task = index.update_documents_raw(payload, table.id_field, "application/json")  # type: ignore[arg-type]
+        return int(task.task_uid)
+
+    def _call(self, what: str, flight: Flight | None, fn: Callable[[], T]) -> T:
+        def attempt_once() -> T:
+            if (flight is not None and flight.abandoned) or self._should_stop():
+                raise Abandoned
+            try:
+                return fn()
+            except (MeilisearchError, requests.RequestException) as exc:
+                raise _api_error(exc) from exc
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            wait=wait_exponential_jitter(initial=0.2, max=self.limits.retry_max_s),
+            sleep=self._idle,
+            before_sleep=lambda state: self._log_retry(what, state),
+            reraise=True,
+        )
+        return retrying(attempt_once)
+
+    def _log_retry(self, what: str, state: RetryCallState) -> None:
+        cause = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        message = (
+            f"{what} failed (attempt {state.attempt_number}), retrying in {wait:.1f}s: {cause}"
+        )
+        log.warning(message)
+        self._on_retry(message)
+
+    # -- outcomes
+
+    def poll(self) -> list[Flight]:
+        """Ask Meilisearch about every task in flight (one request); return flights now done."""
+        if not self.tasks:
+            return self._finished()
+        uids = sorted(self.tasks)
+        params = {"uids": ",".join(map(str, uids)), "limit": len(uids)}
+        results = self._call("task status poll", None, lambda: self.client.get_tasks(params))
+        for task in results.results:
+            found = self.tasks.get(int(task.uid))
+            if found is None or task.status not in ("succeeded", "failed", "canceled"):
+                continue
+            del self.tasks[int(task.uid)]
+            flight, part = found
+            flight.open_parts.remove(part)
+            self._touched.append(flight)
+            if task.status != "succeeded" and not flight.abandoned:
+                error: dict[str, Any] = task.error or {
+                    "code": "task_canceled",
+                    "message": "canceled",
+                }
+                self._failed(flight, part, str(error.get("code")), str(error.get("message")))
+        return self._finished()
+
+    def _failed(self, flight: Flight, part: Part, code: str, message: str) -> None:
+        if code == "index_not_found" and part.kind in ("delete", "truncate"):
+            return  # nothing to delete
+        if code in TRANSIENT_TASK_CODES or part.kind == "truncate":
+            message = f"task {part.kind} on {flight.batch.index_uid} failed: {code}: {message}"
+            log.warning("%s; resending", message)
+            self._on_retry(message)
+            self._idle(1.0)
+            self._send(flight, Part(part.kind, part.entries))
+            return
+        self._isolate(flight, part, code, message)
+
+    def _isolate(self, flight: Flight, part: Part, code: str, message: str) -> None:
+        """Resend the halves of a rejected part; a single rejected document is dead-lettered."""
+        ids = superseded(self.flights[flight.batch.partition], flight)
+        entries = without_superseded(part.entries, ids)
+        if len(entries) == 1:
+            flight.rejected.append(DeadLetter(entries[0].source, code, message))
+        elif entries:
+            log.info(
+                "%s rejected %d documents (%s); splitting",
+                flight.batch.index_uid,
+                len(entries),
+                code,
+            )
+            for half in halves(entries):
+                self._send(flight, Part(part.kind, half))
+
+    def _finished(self) -> list[Flight]:
+        touched, self._touched = self._touched, []
+        done = [f for f in dict.fromkeys(touched) if f.done and not f.abandoned]
+        for partition, flights in list(self.flights.items()):
+            while flights and flights[0].done:
+                flights.popleft()
+            if not flights:
+                del self.flights[partition]
+        return done
+
+    def pending(self, partitions: Iterable[Partition]) -> int:
+        wanted = set(partitions)
+        return sum(1 for f, _ in self.tasks.values() if f.batch.partition in wanted)
+
+    def abandon(self, partitions: Iterable[Partition]) -> None:
+        """Forget the partitions' unfinished work; its offsets stay uncommitted."""
+        for partition in partitions:
+            for flight in self.flights.pop(partition, ()):
+                flight.abandoned = True
+        self.tasks = {uid: fp for uid, fp in self.tasks.items() if not fp[0].abandoned}

@@ -1,0 +1,21 @@
+from cdc_sync.config import ConsumerSettings
+from cdc_sync.consumer.backpressure import can_send, partitions_to_pause
+from cdc_sync.consumer.types import Partition
+
+LIMITS = ConsumerSettings(max_tasks_in_flight=2, max_buffered_bytes=10_000)
+A, B, C = (Partition("t", i) for i in range(3))
+
+
+def test_sending_stops_at_either_bound() -> None:
+    assert can_send(1, 9_999, LIMITS)
+    assert not can_send(2, 0, LIMITS)
+    assert not can_send(0, 10_000, LIMITS)
+
+
+def test_only_partitions_with_waiting_batches_pause() -> None:
+    assert partitions_to_pause({A, B, C}, {B}, 100, LIMITS) == {B}
+    assert partitions_to_pause({A, C}, {B}, 100, LIMITS) == set()  # B was revoked
+
+
+def test_a_full_buffer_pauses_everything() -> None:
+    assert partitions_to_pause({A, B, C}, set(), 10_000, LIMITS) == {A, B, C}
