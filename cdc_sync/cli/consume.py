@@ -1,0 +1,49 @@
+"""`cdc-sync consume [--until-caught-up]`: the consumer service."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+
+import click
+
+from cdc_sync.cli.context import AppContext
+from cdc_sync.consumer.service import ConsumerService
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option(
+    "--until-caught-up",
+    is_flag=True,
+    help="Exit 0 once the group's committed offsets reach the end offsets seen at start.",
+)
+@click.pass_obj
+def consume(app: AppContext, until_caught_up: bool) -> None:
+    """Apply change events from Kafka to Meilisearch until SIGTERM/SIGINT."""
+    settings = app.settings
+    if not settings.tables:
+        raise click.UsageError("no [[tables]] configured: nothing to consume")
+    service = ConsumerService(settings)
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        log.info("%s received: finishing in-flight work", signal.Signals(signum).name)
+        service.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service.run(until_caught_up=until_caught_up)
+    stats = service.stats
+    log.info(
+        "consume finished: %d received, %d applied, %d deleted, %d dead-lettered, %d retries",
+        stats.received,
+        stats.applied,
+        stats.deleted,
+        stats.dead_lettered,
+        stats.retries,
+    )
+
+
+COMMANDS = [consume]
