@@ -56,7 +56,7 @@ class SourceReader:
         retrying = Retrying(
             retry=retry_if_exception(_is_connection_problem),
             stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(initial=0.5, max=5),
+            wait=wait_exponential_jitter(multiplier=0.5, max=5),
             before_sleep=_log_retry,
             reraise=True,
         )

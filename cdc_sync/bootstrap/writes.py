@@ -55,7 +55,7 @@ def call(fn: Callable[[], T], what: str, budget_s: float = 60.0) -> T:
     retrying = Retrying(
         retry=retry_if_exception(_transient),
         stop=stop_after_delay(budget_s),
-        wait=wait_exponential_jitter(initial=0.2, max=5),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5),
         before_sleep=_log_retry,
         reraise=True,
     )

@@ -43,14 +43,40 @@ def _consumer(kafka: KafkaSettings) -> Consumer:
     )
 
 
+_SETTLING = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._UNKNOWN_PARTITION,
+}
+"""Errors a freshly created topic answers with until its partitions have leaders."""
+
+
 def end_offsets(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) -> Offsets:
     """The high watermark (next offset to be written) of every partition of `topic`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return _end_offsets(kafka, topic, timeout_s)
+        except KafkaException as exc:
+            error = exc.args[0]
+            settling = isinstance(error, KafkaError) and (
+                error.code() in _SETTLING or error.retriable()
+            )
+            if not settling or time.monotonic() > deadline:
+                raise DependencyUnavailable(f"kafka at {kafka.bootstrap_servers}: {exc}") from None
+            time.sleep(0.2)
+
+
+def _end_offsets(kafka: KafkaSettings, topic: str, timeout_s: float) -> Offsets:
     consumer = _consumer(kafka)
     try:
         metadata = consumer.list_topics(topic, timeout=timeout_s)
         described = metadata.topics.get(topic)
         if described is None or described.error is not None:
-            raise DependencyUnavailable(f"kafka: topic {topic} is not available")
+            raise KafkaException(
+                described.error if described else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART)
+            )
         ends = {}
         for partition in sorted(described.partitions):
             _, high = consumer.get_watermark_offsets(
@@ -58,8 +84,6 @@ def end_offsets(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) -> Of
             )
             ends[partition] = int(high)
         return ends
-    except KafkaException as exc:
-        raise DependencyUnavailable(f"kafka at {kafka.bootstrap_servers}: {exc}") from None
     finally:
         consumer.close()
 

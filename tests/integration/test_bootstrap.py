@@ -1,0 +1,288 @@
+"""`cdc-sync bootstrap` against the real stack: SQLite and PostgreSQL sources, real Kafka and
+Meilisearch. Swap semantics, one-at-a-time leases, crash recovery, failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import meilisearch
+from sqlalchemy import create_engine, text
+
+from cdc_sync.bootstrap.run import Options, TableBootstrap, staging_uid
+from cdc_sync.config import load_settings
+from cdc_sync.sink.meili import meili_client
+from cdc_sync.source.database import create_source_engine
+from cdc_sync.state.store import StateStore
+
+ROWS = 50_000
+
+
+def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cdc_sync", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def make_items(url: str, rows: int, start: int = 1, title: str = "item") -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS ITEMS (ID INTEGER PRIMARY KEY, TITLE VARCHAR(100), "
+                "PRICE NUMERIC(10, 2), STATUS VARCHAR(10))"
+            )
+        )
+        if rows:
+            conn.execute(
+                text("INSERT INTO ITEMS VALUES (:id, :title, :price, :status)"),
+                [
+                    {
+                        "id": i,
+                        "title": f"{title} {i}",
+                        "price": i % 1000 + 0.25,
+                        "status": "DRAFT" if i % 50 == 0 else "OK",
+                    }
+                    for i in range(start, start + rows)
+                ],
+            )
+    engine.dispose()
+
+
+def table_config(index_uid: str, **extra: Any) -> dict[str, Any]:
+    return {"name": "ITEMS", "primary_key": ["ID"], "index": index_uid, **extra}
+
+
+def all_docs(meili: meilisearch.Client, uid: str) -> dict[str, dict[str, Any]]:
+    docs: dict[str, dict[str, Any]] = {}
+    offset = 0
+    while True:
+        page = meili.http.post(
+            f"indexes/{uid}/documents/fetch", {"limit": 10_000, "offset": offset}
+        )
+        docs.update({d["id"]: d for d in page["results"]})
+        if len(page["results"]) < 10_000:
+            return docs
+        offset += 10_000
+
+
+def index_uids(meili: meilisearch.Client) -> set[str]:
+    return {i.uid for i in meili.get_indexes({"limit": 10_000})["results"]}
+
+
+def test_fifty_thousand_rows_exactly_then_verify_in_sync(
+    make_config: Callable[..., Path], sqlite_url: str, index_uid: str, meili: meilisearch.Client
+) -> None:
+    make_items(sqlite_url, ROWS)
+    config = make_config(
+        sqlite_url,
+        tables=[
+            table_config(index_uid, filter="STATUS <> 'DRAFT'", settings={"filterable": ["status"]})
+        ],
+    )
+    done = run_cli("--config", str(config), "bootstrap")
+    assert done.returncode == 0, done.stderr
+    expected = ROWS - ROWS // 50
+    assert f"{expected} rows, {expected} documents" in done.stdout
+
+    docs = all_docs(meili, index_uid)
+    wanted = {str(i) for i in range(1, ROWS + 1) if i % 50}
+    assert set(docs) == wanted
+    assert docs["7"] == {
+        "id": "7",
+        "title": "item 7",
+        "price": 7.25,
+        "status": "OK",
+    }  # SQLite NUMERIC: REAL
+    assert meili.index(index_uid).get_settings()["filterableAttributes"] == ["status"]
+    assert staging_uid(index_uid) not in index_uids(meili)
+
+    checked = run_cli("--config", str(config), "verify")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "in sync" in checked.stdout
+
+    status = run_cli("--config", str(config), "status", "--json")
+    assert '"status": "succeeded"' in status.stdout
+
+
+def test_postgres_composite_key_and_empty_table(
+    make_config: Callable[..., Path], pg_url: str, index_uid: str, meili: meilisearch.Client
+) -> None:
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE lines (order_no TEXT, line INTEGER, qty NUMERIC, PRIMARY KEY (order_no, line))"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO lines VALUES (:o, :l, :q)"),
+            [{"o": f"ord-{o}", "l": n, "q": n * 1.5} for o in range(300) for n in range(1, 6)],
+        )
+        conn.execute(text("CREATE TABLE nothing (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    config = make_config(
+        pg_url,
+        tables=[
+            {"name": "LINES", "primary_key": ["ORDER_NO", "LINE"], "index": index_uid},
+            {"name": "NOTHING", "primary_key": ["ID"], "index": f"{index_uid}_empty"},
+        ],
+    )
+    try:
+        done = run_cli("--config", str(config), "bootstrap", "--batch-size", "97")
+        assert done.returncode == 0, done.stderr
+        assert meili.index(index_uid).get_stats().number_of_documents == 1500
+        assert meili.index(f"{index_uid}_empty").get_stats().number_of_documents == 0
+        assert run_cli("--config", str(config), "verify").returncode == 0
+    finally:
+        meili.delete_index(f"{index_uid}_empty")
+
+
+def test_searches_return_the_old_index_until_the_swap(
+    make_config: Callable[..., Path], sqlite_url: str, index_uid: str, meili: meilisearch.Client
+) -> None:
+    make_items(sqlite_url, 2000, title="old")
+    config = make_config(sqlite_url, tables=[table_config(index_uid)])
+    assert run_cli("--config", str(config), "bootstrap").returncode == 0
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE ITEMS SET TITLE = REPLACE(TITLE, 'old', 'new')"))
+    engine.dispose()
+
+    def titles() -> set[str]:
+        hits = meili.index(index_uid).search("", {"limit": 50})["hits"]
+        return {h["title"].split()[0] for h in hits}
+
+    seen: dict[str, set[str]] = {}
+    settings = load_settings(config)
+    job = bootstrap_job(settings, config)
+    job.hooks = {
+        "loaded": lambda: seen.setdefault("loaded", titles()),
+        "fenced": lambda: seen.setdefault("fenced", titles()),
+        "swapped": lambda: seen.setdefault("swapped", titles()),
+    }
+    job.run()
+    assert seen == {"loaded": {"old"}, "fenced": {"old"}, "swapped": {"new"}}
+    # Staging held the new data all along: its settings were applied before loading.
+    assert staging_uid(index_uid) not in index_uids(meili)
+
+
+def bootstrap_job(settings: Any, config: Path, **options: Any) -> TableBootstrap:
+    store = StateStore(settings.state.url)
+    return TableBootstrap(
+        settings,
+        settings.tables[0],
+        store,
+        create_source_engine(settings.source),
+        meili_client(settings.meilisearch),
+        f"test-holder-{os.getpid()}",
+        Options(terminal=False, **options),
+    )
+
+
+def test_second_bootstrap_is_refused_naming_the_holder(
+    make_config: Callable[..., Path], sqlite_url: str, index_uid: str
+) -> None:
+    make_items(sqlite_url, 500)
+    config = make_config(sqlite_url, tables=[table_config(index_uid)])
+    job = bootstrap_job(load_settings(config), config)
+    refused: list[subprocess.CompletedProcess[str]] = []
+    job.hooks = {"loaded": lambda: refused.append(run_cli("--config", str(config), "bootstrap"))}
+    job.run()
+    assert refused[0].returncode == 1
+    assert f"held by test-holder-{os.getpid()}" in refused[0].stderr
+    assert "run 1" in refused[0].stderr
+    # Once the first run is over, the table is free again.
+    assert run_cli("--config", str(config), "bootstrap").returncode == 0
+
+
+def test_kill_minus_nine_then_rerun_is_exact_and_leaves_no_staging(
+    make_config: Callable[..., Path], sqlite_url: str, index_uid: str, meili: meilisearch.Client
+) -> None:
+    make_items(sqlite_url, 30_000)
+    config = make_config(sqlite_url, tables=[table_config(index_uid)], state={"lease_ttl_s": 2})
+    staging = staging_uid(index_uid)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cdc_sync",
+            "--config",
+            str(config),
+            "bootstrap",
+            "--batch-size",
+            "300",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if (
+                staging in index_uids(meili)
+                and meili.index(staging).get_stats().number_of_documents > 0
+            ):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the bootstrap never started loading")
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert staging in index_uids(meili)  # the crash left it behind
+
+    time.sleep(2.5)  # the dead run's lease expires
+    done = run_cli("--config", str(config), "bootstrap")
+    assert done.returncode == 0, done.stderr
+    assert staging not in index_uids(meili)
+    assert set(all_docs(meili, index_uid)) == {str(i) for i in range(1, 30_001)}
+    assert run_cli("--config", str(config), "verify").returncode == 0
+
+
+def test_unmappable_rows_are_recorded_and_the_rest_loaded(
+    make_config: Callable[..., Path], sqlite_url: str, index_uid: str, meili: meilisearch.Client
+) -> None:
+    make_items(sqlite_url, 100)
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE ITEMS SET STATUS = CASE WHEN ID IN (3, 4) THEN 'bogus' ELSE 'Y' END")
+        )
+    engine.dispose()
+    fields = {"ID": "id_", "TITLE": "title", "STATUS": {"name": "flag", "type": "boolean"}}
+    config = make_config(sqlite_url, tables=[table_config(index_uid, fields=fields)])
+    done = run_cli("--config", str(config), "bootstrap")
+    assert done.returncode == 0, done.stderr
+    assert "98 documents" in done.stdout and "2 failures" in done.stdout
+    assert "3" not in all_docs(meili, index_uid)
+    status = run_cli("--config", str(config), "status")
+    assert "failures=2" in status.stdout and "failed 3: column STATUS" in status.stdout
+
+
+def test_source_unreachable_exits_3_and_leaves_the_live_index(
+    make_config: Callable[..., Path], sqlite_url: str, index_uid: str, meili: meilisearch.Client
+) -> None:
+    meili.wait_for_task(
+        meili.index(index_uid).add_documents([{"id": "1", "title": "live"}], "id").task_uid
+    )
+    config = make_config(
+        "postgresql://nobody:secret-pw@127.0.0.1:1/none",
+        tables=[table_config(index_uid)],
+        source={"connect_timeout_s": 1},
+    )
+    done = run_cli("--config", str(config), "bootstrap")
+    assert done.returncode == 3, done.stderr
+    assert "source database unavailable" in done.stderr
+    assert "secret-pw" not in done.stderr + done.stdout
+    assert all_docs(meili, index_uid) == {"1": {"id": "1", "title": "live"}}
+    status = run_cli("--config", str(config), "status")
+    assert "bootstrap ITEMS failed" in status.stdout
