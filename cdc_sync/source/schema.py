@@ -69,6 +69,13 @@ def _coerce(column: Column[Any], value: Any) -> Any:
     return value
 
 
+def _spelling(conn: Connection, name: str) -> str:
+    """Undo SQLAlchemy's lower-casing of case-insensitive names where the database folds up."""
+    if conn.dialect.requires_name_normalize:
+        return str(conn.dialect.denormalize_name(name) or name)
+    return name
+
+
 def _locate(conn: Connection, settings: TableSettings) -> tuple[str, str | None] | None:
     inspector = inspect(conn)
     schema = fold(settings.schema_) if settings.schema_ else None
@@ -133,7 +140,7 @@ def reflect_tables(
         problems += table_problems
         if not table_problems:
             keys = [find_column(table, c) for c in settings.primary_key]
-            names = {c.name: conn.dialect.denormalize_name(c.name) or c.name for c in table.c}
+            names = {c.name: _spelling(conn, c.name) for c in table.c}
             found.append(CapturedTable(settings, table, [k for k in keys if k is not None], names))
     if problems:
         raise ConfigError(problems)

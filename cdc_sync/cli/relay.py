@@ -1,0 +1,43 @@
+"""`cdc-sync relay [--once]`: publish captured changes to Kafka."""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import FrameType
+
+import click
+
+from cdc_sync.cli.context import AppContext
+from cdc_sync.source.service import RelayService
+from cdc_sync.state.store import StateStore
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Drain the change log (and timestamp tables) and exit.")
+@click.pass_obj
+def relay(app: AppContext, once: bool) -> None:
+    """Relay changes of trigger- and timestamp-mode tables to Kafka.
+
+    Several relays may run at once on Oracle and PostgreSQL; run one per SQLite file.
+    """
+    settings = app.settings
+    state = StateStore(settings.state.url)
+    service = RelayService(settings, state, once=once)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        service.stopping.set()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    started = time.monotonic()
+    try:
+        published = service.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        state.close()
+    if once:
+        elapsed = time.monotonic() - started
+        click.echo(f"published {published} events in {elapsed:.1f}s")
+
+
+COMMANDS = [relay]

@@ -1,0 +1,98 @@
+"""Current row images → change events, shared by the trigger relay and timestamp polling."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Select, case, literal, select, text
+
+from cdc_sync.events.model import ChangeEvent, Op
+from cdc_sync.events.values import row_to_json, to_json_value
+from cdc_sync.source.changelog import chunks
+from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.schema import CapturedTable
+
+IN_FILTER = "cdc_sync_in_filter"
+KeyTuple = tuple[Any, ...]
+
+
+def match_key(values: Iterable[Any]) -> KeyTuple:
+    """A hashable form of key values that is equal for the change log's and the row's spelling."""
+    out = []
+    for value in values:
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        out.append(to_json_value(value))
+    return tuple(out)
+
+
+def image_query(table: CapturedTable) -> Select[Any]:
+    """All columns, plus a flag telling whether the row is inside the table's row filter."""
+    flag = (
+        case((text(f"({table.settings.filter})"), literal(1)), else_=literal(0))
+        if table.settings.filter
+        else literal(1)
+    )
+    return select(*table.table.c, flag.label(IN_FILTER))
+
+
+def split_row(table: CapturedTable, mapping: Any) -> tuple[dict[str, Any], bool]:
+    """The row under the database's own column spelling, and whether it passes the filter."""
+    row = {table.column_names[c.name]: mapping[c] for c in table.table.c}
+    return row, bool(mapping[IN_FILTER])
+
+
+def read_images(
+    conn: Connection, dialect: Dialect, table: CapturedTable, keys: Sequence[Sequence[Any]]
+) -> dict[KeyTuple, tuple[dict[str, Any], bool]]:
+    """Current rows for the keys, in chunks of at most 1000 keys; absent keys are missing."""
+    found: dict[KeyTuple, tuple[dict[str, Any], bool]] = {}
+    query = image_query(table)
+    for chunk in chunks(keys, 1000):
+        stmt = query.where(dialect.key_condition(table.key_columns, chunk))
+        for mapping in conn.execute(stmt).mappings():
+            row, inside = split_row(table, mapping)
+            found[match_key(mapping[c] for c in table.key_columns)] = (row, inside)
+    return found
+
+
+def key_of_row(table: CapturedTable, row: dict[str, Any]) -> list[Any]:
+    return [row[table.column_names[c.name]] for c in table.key_columns]
+
+
+def is_soft_deleted(table: CapturedTable, row: dict[str, Any]) -> bool:
+    soft = table.settings.soft_delete
+    if soft is None:
+        return False
+    value = row[table.column_names[table.column(soft.column).name]]
+    # The same rule as the sink's, so relay and consumer agree on what is deleted.
+    return value is not None and str(value) == str(soft.value)
+
+
+def row_event(
+    table: CapturedTable,
+    op: Op,
+    row: dict[str, Any],
+    change_id: int | None = None,
+    ts_ms: int | None = None,
+) -> ChangeEvent:
+    key = key_event(table, key_of_row(table, row))
+    settings = table.settings
+    after = row_to_json(row, decimals=settings.decimals, binary=settings.binary)
+    return ChangeEvent(op, key, after, None, table.name, change_id, ts_ms)
+
+
+def delete_event(
+    table: CapturedTable, key_values: Sequence[Any], change_id: int | None, ts_ms: int | None
+) -> ChangeEvent:
+    return ChangeEvent("d", key_event(table, key_values), None, None, table.name, change_id, ts_ms)
+
+
+def key_event(table: CapturedTable, values: Sequence[Any]) -> dict[str, Any]:
+    """``{"ID": 42}``: the configured key names, in primary-key order."""
+    return {
+        name: to_json_value(value, decimals=table.settings.decimals, binary="base64")
+        for name, value in zip(table.settings.primary_key, values, strict=True)
+    }

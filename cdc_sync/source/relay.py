@@ -1,0 +1,137 @@
+"""The trigger-mode relay: change log → current row images → Kafka, then delete what was published.
+
+One batch is one database transaction:
+
+1. lock up to `batch_size` change-log rows in id order (SKIP LOCKED where the
+   database has row locks, so several relays share the log without double work);
+2. hold back keys that still have an earlier change-log row outside the batch
+   (another relay is publishing it), so per-key order holds across relays;
+3. keep the last change per (table, key) and read the current row images in
+   chunks of at most 1000 keys; a missing row or one outside the row filter
+   becomes a delete;
+4. produce the events and wait for every delivery report (`flush`);
+5. only then delete the published change-log rows and commit.
+
+A failure anywhere before the commit rolls back: nothing is deleted, the rows
+are unlocked and published again by the next attempt (at-least-once).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Table, delete, select
+
+from cdc_sync.events.encode import encode
+from cdc_sync.events.model import ChangeEvent, Op
+from cdc_sync.kafka.producer import Producer
+from cdc_sync.source.changelog import (
+    Change,
+    blocked_identities,
+    chunks,
+    epoch_ms,
+    last_per_key,
+    parse_pk,
+)
+from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.images import delete_event, match_key, read_images, row_event
+from cdc_sync.source.schema import CapturedTable
+
+log = logging.getLogger(__name__)
+
+CRASH_HOOK = "CDC_SYNC_TEST_EXIT_AFTER_FLUSH"
+"""Test hook: when set, the process exits right after the flush, before the delete."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    locked: int
+    """Change-log rows locked (0: the log is empty for us)."""
+    published: int
+    """Change-log rows published and deleted (the others wait for another relay)."""
+    events: int
+
+
+class TriggerRelay:
+    def __init__(
+        self,
+        engine: Engine,
+        dialect: Dialect,
+        changelog: Table,
+        tables: Sequence[CapturedTable],
+        topics: dict[str, str],
+        producer: Producer,
+        batch_size: int = 1000,
+    ) -> None:
+        self.engine = engine
+        self.dialect = dialect
+        self.changelog = changelog
+        self.tables = {t.name: t for t in tables}
+        self.topics = topics
+        self.producer = producer
+        self.batch_size = batch_size
+        cl = changelog.c
+        self.query = (
+            select(cl.id, cl.table_name, cl.op, cl.pk, cl.changed_at)
+            .where(cl.table_name.in_(sorted(self.tables)))
+            .order_by(cl.id)
+        )
+
+    def run_batch(self) -> BatchResult:
+        with self.engine.begin() as conn:
+            rows = self.dialect.lock_batch(conn, self.query, self.batch_size)
+            if not rows:
+                return BatchResult(0, 0, 0)
+            batch = [Change(r.id, r.table_name, r.op, r.pk, r.changed_at) for r in rows]
+            ready = batch
+            if self.dialect.row_locks:
+                cl = self.changelog.c
+                older = conn.execute(
+                    select(cl.id, cl.table_name, cl.pk).where(
+                        cl.id < max(c.id for c in batch), cl.table_name.in_(sorted(self.tables))
+                    )
+                )
+                blocked = blocked_identities(
+                    batch, (Change(r.id, r.table_name, "U", r.pk) for r in older)
+                )
+                ready = [c for c in batch if c.identity not in blocked]
+            events = self._events(conn, last_per_key(ready).values())
+            self._publish(events)
+            if os.environ.get(CRASH_HOOK):
+                os._exit(int(os.environ[CRASH_HOOK]))
+            for ids in chunks([c.id for c in ready], 1000):
+                conn.execute(delete(self.changelog).where(self.changelog.c.id.in_(ids)))
+        return BatchResult(len(batch), len(ready), len(events))
+
+    def _events(self, conn: Any, latest: Any) -> list[ChangeEvent]:
+        by_table: dict[str, list[Change]] = defaultdict(list)
+        for change in latest:
+            by_table[change.table_name].append(change)
+        events = []
+        for name, changes in by_table.items():
+            table = self.tables[name]
+            keys = [table.key_values(parse_pk(c.pk)) for c in changes]
+            images = read_images(conn, self.dialect, table, keys)
+            for change, key in zip(changes, keys, strict=True):
+                ts_ms = epoch_ms(change.changed_at)
+                row, inside = images.get(match_key(key), (None, False))
+                if row is None or not inside:
+                    events.append(delete_event(table, key, change.id, ts_ms))
+                else:
+                    op: Op = "c" if change.op == "I" else "u"
+                    events.append(row_event(table, op, row, change.id, ts_ms))
+        return events
+
+    def _publish(self, events: list[ChangeEvent]) -> None:
+        now_ms = int(time.time() * 1000)
+        for event in events:
+            topic = self.topics[event.table or ""]
+            for key, value in encode(event, now_ms):
+                self.producer.send(topic, key, value)
+        self.producer.flush()

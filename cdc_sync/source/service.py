@@ -1,0 +1,170 @@
+"""The relay service: trigger-mode batches and timestamp polls in one loop, with retries."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    stop_never,
+    wait_exponential_jitter,
+)
+
+from cdc_sync.config import Settings
+from cdc_sync.errors import ConfigError, DependencyUnavailable, TransientError
+from cdc_sync.kafka.admin import ensure_topics
+from cdc_sync.kafka.producer import Producer
+from cdc_sync.source.changelog import changelog_table
+from cdc_sync.source.database import create_source_engine, normalise_url
+from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.install import changelog_exists
+from cdc_sync.source.relay import TriggerRelay
+from cdc_sync.source.schema import reflect_tables
+from cdc_sync.source.timestamp import TimestampPoller
+from cdc_sync.state.store import StateStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TransientError | OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class RelayService:
+    def __init__(self, settings: Settings, state: StateStore, once: bool = False) -> None:
+        self.settings = settings
+        self.state = state
+        self.once = once
+        self.stopping = threading.Event()
+        self.relay: TriggerRelay | None = None
+        self.pollers: list[TimestampPoller] = []
+        self.published = 0
+        self.engine: Engine | None = None
+        self.producer: Producer | None = None
+
+    def _retrying(self, budget_s: float | None) -> Retrying:
+        def report(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            message = f"relay: {type(exc).__name__}: {str(exc).splitlines()[0] if exc else ''}"
+            log.warning("%s (retry %d)", message, state.attempt_number)
+            self.state.record_error("relay", message)
+
+        return Retrying(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential_jitter(initial=0.2, max=30),
+            stop=stop_after_delay(budget_s) if budget_s else stop_never,
+            before_sleep=report,
+            reraise=True,
+        )
+
+    def _call(self, fn: Callable[[], T], budget_s: float | None = None) -> T:
+        return self._retrying(budget_s)(fn)
+
+    def start(self) -> None:
+        """Check the config against the database and create missing topics (exit 2 / 3)."""
+        settings = self.settings
+        wanted = [(i, t) for i, t in enumerate(settings.tables) if t.capture != "debezium"]
+        if not wanted:
+            raise ConfigError(["tables: no table has capture = 'trigger' or 'timestamp'"])
+        url = normalise_url(settings.source.url.get_secret_value())
+        dialect = dialect_for(url.get_dialect()())
+        options = dialect.engine_options(settings.relay.batch_size)
+        self.engine = engine = create_source_engine(settings.source, **options)
+
+        def reflect() -> tuple[list, bool]:  # type: ignore[type-arg]
+            with engine.connect() as conn:
+                tables = reflect_tables(conn, wanted)
+                has_log = changelog_exists(conn, changelog_table(settings.source))
+            return tables, has_log
+
+        try:
+            tables, has_log = self._call(reflect, budget_s=30)
+        except (OperationalError, DBAPIError) as exc:
+            raise DependencyUnavailable(
+                f"source database {settings.source.display_url()}: {exc.orig or exc!s}"
+            ) from None
+        topics = {t.name: t.settings.topic_name(settings.kafka.topic_prefix) for t in tables}
+        ensure_topics(settings.kafka, topics.values())
+        self.producer = Producer(settings.kafka)
+        triggered = [t for t in tables if t.settings.capture == "trigger"]
+        if triggered and not has_log:
+            raise ConfigError(
+                [
+                    f"source.changelog_table: {settings.source.changelog_table} does not exist; "
+                    "run `cdc-sync source install` first"
+                ]
+            )
+        if triggered:
+            self.relay = TriggerRelay(
+                engine,
+                dialect,
+                changelog_table(settings.source),
+                triggered,
+                topics,
+                self.producer,
+                settings.relay.batch_size,
+            )
+        self.pollers = [
+            TimestampPoller(
+                engine,
+                t,
+                topics[t.name],
+                self.producer,
+                self.state,
+                settings.relay.batch_size,
+                settings.relay.overlap_s,
+            )
+            for t in tables
+            if t.settings.capture == "timestamp"
+        ]
+
+    def step(self) -> bool:
+        """One round over every table; True when there may be more to do right away."""
+        busy = False
+        if self.relay is not None:
+            relay = self.relay
+            result = self._call(relay.run_batch, self._budget())
+            self.published += result.events
+            busy = result.locked > 0
+            if result.locked and not result.published:
+                time.sleep(0.05)  # every key waits for another relay's earlier rows
+        for poller in self.pollers:
+            events, more = self._call(poller.poll, self._budget())
+            self.published += events
+            busy = busy or more or events > 0
+        return busy
+
+    def _budget(self) -> float | None:
+        return 300.0 if self.once else None
+
+    def run(self) -> int:
+        """Run until stopped (or, with `once`, until there is nothing left); return events."""
+        self.start()
+        interval = self.settings.relay.poll_interval_ms / 1000
+        try:
+            while not self.stopping.is_set():
+                if not self.step():
+                    if self.once:
+                        break
+                    self.stopping.wait(interval)
+        finally:
+            self.close()
+        return self.published
+
+    def close(self) -> None:
+        if self.producer is not None:
+            self.producer.close()
+        if self.engine is not None:
+            self.engine.dispose()
