@@ -14,6 +14,7 @@ from cdc_sync.errors import CdcSyncError
 COMMAND_MODULES = [
     "cdc_sync.cli.check",
     "cdc_sync.cli.source",
+    "cdc_sync.cli.relay",
     "cdc_sync.cli.bootstrap",
     "cdc_sync.cli.verify",
     "cdc_sync.cli.status",
