@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "cdc_sync.cli.bootstrap",
     "cdc_sync.cli.verify",
     "cdc_sync.cli.status",
+    "cdc_sync.cli.dlq",
+    "cdc_sync.cli.replay",
     "cdc_sync.cli.consume",
     "cdc_sync.cli.lag",
 ]

@@ -1,0 +1,112 @@
+"""`cdc-sync dlq list` / `dlq replay`: inspect and re-apply dead-lettered records."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cdc_sync.cli.context import AppContext
+from cdc_sync.config import Settings
+from cdc_sync.kafka.producer import Producer
+from cdc_sync.kafka.scan import TopicScan
+from cdc_sync.ops.dlq import WATERMARK_PREFIX, DeadLetterView, replay_start
+from cdc_sync.state.store import StateStore, process_name
+
+
+@click.group()
+def dlq() -> None:
+    """Inspect and re-apply dead-lettered records (topic: kafka.dead_letter_topic)."""
+
+
+@dlq.command("list")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def list_(app: AppContext, limit: int, as_json: bool) -> None:
+    """Show dead letters, oldest first: origin, error code and reason, key."""
+    topic = app.settings.kafka.dead_letter_topic
+    with TopicScan(app.settings.kafka, topic) as scan:
+        extent = scan.extent()
+        shown = 0
+        for record in scan.records(extent.low, extent.high):
+            view = DeadLetterView.of(record)
+            click.echo(json.dumps(view.as_json()) if as_json else view.line())
+            shown += 1
+            if shown >= limit:
+                break
+    if not as_json:
+        more = f" (use --limit to see more of {extent.total})" if extent.total > shown else ""
+        click.echo(f"{shown} dead letter(s) shown from {topic}{more}", err=True)
+
+
+@dlq.command()
+@click.option(
+    "--since-offset",
+    type=click.IntRange(0),
+    default=None,
+    help="Replay from this offset in every partition of the dead-letter topic "
+    "(default: after what the last replay sent; 0 replays everything).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be replayed; send nothing.")
+@click.pass_obj
+def replay(app: AppContext, since_offset: int | None, dry_run: bool) -> None:
+    """Re-publish dead letters (key and value unchanged) to their original topics.
+
+    \b
+    Caveat: a replayed record lands after every newer event of the same key, and
+    events carry full row images, so it can put an older image back in the index
+    until the row changes again. Run `cdc-sync verify --repair` afterwards (see
+    docs/operations.md).
+    """
+    settings = app.settings
+    store = StateStore(settings.state.url)
+    try:
+        sent, skipped = _replay(settings, store, since_offset, dry_run)
+    finally:
+        store.close()
+    verb = "would replay" if dry_run else "replayed"
+    click.echo(f"{verb} {sent} dead letter(s); {skipped} without an original topic skipped")
+    if sent and not dry_run:
+        click.echo("then check the index: cdc-sync verify --repair", err=True)
+
+
+def _replay(
+    settings: Settings, store: StateStore, since_offset: int | None, dry_run: bool
+) -> tuple[int, int]:
+    topic = settings.kafka.dead_letter_topic
+    name = WATERMARK_PREFIX + topic
+    with TopicScan(settings.kafka, topic) as scan:
+        extent = scan.extent()
+        start = replay_start(store.get_watermark(name), since_offset, sorted(extent.high))
+        start = {p: max(o, extent.low[p]) for p, o in start.items()}
+        producer = None if dry_run else Producer(settings.kafka)
+        run_id = None if dry_run else store.start_run("dlq-replay", None, process_name())
+        sent = skipped = 0
+        try:
+            for record in scan.records(start, extent.high):
+                view = DeadLetterView.of(record)
+                if view.topic is None:
+                    skipped += 1
+                    continue
+                click.echo(("would replay " if dry_run else "replay ") + view.line())
+                if producer is not None:
+                    producer.send(view.topic, record.key, record.value, _trace(view))
+                sent += 1
+            if producer is not None and run_id is not None:
+                producer.flush()
+                store.set_watermark(name, {str(p): o for p, o in extent.high.items()})
+                store.finish_run(run_id, "succeeded", sent, details={"skipped": skipped})
+        except Exception as exc:
+            if run_id is not None:
+                store.finish_run(run_id, "failed", sent, error=str(exc)[:500])
+            raise
+    return sent, skipped
+
+
+def _trace(view: DeadLetterView) -> list[tuple[str, str | bytes | None]]:
+    r = view.record
+    return [("cdc.replayed.from", f"{r.topic}[{r.partition}]@{r.offset}")]
+
+
+COMMANDS = [dlq]

@@ -1,0 +1,118 @@
+"""Consumer-group offsets through the AdminClient: read, find by time, and move them.
+
+Used by ``replay --since`` and ``lag``-style tooling; nothing here joins the group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
+
+from cdc_sync.config import KafkaSettings
+from cdc_sync.consumer.types import Partition
+from cdc_sync.errors import CdcSyncError, DependencyUnavailable
+
+
+class GroupActive(CdcSyncError):
+    """The group has live members; Kafka refuses offset changes then."""
+
+    exit_code = 1
+
+    def __init__(self, group: str, members: list[str]) -> None:
+        self.group = group
+        self.members = members
+        shown = ", ".join(members[:5]) + (" …" if len(members) > 5 else "")
+        super().__init__(
+            f"consumer group {group} has {len(members)} active member(s) ({shown}): "
+            f"stop the consumers of group {group} first"
+        )
+
+
+class GroupOffsets:
+    def __init__(self, kafka: KafkaSettings, timeout_s: float = 30.0) -> None:
+        self.kafka = kafka
+        self.timeout_s = timeout_s
+        self._admin = AdminClient(kafka.client_config())
+
+    def _wait(self, future: Any, what: str) -> Any:
+        try:
+            return future.result(timeout=self.timeout_s)
+        except KafkaException as exc:
+            raise DependencyUnavailable(f"kafka: {what}: {exc.args[0].str()}") from None
+        except TimeoutError:
+            raise DependencyUnavailable(
+                f"kafka: {what}: no answer from {self.kafka.bootstrap_servers} "
+                f"within {self.timeout_s:.0f}s"
+            ) from None
+
+    def partitions(self, topics: Iterable[str]) -> list[Partition]:
+        """Every partition of the topics that exist (missing topics are skipped)."""
+        try:
+            metadata = self._admin.list_topics(timeout=self.timeout_s)
+        except KafkaException as exc:
+            raise DependencyUnavailable(f"kafka at {self.kafka.bootstrap_servers}: {exc}") from None
+        found: list[Partition] = []
+        for topic in topics:
+            meta = metadata.topics.get(topic)
+            if meta is not None and meta.error is None:
+                found.extend(Partition(topic, p) for p in sorted(meta.partitions))
+        return found
+
+    def members(self, group: str) -> list[str]:
+        """Client ids and hosts of the group's live members (empty when none is connected)."""
+        future = self._admin.describe_consumer_groups([group], request_timeout=self.timeout_s)[
+            group
+        ]
+        described = self._wait(future, f"describe group {group}")
+        return [f"{m.client_id}@{m.host}" for m in described.members]
+
+    def committed(self, group: str, partitions: list[Partition]) -> dict[Partition, int | None]:
+        request = ConsumerGroupTopicPartitions(
+            group, [TopicPartition(p.topic, p.partition) for p in partitions]
+        )
+        future = self._admin.list_consumer_group_offsets([request])[group]
+        result = self._wait(future, f"committed offsets of group {group}")
+        return {
+            Partition(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None
+            for tp in result.topic_partitions
+        }
+
+    def offsets_for_time(self, partitions: list[Partition], ts_ms: int) -> dict[Partition, int]:
+        """The first offset whose timestamp is >= ts_ms; the end offset where there is none."""
+        at = self._list_offsets(partitions, OffsetSpec.for_timestamp(ts_ms))
+        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        end = self._list_offsets(partitions, latest)
+        return {p: at[p] if at[p] >= 0 else end[p] for p in partitions}
+
+    def _list_offsets(self, partitions: list[Partition], spec: Any) -> dict[Partition, int]:
+        if not partitions:
+            return {}
+        request = {TopicPartition(p.topic, p.partition): spec for p in partitions}
+        futures = self._admin.list_offsets(request, request_timeout=self.timeout_s)
+        return {
+            Partition(tp.topic, tp.partition): int(self._wait(f, f"offsets of {tp.topic}").offset)
+            for tp, f in futures.items()
+        }
+
+    def commit(self, group: str, offsets: dict[Partition, int]) -> None:
+        """Set the group's committed offsets; raises GroupActive while members are connected."""
+        members = self.members(group)
+        if members:
+            raise GroupActive(group, members)
+        request = ConsumerGroupTopicPartitions(
+            group, [TopicPartition(p.topic, p.partition, o) for p, o in offsets.items()]
+        )
+        future = self._admin.alter_consumer_group_offsets([request])[group]
+        try:
+            future.result(timeout=self.timeout_s)
+        except KafkaException as exc:
+            error = exc.args[0]
+            # A member may have joined between the check and the commit.
+            if error.name() in {"UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS", "NON_EMPTY_GROUP"}:
+                raise GroupActive(group, self.members(group) or ["?"]) from None
+            raise DependencyUnavailable(
+                f"kafka: commit offsets of group {group}: {error.str()}"
+            ) from None

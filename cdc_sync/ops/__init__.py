@@ -1,0 +1,1 @@
+"""Operating the services: metrics, HTTP endpoint and dashboard, dead-letter and offset tools."""

@@ -1,0 +1,143 @@
+"""Prometheus metrics of the services, on the process-global default registry.
+
+Names are a closed vocabulary (``MetricName``); the services call the small
+functions below once per batch with counts, never once per event. Label
+children are cached so a call is a dict lookup and an atomic add.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Literal, get_args
+
+from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+from cdc_sync.ops.rate import RateMeter
+
+MetricName = Literal[
+    "cdc_sync_events_applied_total",
+    "cdc_sync_events_dead_lettered_total",
+    "cdc_sync_retries_total",
+    "cdc_sync_tasks_in_flight",
+    "cdc_sync_partition_lag",
+    "cdc_sync_relay_published_total",
+    "cdc_sync_bootstrap_rows_total",
+    "cdc_sync_last_error_timestamp_seconds",
+    "cdc_sync_batch_seconds",
+]
+METRIC_NAMES: tuple[MetricName, ...] = get_args(MetricName)
+
+Component = Literal["consumer", "relay", "bootstrap", "sink", "kafka", "source", "http"]
+
+
+def _name(name: MetricName) -> str:
+    # prometheus_client appends "_total" to counters itself.
+    return name.removesuffix("_total")
+
+
+_APPLIED = Counter(
+    _name("cdc_sync_events_applied_total"),
+    "Change events applied to Meilisearch (their task succeeded).",
+    ["table"],
+)
+_DEAD_LETTERED = Counter(
+    _name("cdc_sync_events_dead_lettered_total"),
+    "Records sent to the dead-letter topic, by error code.",
+    ["table", "code"],
+)
+_RETRIES = Counter(
+    _name("cdc_sync_retries_total"),
+    "Retries after transient faults, by component and cause.",
+    ["component", "cause"],
+)
+_TASKS = Gauge(_name("cdc_sync_tasks_in_flight"), "Meilisearch tasks enqueued and not yet done.")
+_LAG = Gauge(
+    _name("cdc_sync_partition_lag"),
+    "End offset minus committed offset, per partition.",
+    ["topic", "partition"],
+)
+_PUBLISHED = Counter(
+    _name("cdc_sync_relay_published_total"),
+    "Change events the relay published and Kafka acknowledged.",
+    ["table"],
+)
+_BOOTSTRAP = Counter(_name("cdc_sync_bootstrap_rows_total"), "Rows loaded by bootstrap.", ["table"])
+_LAST_ERROR = Gauge(
+    _name("cdc_sync_last_error_timestamp_seconds"),
+    "Unix time of the last error reported by a component.",
+    ["component"],
+)
+_BATCH = Histogram(
+    _name("cdc_sync_batch_seconds"),
+    "Time from fetching a batch to its documents being applied.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+APPLIED_RATE = RateMeter()
+"""Events applied per second over the last minute (the dashboard's throughput)."""
+PUBLISHED_RATE = RateMeter()
+"""Events published per second over the last minute."""
+
+_children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
+_lock = threading.Lock()
+
+
+def _child(metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:
+    key = (id(metric), labels)
+    child = _children.get(key)
+    if child is None:
+        with _lock:
+            child = _children.setdefault(key, metric.labels(*labels))
+    return child
+
+
+def events_applied(table: str, n: int) -> None:
+    if n:
+        _child(_APPLIED, table).inc(n)  # type: ignore[attr-defined]
+        APPLIED_RATE.add(n)
+
+
+def events_dead_lettered(table: str, reason_code: str, n: int = 1) -> None:
+    if n:
+        _child(_DEAD_LETTERED, table, reason_code).inc(n)  # type: ignore[attr-defined]
+
+
+def retry(component: Component, cause: str) -> None:
+    _child(_RETRIES, component, cause).inc()  # type: ignore[attr-defined]
+
+
+def tasks_in_flight(n: int) -> None:
+    _TASKS.set(n)
+
+
+def partition_lag(topic: str, partition: int, lag: int) -> None:
+    _child(_LAG, topic, str(partition)).set(lag)  # type: ignore[attr-defined]
+
+
+def forget_partition(topic: str, partition: int) -> None:
+    """Drop the lag series of a partition this process no longer owns (after a rebalance)."""
+    labels = (topic, str(partition))
+    with _lock:
+        if _children.pop((id(_LAG), labels), None) is not None:
+            _LAG.remove(*labels)
+
+
+def relay_published(table: str, n: int) -> None:
+    if n:
+        _child(_PUBLISHED, table).inc(n)  # type: ignore[attr-defined]
+        PUBLISHED_RATE.add(n)
+
+
+def bootstrap_rows(table: str, n: int) -> None:
+    if n:
+        _child(_BOOTSTRAP, table).inc(n)  # type: ignore[attr-defined]
+
+
+def last_error(component: Component) -> None:
+    _child(_LAST_ERROR, component).set(time.time())  # type: ignore[attr-defined]
+
+
+def batch_seconds(seconds: float) -> None:
+    _BATCH.observe(seconds)

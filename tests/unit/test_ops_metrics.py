@@ -1,0 +1,66 @@
+from prometheus_client import REGISTRY, generate_latest
+
+from cdc_sync.ops import metrics
+from cdc_sync.ops.rate import RateMeter
+
+
+def _value(name: str, **labels: str) -> float:
+    value = REGISTRY.get_sample_value(name, labels)
+    return value or 0.0
+
+
+def test_every_typed_name_is_exported() -> None:
+    metrics.events_applied("T", 1)
+    metrics.events_dead_lettered("T", "mapping", 1)
+    metrics.retry("consumer", "meilisearch")
+    metrics.tasks_in_flight(1)
+    metrics.partition_lag("topic", 0, 5)
+    metrics.relay_published("T", 1)
+    metrics.bootstrap_rows("T", 1)
+    metrics.last_error("consumer")
+    metrics.batch_seconds(0.1)
+    text = generate_latest().decode()
+    for name in metrics.METRIC_NAMES:
+        assert name in text, name
+    assert all(n.startswith("cdc_sync_") for n in metrics.METRIC_NAMES)
+
+
+def test_counts_per_batch() -> None:
+    before = _value("cdc_sync_events_applied_total", table="APP.X")
+    metrics.events_applied("APP.X", 500)
+    metrics.events_applied("APP.X", 0)
+    assert _value("cdc_sync_events_applied_total", table="APP.X") == before + 500
+
+
+def test_lag_series_can_be_forgotten() -> None:
+    metrics.partition_lag("gone", 3, 42)
+    assert _value("cdc_sync_partition_lag", topic="gone", partition="3") == 42
+    metrics.forget_partition("gone", 3)
+    assert (
+        REGISTRY.get_sample_value("cdc_sync_partition_lag", {"topic": "gone", "partition": "3"})
+        is None
+    )
+    metrics.forget_partition("gone", 3)  # twice is fine
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_over_the_last_minute() -> None:
+    clock = Clock()
+    meter = RateMeter(60, clock)
+    clock.now += 10
+    meter.add(100)
+    assert meter.rate() == 10.0  # 100 events over the 10 s since start
+    clock.now += 50
+    meter.add(500)
+    assert meter.rate() == 10.0  # 600 over 60 s
+    clock.now += 30
+    assert meter.rate() == 500 / 60  # the first batch has left the window
+    clock.now += 120
+    assert meter.rate() == 0.0
