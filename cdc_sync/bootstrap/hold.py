@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 
+from cdc_sync.consumer.service import FENCE_POLL_S
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.state.store import Lease, StateStore
 
 log = logging.getLogger(__name__)
 
-FENCE_POLL_S = 0.25
-"""How stale a consumer's view of the fences may be (the consumer's cache period)."""
+__all__ = ["FENCE_POLL_S", "Keeper", "LeaseLost"]
 
 
 class LeaseLost(CdcSyncError):
