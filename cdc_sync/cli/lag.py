@@ -31,9 +31,10 @@ def group_lag(settings: Settings) -> list[PartitionLag]:
         topics = [t.topic_name(settings.kafka.topic_prefix) for t in settings.tables]
         partitions = kafka.partitions_of(topics)
         committed = kafka.committed(partitions)
+        marks = kafka.watermarks(partitions)
         rows = []
         for partition in partitions:
-            _, end = kafka.watermarks(partition)
+            end = marks[partition][1]
             offset = committed.get(partition)
             rows.append(
                 PartitionLag(

@@ -50,5 +50,9 @@ class OffsetTracker:
             return None
         return self._next
 
+    @property
+    def committed(self) -> int | None:
+        return self._committed
+
     def mark_committed(self, offset: int) -> None:
         self._committed = offset

@@ -117,7 +117,6 @@ class ConsumerService:
         for record in records:
             self._intake(record, now)
         now = self.clock()
-        self._close_due(now)
         self._dispatch(now)
         if now - self._times["tasks"] >= TASK_POLL_S:
             self._times["tasks"] = now
@@ -172,11 +171,6 @@ class ConsumerService:
         self.dlq.send(letter)
         self.stats.dead_lettered += 1
 
-    def _close_due(self, now: float) -> None:
-        for partition, batch in list(self.open.items()):
-            if batch.is_due(now, self.limits):
-                self.held.setdefault(partition, deque()).append(self.open.pop(partition))
-
     # -- writing
 
     def _fenced_tables(self, now: float) -> set[str]:
@@ -186,19 +180,34 @@ class ConsumerService:
         return self._fenced
 
     def _dispatch(self, now: float) -> None:
-        fenced = self._fenced_tables(now) if any(self.held.values()) else set()
-        for queue in self.held.values():
-            while queue and self.writer.has_capacity():
-                if queue[0].table.qualified_name.upper() in fenced:
-                    break  # held, in order, until bootstrap lifts the fence
-                batch = queue.popleft()
-                self._busy = True
-                try:
-                    self.writer.submit(batch)
-                except Abandoned:
-                    pass
-                finally:
-                    self._busy = False
+        """Send full batches in order, then due open ones, while Meilisearch has room.
+
+        While it has none, open batches keep growing up to the batch limits, so
+        a backlog goes out in few large tasks rather than many small ones.
+        """
+        fenced = self._fenced_tables(now) if self.held or self.open else set()
+        for partition in list(self.trackers):
+            queue = self.held.get(partition)
+            while queue and self._send_allowed(queue[0], fenced):
+                self._submit(queue.popleft())
+            batch = self.open.get(partition)
+            if queue or batch is None or not batch.is_due(now, self.limits):
+                continue
+            if self._send_allowed(batch, fenced):
+                self._submit(self.open.pop(partition))
+
+    def _send_allowed(self, batch: PartitionBatch, fenced: set[str]) -> bool:
+        # a fenced table's batches wait, in order, until bootstrap lifts the fence
+        return self.writer.has_capacity() and batch.table.qualified_name.upper() not in fenced
+
+    def _submit(self, batch: PartitionBatch) -> None:
+        self._busy = True
+        try:
+            self.writer.submit(batch)
+        except Abandoned:
+            pass
+        finally:
+            self._busy = False
 
     def _collect(self) -> None:
         self._busy = True
@@ -237,7 +246,11 @@ class ConsumerService:
     # -- flow control, commits, rebalances
 
     def _flow_control(self) -> None:
-        buffered = self.writer.buffered_bytes + sum(b.bytes for q in self.held.values() for b in q)
+        buffered = (
+            self.writer.buffered_bytes
+            + sum(b.bytes for q in self.held.values() for b in q)
+            + sum(b.bytes for b in self.open.values())
+        )
         waiting = {p for p, q in self.held.items() if q}
         wanted = partitions_to_pause(self.trackers.keys(), waiting, buffered, self.limits)
         self.kafka.pause(wanted - self.paused)
@@ -311,12 +324,8 @@ class ConsumerService:
     # -- catching up and lag
 
     def _end_offsets(self) -> dict[Partition, int]:
-        ends = {}
-        for partition in self.kafka.partitions_of(self.tables):
-            low, high = self.kafka.watermarks(partition)
-            if high > low:
-                ends[partition] = high
-        return ends
+        marks = self.kafka.watermarks(self.kafka.partitions_of(self.tables))
+        return {p: high for p, (low, high) in marks.items() if high > low}
 
     def _caught_up(self) -> bool:
         now = self.clock()
@@ -338,10 +347,8 @@ class ConsumerService:
         if now - self._times["lag"] < LAG_INTERVAL_S or not self.trackers:
             return
         self._times["lag"] = now
-        try:
-            committed = self.kafka.committed(self.trackers, timeout_s=2.0)
-            for partition, offset in committed.items():
-                _, high = self.kafka.watermarks(partition, timeout_s=2.0)
-                self.stats.lag[str(partition)] = high - (offset or 0)
-        except TransientError as exc:
-            log.debug("lag not updated: %s", exc)
+        for partition, tracker in self.trackers.items():
+            high = self.kafka.fetched_high(partition)
+            position = tracker.committed
+            if high is not None and position is not None:
+                self.stats.lag[str(partition)] = max(high - position, 0)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from cdc_sync.config import KafkaSettings
 from cdc_sync.consumer.types import Partition, Received
@@ -44,6 +45,7 @@ class KafkaConsumer:
         }
         self.bootstrap = kafka.bootstrap_servers
         self._consumer = Consumer(config)
+        self._admin = AdminClient(kafka.client_config())
 
     def subscribe(
         self, topics: list[str], on_assign: OnPartitions, on_revoke: OnPartitions
@@ -114,15 +116,37 @@ class KafkaConsumer:
             for tp in found
         }
 
-    def watermarks(self, partition: Partition, timeout_s: float = 10.0) -> tuple[int, int]:
-        """(low, high): the first offset still stored and the end offset."""
+    def watermarks(
+        self, partitions: Iterable[Partition], timeout_s: float = 10.0
+    ) -> dict[Partition, tuple[int, int]]:
+        """(low, high) per partition: the first offset still stored and the end offset.
+
+        One ListOffsets request per kind instead of a round trip per partition.
+        """
+        wanted = list(partitions)
+        if not wanted:
+            return {}
+        found: dict[Partition, list[int]] = {p: [0, 0] for p in wanted}
+        specs = (OffsetSpec.earliest(), OffsetSpec.latest())  # type: ignore[no-untyped-call]
+        for slot, spec in enumerate(specs):
+            request = {TopicPartition(p.topic, p.partition): spec for p in wanted}
+            try:
+                futures = self._admin.list_offsets(request, request_timeout=timeout_s)
+                for tp, future in futures.items():
+                    found[Partition(tp.topic, tp.partition)][slot] = int(future.result().offset)
+            except KafkaException as exc:
+                raise TransientError(f"kafka list offsets: {exc.args[0].str()}") from None
+        return {p: (low, high) for p, (low, high) in found.items()}
+
+    def fetched_high(self, partition: Partition) -> int | None:
+        """The end offset last seen in fetch responses (no broker round trip)."""
         try:
-            low, high = self._consumer.get_watermark_offsets(
-                TopicPartition(partition.topic, partition.partition), timeout=timeout_s
+            _, high = self._consumer.get_watermark_offsets(
+                TopicPartition(partition.topic, partition.partition), cached=True
             )
-        except KafkaException as exc:
-            raise TransientError(f"kafka watermarks of {partition}: {exc.args[0].str()}") from None
-        return int(low), int(high)
+        except KafkaException:
+            return None
+        return int(high) if high is not None and high >= 0 else None
 
     def partitions_of(self, topics: Iterable[str], timeout_s: float = 10.0) -> list[Partition]:
         try:

@@ -1,0 +1,155 @@
+"""Sustained rate of `cdc-sync consume --until-caught-up` vs a direct bulk load (SPEC §10).
+
+Runs against the local stack (``eval "$(dev/stack env)"`` first):
+
+    .venv/bin/python bench/consumer_rate.py [--events 100000]
+
+Publishes N row events (distinct keys) in the relay format, bulk-loads the same
+documents straight into one index, then lets the consumer apply the topic to
+another index of the same Meilisearch, and prints both rates and their ratio.
+The consumer's rate is taken between its partition assignment and the moment
+the group's committed offsets reached the end offsets (both from its own log),
+so process start-up and the group join are not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import meilisearch
+import tomli_w
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from cdc_sync.events.encode import encode_key, encode_value
+from cdc_sync.events.model import ChangeEvent
+
+ROOT = Path(__file__).resolve().parents[1]
+BULK_BATCH = 10_000
+
+
+def rows(n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "ID": i,
+            "CASE_NO": f"C-{i:08d}",
+            "TITLE": f"case {i} about item {i % 977} in region {i % 13}",
+            "STATUS": ("OPEN", "CLOSED", "DRAFT")[i % 3],
+            "AMOUNT": i % 10_000,
+            "MODIFIED_DATE": "2024-05-01T12:00:00",
+        }
+        for i in range(n)
+    ]
+
+
+def document(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": str(row["ID"]), **{k.lower(): v for k, v in row.items()}}
+
+
+def wait_all(client: meilisearch.Client, uids: list[int]) -> None:
+    for uid in uids:
+        task = client.wait_for_task(uid, timeout_in_ms=600_000, interval_in_ms=50)
+        assert task.status == "succeeded", task.error
+
+
+def bulk_load(client: meilisearch.Client, uid: str, docs: list[dict[str, Any]]) -> float:
+    wait_all(client, [client.create_index(uid, {"primaryKey": "id"}).task_uid])
+    index = client.index(uid)
+    started = time.monotonic()
+    tasks = [index.add_documents(docs[i : i + BULK_BATCH]).task_uid for i in range(0, len(docs), BULK_BATCH)]
+    wait_all(client, tasks)
+    return time.monotonic() - started
+
+
+def publish(bootstrap: str, topic: str, data: list[dict[str, Any]]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 20})
+    now = int(time.time() * 1000)
+    for row in data:
+        event = ChangeEvent(op="c", key={"ID": row["ID"]}, after=row, table="CRASIVTTST")
+        while True:
+            try:
+                producer.produce(topic, key=encode_key(event.key), value=encode_value(event, now))
+                break
+            except BufferError:
+                producer.poll(0.1)
+    assert producer.flush(120) == 0
+
+
+def log_time(line: dict[str, Any]) -> float:
+    return dt.datetime.fromisoformat(line["ts"].replace("Z", "+00:00")).timestamp()
+
+
+def consume(config: Path, log: Path) -> tuple[float, dict[str, Any]]:
+    env = {**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json"}
+    with log.open("wb") as err:
+        subprocess.run(
+            [sys.executable, "-m", "cdc_sync", "--config", str(config), "consume", "--until-caught-up"],
+            stderr=err, env=env, check=True, timeout=1800, cwd=ROOT,
+        )
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    assigned = next(log_time(x) for x in lines if x["msg"].startswith("assigned "))
+    caught = next(log_time(x) for x in lines if x["msg"].startswith("caught up"))
+    stats = next(x["stats"] for x in lines if x["msg"] == "consumer stopped")
+    return caught - assigned, stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--partitions", type=int, default=6)
+    args = parser.parse_args()
+    bootstrap, url, key = (os.environ[v] for v in ("KAFKA_BOOTSTRAP_SERVERS", "MEILI_URL", "MEILI_MASTER_KEY"))
+    run = uuid.uuid4().hex[:8]
+    client = meilisearch.Client(url, key, timeout=120)
+    data = rows(args.events)
+    prefix, direct_uid, consumer_uid = f"bench{run}", f"bench_direct_{run}", f"bench_consumer_{run}"
+    topic = f"{prefix}.APP.CRASIVTTST"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, args.partitions, 1)])[topic].result(30)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "bench.toml"
+        config.write_text(
+            tomli_w.dumps(
+                {
+                    "source": {"url": f"sqlite:///{tmp}/unused.db"},
+                    "kafka": {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "group_id": f"bench-{run}",
+                              "dead_letter_topic": f"bench-dlq-{run}", "partitions": args.partitions},
+                    "meilisearch": {"url": url, "api_key": key},
+                    "state": {"url": f"sqlite:///{tmp}/state.db"},
+                    "http": {"enabled": False},
+                    "tables": [{"name": "CRASIVTTST", "schema": "APP", "primary_key": ["ID"], "index": consumer_uid}],
+                }
+            )
+        )
+        try:
+            print(f"publishing {args.events} events to {topic} ...", flush=True)
+            publish(bootstrap, topic, data)
+            print("direct bulk load ...", flush=True)
+            direct_s = bulk_load(client, direct_uid, [document(r) for r in data])
+            print("consume --until-caught-up ...", flush=True)
+            consume_s, stats = consume(config, Path(tmp) / "consume.log")
+            count = client.index(consumer_uid).get_stats().number_of_documents
+            assert count == args.events, f"consumer index holds {count} documents"
+        finally:
+            for uid in (direct_uid, consumer_uid):
+                client.delete_index(uid)
+            admin.delete_topics([topic, f"bench-dlq-{run}"])
+    direct_rate, consume_rate = args.events / direct_s, args.events / consume_s
+    print(f"direct bulk load : {args.events} docs in {direct_s:6.1f}s = {direct_rate:8.0f} docs/s")
+    print(f"consume          : {args.events} docs in {consume_s:6.1f}s = {consume_rate:8.0f} docs/s "
+          f"(received {stats['received']}, retries {stats['retries']})")
+    print(f"ratio            : {consume_rate / direct_rate:.2f} (target >= 0.90)")
+
+
+if __name__ == "__main__":
+    main()
