@@ -83,9 +83,13 @@ class GroupOffsets:
     def offsets_for_time(self, partitions: list[Partition], ts_ms: int) -> dict[Partition, int]:
         """The first offset whose timestamp is >= ts_ms; the end offset where there is none."""
         at = self._list_offsets(partitions, OffsetSpec.for_timestamp(ts_ms))
-        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-        end = self._list_offsets(partitions, latest)
+        end = self.ends(partitions)
         return {p: at[p] if at[p] >= 0 else end[p] for p in partitions}
+
+    def ends(self, partitions: list[Partition]) -> dict[Partition, int]:
+        """End offsets (high watermarks), one request for all partitions."""
+        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        return self._list_offsets(partitions, latest)
 
     def _list_offsets(self, partitions: list[Partition], spec: Any) -> dict[Partition, int]:
         if not partitions:

@@ -11,17 +11,18 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from cdc_sync.config import HttpSettings
+from cdc_sync.config import HttpSettings, Settings
 from cdc_sync.errors import ConfigError, DependencyUnavailable
 from cdc_sync.ops.dashboard import public_status, render_dashboard
-from cdc_sync.ops.status import StatusProvider
+from cdc_sync.ops.status import PartitionLag, StatusProvider, provider_for
 
 log = logging.getLogger(__name__)
 
@@ -110,3 +111,22 @@ def serve_in_background(
         time.sleep(0.02)
     log.info("http endpoint on http://%s:%d", settings.host, port)
     return HttpHandle(server, thread, settings.host, port)
+
+
+def start_endpoint(
+    settings: Settings,
+    component: str,
+    *,
+    ready: Callable[[], bool],
+    throughput: Callable[[], float],
+    lag: Callable[[], Iterable[PartitionLag]] = lambda: (),
+    details: Callable[[], dict[str, Any]] = dict,
+    secrets: Iterable[str] = (),
+) -> HttpHandle | None:
+    """What a service calls at start: the endpoint per ``[http]``, or None when disabled."""
+    if not settings.http.enabled:
+        return None
+    provider = provider_for(
+        component, settings, ready=ready, throughput=throughput, lag=lag, details=details
+    )
+    return serve_in_background(settings.http, create_app(provider, secrets))

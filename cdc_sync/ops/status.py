@@ -16,12 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cdc_sync.config import Settings
 from cdc_sync.state.store import Run, StateStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,50 @@ class _Shared:
             store.close()
 
 
+def _cached(fn: Callable[[], T], ttl_s: float) -> Callable[[], T]:
+    """`fn`'s last result, recomputed at most every `ttl_s` seconds (one caller at a time)."""
+    lock = threading.Lock()
+    last: list[tuple[float, T]] = []
+
+    def get() -> T:
+        with lock:
+            if not last or time.monotonic() - last[0][0] >= ttl_s:
+                last[:] = [(time.monotonic(), fn())]
+            return last[0][1]
+
+    return get
+
+
+def kafka_lag(settings: Settings) -> Callable[[], list[PartitionLag]]:
+    """The group's lag on the configured topics, as `cdc-sync lag` shows it (all members)."""
+    from cdc_sync.kafka.groups import GroupOffsets
+
+    offsets = GroupOffsets(settings.kafka, timeout_s=5.0)
+    group = settings.kafka.group_id
+    topics = [t.topic_name(settings.kafka.topic_prefix) for t in settings.tables]
+
+    def lag() -> list[PartitionLag]:
+        try:
+            partitions = offsets.partitions(topics)
+            committed = offsets.committed(group, partitions)
+            ends = offsets.ends(partitions)
+        except Exception as exc:
+            log.debug("status: kafka offsets unavailable: %s", exc)
+            return []
+        return [
+            PartitionLag(
+                p.topic,
+                p.partition,
+                committed.get(p),
+                ends[p],
+                None if committed.get(p) is None else max(ends[p] - (committed[p] or 0), 0),
+            )
+            for p in partitions
+        ]
+
+    return lag
+
+
 def provider_for(
     component: str,
     settings: Settings,
@@ -161,8 +206,10 @@ def provider_for(
     ttl_s: float = 3.0,
     limit: int = 10,
 ) -> StatusProvider:
-    """A provider for a running service; the callables must be cheap and thread-safe."""
+    """A provider for a running service; `ready`, `throughput` and `details` must be cheap and
+    thread-safe; `lag` may do I/O: its result is cached like the shared parts."""
     shared = _Shared(settings, ttl_s, limit)
+    lag_now = _cached(lambda: sorted(lag(), key=lambda p: (p.topic, p.partition)), ttl_s)
 
     def snapshot() -> StatusSnapshot:
         tables, runs, errors = shared.get()
@@ -170,7 +217,7 @@ def provider_for(
             component=component,
             ready=ready(),
             tables=tables,
-            lag=sorted(lag(), key=lambda p: (p.topic, p.partition)),
+            lag=lag_now(),
             throughput=throughput(),
             runs=runs,
             errors=errors,
