@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, false, inspect, literal, select, text
+from sqlalchemy import Column, Connection, MetaData, Table, inspect, literal, select, text
 from sqlalchemy.exc import DBAPIError
 
 from cdc_sync.config import TableSettings
@@ -108,7 +108,9 @@ def _check(conn: Connection, where: str, settings: TableSettings, table: Table) 
             problems.append(f"{key}: column {column} does not exist in {settings.qualified_name}")
     if settings.filter and not problems:
         try:
-            probe = select(literal(1)).select_from(table).where(text(settings.filter), false())
+            probe = (
+                select(literal(1)).select_from(table).where(text(settings.filter), text("1 = 0"))
+            )
             conn.execute(probe)
         except DBAPIError as exc:
             conn.rollback()
