@@ -1,0 +1,76 @@
+"""Row images → events, and the keyset/watermark helpers of timestamp capture."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, Numeric, String, Table
+from sqlalchemy.dialects import oracle
+
+from cdc_sync.config import TableSettings
+from cdc_sync.source.images import delete_event, is_soft_deleted, match_key, row_event
+from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.timestamp import after_position, dump_value, load_value, shift
+
+
+def captured(**settings: object) -> CapturedTable:
+    table = Table(
+        "t",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("code", String(5), primary_key=True),
+        Column("price", Numeric(10, 2)),
+        Column("blob", LargeBinary),
+        Column("modified", DateTime),
+        Column("del_yn", String(1)),
+    )
+    config = TableSettings(name="T", primary_key=["ID", "CODE"], **settings)  # type: ignore[arg-type]
+    names = {c.name: c.name.upper() for c in table.c}
+    return CapturedTable(config, table, list(table.primary_key.columns), names)
+
+
+def test_row_event_uses_key_names_from_config_and_converts_values() -> None:
+    table = captured()
+    row = {"ID": 1, "CODE": "a", "PRICE": Decimal("2.50"), "BLOB": b"x", "MODIFIED": None}
+    event = row_event(table, "u", row, change_id=7, ts_ms=5)
+    assert event.key == {"ID": 1, "CODE": "a"}
+    assert event.after == {"ID": 1, "CODE": "a", "PRICE": 2.5, "MODIFIED": None}
+    assert (event.op, event.table, event.change_id, event.ts_ms) == ("u", "T", 7, 5)
+
+
+def test_delete_event_has_only_the_key() -> None:
+    event = delete_event(captured(), [Decimal("3"), "b"], 9, None)
+    assert event.key == {"ID": 3, "CODE": "b"} and event.after is None and event.is_delete
+
+
+def test_key_match_is_equal_for_log_and_row_spellings() -> None:
+    aware = dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert match_key([aware]) == match_key([dt.datetime(2024, 1, 1, tzinfo=dt.UTC)])
+    assert match_key([Decimal("4"), "x"]) == match_key([4, "x"])
+
+
+def test_soft_delete_matches_the_configured_value() -> None:
+    table = captured(soft_delete={"column": "DEL_YN", "value": "Y"})
+    assert is_soft_deleted(table, {"DEL_YN": "Y"})
+    assert not is_soft_deleted(table, {"DEL_YN": "N"})
+    assert not is_soft_deleted(table, {"DEL_YN": None})
+
+
+def test_keyset_position_is_spelt_out_for_oracle() -> None:
+    table = captured()
+    columns = [table.table.c.modified, table.table.c.id, table.table.c.code]
+    sql = str(after_position(columns, [1, 2, 3]).compile(dialect=oracle.dialect()))  # type: ignore[no-untyped-call]
+    assert sql == (
+        "t.modified > :modified_1 OR t.modified = :modified_2 AND t.id > :id_1 "
+        "OR t.modified = :modified_3 AND t.id = :id_2 AND t.code > :code_1"
+    )
+
+
+def test_overlap_and_watermark_round_trip() -> None:
+    moment = dt.datetime(2024, 1, 1, 0, 0, 10)
+    assert shift(moment, 5) == dt.datetime(2024, 1, 1, 0, 0, 5)
+    assert shift(dt.date(2024, 1, 2), 5) == dt.date(2024, 1, 1)
+    assert shift(100, 5) == 95 and shift(Decimal("10.5"), 0.5) == Decimal("10.0")
+    for value in (moment, dt.date(2024, 1, 1), Decimal("1.25"), 42):
+        assert load_value(dump_value(value)) == value
