@@ -204,7 +204,7 @@ class TableBootstrap:
         seen: set[str] | None = set() if self.options.in_place else None
         meter = Meter(total=reader.count())
         reporter: Reporter = reporter_for(self.table.qualified_name, self.options.terminal)
-        loader = Loader(self.target, self.settings.consumer.max_tasks_in_flight)
+        loader = Loader(self.target)
         last_update = time.monotonic()
         try:
             for rows in reader.chunks(self.options.batch_size):

@@ -7,11 +7,13 @@ ones are still written and the bad ones are reported as failures.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 import meilisearch
@@ -122,32 +124,55 @@ def settle(target: Target, kind: Kind, docs: list[Any], task: Any) -> list[Failu
     return write_isolating(target, kind, docs[:half]) + write_isolating(target, kind, docs[half:])
 
 
-class Loader:
-    """Adds documents with a bounded number of tasks in flight; posts overlap with reading.
+MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
+MAX_IN_FLIGHT_TASKS = 16
 
-    Meilisearch auto-batches consecutive enqueued additions, so several tasks in
-    flight index about as fast as one big upload. Memory stays bounded by
-    `max_in_flight` batches whatever the table size.
+
+class Loader:
+    """Adds documents with a bounded window of tasks in flight; posts overlap with reading.
+
+    Meilisearch auto-batches consecutive enqueued additions, so a window of
+    several tasks indexes about as fast as one big upload. The window is bounded
+    in tasks and in serialized bytes (payloads are kept as JSON bytes, not
+    objects, so a failed task can still be split), so memory stays flat
+    whatever the table size.
     """
 
-    def __init__(self, target: Target, max_in_flight: int = 8) -> None:
+    def __init__(
+        self,
+        target: Target,
+        max_tasks: int = MAX_IN_FLIGHT_TASKS,
+        max_bytes: int = MAX_IN_FLIGHT_BYTES,
+    ) -> None:
         self.target = target
-        self.max_in_flight = max_in_flight
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bootstrap-post")
-        self.pending: deque[tuple[Future[int], list[dict[str, Any]]]] = deque()
+        self.max_tasks, self.max_bytes = max_tasks, max_bytes
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bootstrap-post")
+        self.pending: deque[tuple[Future[int], bytes]] = deque()
+        self.bytes = 0
         self.failures: list[Failure] = []
 
     def add(self, docs: list[dict[str, Any]]) -> None:
         if not docs:
             return
-        while len(self.pending) >= self.max_in_flight:
+        body = json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        while self.pending and (
+            len(self.pending) >= self.max_tasks or self.bytes + len(body) > self.max_bytes
+        ):
             self._settle_oldest()
-        self.pending.append((self.pool.submit(enqueue, self.target, "replace", docs), docs))
+        self.pending.append((self.pool.submit(self._post, body), body))
+        self.bytes += len(body)
+
+    def _post(self, body: bytes) -> int:
+        index = self.target.client.index(self.target.uid)
+        send = partial(index.add_documents_raw, body, content_type="application/json")
+        return int(call(send, f"writing to index {self.target.uid}", self.target.budget_s).task_uid)
 
     def _settle_oldest(self) -> None:
-        future, docs = self.pending.popleft()
+        future, body = self.pending.popleft()
+        self.bytes -= len(body)
         task = wait_task(self.target.client, future.result(), self.target.budget_s)
-        self.failures += settle(self.target, "replace", docs, task)
+        if task.status != "succeeded":
+            self.failures += settle(self.target, "replace", json.loads(body), task)
 
     def finish(self) -> None:
         """Wait until every task has finished; failed documents are in `failures`."""
