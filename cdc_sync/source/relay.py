@@ -92,9 +92,12 @@ class TriggerRelay:
             ready = batch
             if self.dialect.row_locks:
                 cl = self.changelog.c
+                ours = [c.id for c in batch]
                 older = conn.execute(
                     select(cl.id, cl.table_name, cl.pk).where(
-                        cl.id < max(c.id for c in batch), cl.table_name.in_(sorted(self.tables))
+                        cl.id < max(ours),
+                        cl.table_name.in_(sorted(self.tables)),
+                        *(cl.id.not_in(ids) for ids in chunks(ours, 1000)),
                     )
                 )
                 blocked = blocked_identities(
