@@ -8,8 +8,11 @@ from types import FrameType
 
 import click
 
-from cdc_sync.cli.context import AppContext
+from cdc_sync.cli.context import AppContext, secrets_of
 from cdc_sync.consumer.service import ConsumerService
+from cdc_sync.ops import metrics
+from cdc_sync.ops.http import start_endpoint
+from cdc_sync.ops.status import kafka_lag
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,22 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    service.run(until_caught_up=until_caught_up)
+    http = None
+    if not until_caught_up:  # a drain is a job, not a service: no endpoint, no port to clash
+        http = start_endpoint(
+            settings,
+            "consumer",
+            ready=lambda: service.stats.ready,
+            throughput=metrics.APPLIED_RATE.rate,
+            lag=kafka_lag(settings),
+            details=lambda: _details(service),
+            secrets=secrets_of(settings),
+        )
+    try:
+        service.run(until_caught_up=until_caught_up)
+    finally:
+        if http is not None:
+            http.stop()
     stats = service.stats
     log.info(
         "consume finished: %d received, %d applied, %d deleted, %d dead-lettered, %d retries",
@@ -44,6 +62,19 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
         stats.dead_lettered,
         stats.retries,
     )
+
+
+def _details(service: ConsumerService) -> dict[str, object]:
+    s = service.stats
+    return {
+        "received": s.received,
+        "applied": s.applied,
+        "deleted": s.deleted,
+        "dead-lettered": s.dead_lettered,
+        "retries": s.retries,
+        "tasks in flight": s.in_flight_tasks,
+        "paused partitions": s.paused_partitions,
+    }
 
 
 COMMANDS = [consume]

@@ -8,7 +8,9 @@ from types import FrameType
 
 import click
 
-from cdc_sync.cli.context import AppContext
+from cdc_sync.cli.context import AppContext, secrets_of
+from cdc_sync.ops import metrics
+from cdc_sync.ops.http import start_endpoint
 from cdc_sync.source.service import RelayService
 from cdc_sync.state.store import StateStore
 
@@ -30,9 +32,21 @@ def relay(app: AppContext, once: bool) -> None:
 
     previous = signal.signal(signal.SIGTERM, stop)
     started = time.monotonic()
+    http = None
+    if not once:  # a drain is a job, not a service: no endpoint, no port to clash
+        http = start_endpoint(
+            settings,
+            "relay",
+            ready=lambda: service.producer is not None and not service.stopping.is_set(),
+            throughput=metrics.PUBLISHED_RATE.rate,
+            details=lambda: {"published": service.published},
+            secrets=secrets_of(settings),
+        )
     try:
         published = service.run()
     finally:
+        if http is not None:
+            http.stop()
         signal.signal(signal.SIGTERM, previous)
         state.close()
     if once:

@@ -27,9 +27,11 @@ from cdc_sync.events.decode import decode_record
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.consumer import KafkaConsumer
 from cdc_sync.kafka.producer import Producer
-from cdc_sync.sink.documents import operation_for_event
+from cdc_sync.ops import metrics
+from cdc_sync.sink.documents import Upsert, operation_for_event
 from cdc_sync.sink.indexes import ensure_index
 from cdc_sync.sink.meili import meili_client
+from cdc_sync.sink.validate import InvalidDocument, check_document
 from cdc_sync.sink.writer import Abandoned, Writer
 from cdc_sync.state.store import StateStore
 
@@ -128,6 +130,7 @@ class ConsumerService:
     def shutdown(self) -> None:
         """Stop fetching, wait for tasks in flight (bounded), commit what is applied, close."""
         self._closing = True
+        self.stats.ready = False
         self.kafka.pause(set(self.trackers) - self.paused)
         deadline = self.clock() + self.limits.shutdown_timeout_s
         while self.writer.tasks and self.clock() < deadline:
@@ -154,8 +157,11 @@ class ConsumerService:
         try:
             event = decode_record(record.key, record.value)
             op = None if event.op == "t" else operation_for_event(table, event)
+            if isinstance(op, Upsert):
+                check_document(op.document)
         except TerminalError as exc:
-            self._dead_letter(DeadLetter(record, error_code(exc), str(exc)))
+            code = exc.code if isinstance(exc, InvalidDocument) else error_code(exc)
+            self._dead_letter(DeadLetter(record, code, str(exc)))
             return
         batch = self.open.get(record.partition)
         if batch is None:
@@ -170,6 +176,8 @@ class ConsumerService:
     def _dead_letter(self, letter: DeadLetter) -> None:
         self.dlq.send(letter)
         self.stats.dead_lettered += 1
+        table = self.tables.get(letter.record.partition.topic)
+        metrics.events_dead_lettered(table.qualified_name if table else "?", letter.code)
 
     # -- writing
 
@@ -228,7 +236,10 @@ class ConsumerService:
     def _account(self, flight: Flight) -> None:
         for letter in flight.rejected:
             self._dead_letter(letter)
-        self.dlq.limit.record(True, len(flight.batch.offsets) - len(flight.rejected))
+        applied = len(flight.batch.offsets) - len(flight.rejected)
+        self.dlq.limit.record(True, applied)
+        metrics.events_applied(flight.batch.table.qualified_name, applied)
+        metrics.batch_seconds(self.clock() - flight.batch.created_at)
         rejected = {letter.record.offset for letter in flight.rejected}
         for entry in flight.batch.entries.values():
             if entry.source.offset in rejected:
@@ -275,6 +286,7 @@ class ConsumerService:
 
     def _on_assign(self, partitions: list[Partition]) -> None:
         log.info("assigned %s", ", ".join(map(str, partitions)) or "nothing")
+        self.stats.ready = not self._closing
         for partition in partitions:
             self.trackers[partition] = OffsetTracker()
 
@@ -289,6 +301,7 @@ class ConsumerService:
         self.writer.abandon(gone)
         self._commit(self.clock(), force=True)
         for partition in gone:
+            metrics.forget_partition(partition.topic, partition.partition)
             self.trackers.pop(partition, None)
             self.open.pop(partition, None)
             self.held.pop(partition, None)
@@ -309,10 +322,12 @@ class ConsumerService:
 
     def _note_retry(self, message: str) -> None:
         self.stats.retries += 1
+        metrics.retry("consumer", "meilisearch")
         self._record_error(message)
 
     def _record_error(self, message: str, force: bool = False) -> None:
         self.stats.last_error = message
+        metrics.last_error("consumer")
         now = self.clock()
         if force or now - self._last_error_record >= 1.0:
             self._last_error_record = now
@@ -343,6 +358,7 @@ class ConsumerService:
 
     def _update_stats(self, now: float) -> None:
         self.stats.in_flight_tasks = len(self.writer.tasks)
+        metrics.tasks_in_flight(self.stats.in_flight_tasks)
         self.stats.paused_partitions = len(self.paused)
         if now - self._times["lag"] < LAG_INTERVAL_S or not self.trackers:
             return
@@ -352,3 +368,4 @@ class ConsumerService:
             position = tracker.committed
             if high is not None and position is not None:
                 self.stats.lag[str(partition)] = max(high - position, 0)
+                metrics.partition_lag(partition.topic, partition.partition, max(high - position, 0))

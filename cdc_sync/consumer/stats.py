@@ -19,6 +19,8 @@ class ConsumerStats:
     in_flight_tasks: int = 0
     buffered_bytes: int = 0
     paused_partitions: int = 0
+    ready: bool = False
+    """In the group (an assignment arrived, even an empty one) and not shutting down."""
     last_error: str | None = None
     lag: dict[str, int] = field(default_factory=dict)
     """Per partition (``topic[n]``): end offset minus the committed offset."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy import Engine, Table, delete, select
 from cdc_sync.events.encode import encode
 from cdc_sync.events.model import ChangeEvent, Op
 from cdc_sync.kafka.producer import Producer
+from cdc_sync.ops import metrics
 from cdc_sync.source.changelog import (
     Change,
     blocked_identities,
@@ -138,3 +139,5 @@ class TriggerRelay:
             for key, value in encode(event, now_ms):
                 self.producer.send(topic, key, value)
         self.producer.flush()
+        for table, n in Counter(e.table or "" for e in events).items():
+            metrics.relay_published(table, n)

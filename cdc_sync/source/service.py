@@ -23,6 +23,7 @@ from cdc_sync.config import Settings
 from cdc_sync.errors import ConfigError, DependencyUnavailable, TransientError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.producer import Producer
+from cdc_sync.ops import metrics
 from cdc_sync.source.changelog import changelog_table
 from cdc_sync.source.database import create_source_engine, normalise_url
 from cdc_sync.source.dialect import dialect_for
@@ -59,6 +60,8 @@ class RelayService:
             exc = state.outcome.exception() if state.outcome else None
             message = f"relay: {type(exc).__name__}: {str(exc).splitlines()[0] if exc else ''}"
             log.warning("%s (retry %d)", message, state.attempt_number)
+            metrics.retry("relay", type(exc).__name__)
+            metrics.last_error("relay")
             self.state.record_error("relay", message)
 
         return Retrying(
@@ -143,6 +146,7 @@ class RelayService:
         for poller in self.pollers:
             events, more = self._call(poller.poll, self._budget())
             self.published += events
+            metrics.relay_published(poller.table.name, events)
             busy = busy or more or events > 0
         return busy
 
