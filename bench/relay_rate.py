@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from cdc_sync.config import Settings
-from cdc_sync.source.install import install
 from cdc_sync.source.database import create_source_engine
+from cdc_sync.source.install import install
 from cdc_sync.source.service import RelayService
 from cdc_sync.state.store import StateStore
 
