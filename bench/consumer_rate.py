@@ -66,13 +66,18 @@ def bulk_load(client: meilisearch.Client, uid: str, docs: list[dict[str, Any]]) 
     wait_all(client, [client.create_index(uid, {"primaryKey": "id"}).task_uid])
     index = client.index(uid)
     started = time.monotonic()
-    tasks = [index.add_documents(docs[i : i + BULK_BATCH]).task_uid for i in range(0, len(docs), BULK_BATCH)]
+    tasks = [
+        index.add_documents(docs[i : i + BULK_BATCH]).task_uid
+        for i in range(0, len(docs), BULK_BATCH)
+    ]
     wait_all(client, tasks)
     return time.monotonic() - started
 
 
 def publish(bootstrap: str, topic: str, data: list[dict[str, Any]]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 20})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 20}
+    )
     now = int(time.time() * 1000)
     for row in data:
         event = ChangeEvent(op="c", key={"ID": row["ID"]}, after=row, table="CRASIVTTST")
@@ -93,8 +98,20 @@ def consume(config: Path, log: Path) -> tuple[float, dict[str, Any]]:
     env = {**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json"}
     with log.open("wb") as err:
         subprocess.run(
-            [sys.executable, "-m", "cdc_sync", "--config", str(config), "consume", "--until-caught-up"],
-            stderr=err, env=env, check=True, timeout=1800, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "cdc_sync",
+                "--config",
+                str(config),
+                "consume",
+                "--until-caught-up",
+            ],
+            stderr=err,
+            env=env,
+            check=True,
+            timeout=1800,
+            cwd=ROOT,
         )
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     assigned = next(log_time(x) for x in lines if x["msg"].startswith("assigned "))
@@ -108,7 +125,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--partitions", type=int, default=6)
     args = parser.parse_args()
-    bootstrap, url, key = (os.environ[v] for v in ("KAFKA_BOOTSTRAP_SERVERS", "MEILI_URL", "MEILI_MASTER_KEY"))
+    bootstrap, url, key = (
+        os.environ[v] for v in ("KAFKA_BOOTSTRAP_SERVERS", "MEILI_URL", "MEILI_MASTER_KEY")
+    )
     run = uuid.uuid4().hex[:8]
     client = meilisearch.Client(url, key, timeout=120)
     data = rows(args.events)
@@ -122,12 +141,24 @@ def main() -> None:
             tomli_w.dumps(
                 {
                     "source": {"url": f"sqlite:///{tmp}/unused.db"},
-                    "kafka": {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "group_id": f"bench-{run}",
-                              "dead_letter_topic": f"bench-dlq-{run}", "partitions": args.partitions},
+                    "kafka": {
+                        "bootstrap_servers": bootstrap,
+                        "topic_prefix": prefix,
+                        "group_id": f"bench-{run}",
+                        "dead_letter_topic": f"bench-dlq-{run}",
+                        "partitions": args.partitions,
+                    },
                     "meilisearch": {"url": url, "api_key": key},
                     "state": {"url": f"sqlite:///{tmp}/state.db"},
                     "http": {"enabled": False},
-                    "tables": [{"name": "CRASIVTTST", "schema": "APP", "primary_key": ["ID"], "index": consumer_uid}],
+                    "tables": [
+                        {
+                            "name": "CRASIVTTST",
+                            "schema": "APP",
+                            "primary_key": ["ID"],
+                            "index": consumer_uid,
+                        }
+                    ],
                 }
             )
         )
@@ -146,8 +177,10 @@ def main() -> None:
             admin.delete_topics([topic, f"bench-dlq-{run}"])
     direct_rate, consume_rate = args.events / direct_s, args.events / consume_s
     print(f"direct bulk load : {args.events} docs in {direct_s:6.1f}s = {direct_rate:8.0f} docs/s")
-    print(f"consume          : {args.events} docs in {consume_s:6.1f}s = {consume_rate:8.0f} docs/s "
-          f"(received {stats['received']}, retries {stats['retries']})")
+    print(
+        f"consume          : {args.events} docs in {consume_s:6.1f}s = {consume_rate:8.0f} docs/s "
+        f"(received {stats['received']}, retries {stats['retries']})"
+    )
     print(f"ratio            : {consume_rate / direct_rate:.2f} (target >= 0.90)")
 
 

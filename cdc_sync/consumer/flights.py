@@ -26,6 +26,8 @@ class Part:
     kind: PartKind
     entries: list[Entry]
     task_uid: int | None = None
+    resends: int = 0
+    """How often these documents were already resent unchanged after a rejection."""
 
     @property
     def bytes(self) -> int:

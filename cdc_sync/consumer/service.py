@@ -28,9 +28,10 @@ from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.consumer import KafkaConsumer
 from cdc_sync.kafka.producer import Producer
 from cdc_sync.ops import metrics
-from cdc_sync.sink.documents import operation_for_event
+from cdc_sync.sink.documents import Upsert, operation_for_event
 from cdc_sync.sink.indexes import ensure_index
 from cdc_sync.sink.meili import meili_client
+from cdc_sync.sink.validate import InvalidDocument, check_document
 from cdc_sync.sink.writer import Abandoned, Writer
 from cdc_sync.state.store import StateStore
 
@@ -156,8 +157,11 @@ class ConsumerService:
         try:
             event = decode_record(record.key, record.value)
             op = None if event.op == "t" else operation_for_event(table, event)
+            if isinstance(op, Upsert):
+                check_document(op.document)
         except TerminalError as exc:
-            self._dead_letter(DeadLetter(record, error_code(exc), str(exc)))
+            code = exc.code if isinstance(exc, InvalidDocument) else error_code(exc)
+            self._dead_letter(DeadLetter(record, code, str(exc)))
             return
         batch = self.open.get(record.partition)
         if batch is None:

@@ -11,6 +11,7 @@ task rejected for its documents is split until the bad ones are isolated
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -37,6 +38,13 @@ TRANSIENT_TASK_CODES = frozenset(
     {"internal", "io_error", "no_space_left_on_device", "too_many_open_files", "task_canceled"}
 )
 FATAL_STATUS = frozenset({401, 403})
+RESENDS = 4
+_NAMED_ID = re.compile(r'`"([A-Za-z0-9_-]{1,511})"`')
+
+
+def named_ids(message: str) -> set[str]:
+    """Document ids an error message names (Meilisearch quotes them as `"id"`)."""
+    return set(_NAMED_ID.findall(message))
 
 
 class Abandoned(Exception):
@@ -109,6 +117,9 @@ class Writer:
             self._isolate(flight, part, exc.code, str(exc))
             return
         part.task_uid = uid
+        if log.isEnabledFor(logging.DEBUG):
+            ids = [e.doc_id for e in part.entries]
+            log.debug("task %d: %s %s %s", uid, part.kind, flight.batch.partition, ids)
         flight.open_parts.append(part)
         self.tasks[uid] = (flight, part)
 
@@ -172,6 +183,7 @@ class Writer:
             flight, part = found
             flight.open_parts.remove(part)
             self._touched.append(flight)
+            log.debug("task %s %s", task.uid, task.status)
             if task.status != "succeeded" and not flight.abandoned:
                 error: dict[str, Any] = task.error or {
                     "code": "task_canceled",
@@ -193,12 +205,31 @@ class Writer:
         self._isolate(flight, part, code, message)
 
     def _isolate(self, flight: Flight, part: Part, code: str, message: str) -> None:
-        """Resend the halves of a rejected part; a single rejected document is dead-lettered."""
+        """Find the documents Meilisearch rejected; dead-letter them and resend the rest.
+
+        Meilisearch fails every task it batched with a bad document, with that
+        document's error. When the error names the id, the culprit is known: a
+        part without it was only batched with it and is resent whole. Otherwise
+        the part is split in halves until single documents remain, and a single
+        document is tried alone a few times before it counts as bad.
+        """
         ids = superseded(self.flights[flight.batch.partition], flight)
         entries = without_superseded(part.entries, ids)
-        if len(entries) == 1:
+        if not entries:
+            return
+        named = named_ids(message)
+        culprits = [e for e in entries if e.doc_id in named]
+        if culprits:
+            for entry in culprits:
+                flight.rejected.append(DeadLetter(entry.source, code, message))
+            rest = [e for e in entries if e.doc_id not in named]
+            if rest:
+                self._send(flight, Part(part.kind, rest))
+        elif (named and part.resends < RESENDS) or (len(entries) == 1 and part.resends < RESENDS):
+            self._send(flight, Part(part.kind, entries, resends=part.resends + 1))
+        elif len(entries) == 1:
             flight.rejected.append(DeadLetter(entries[0].source, code, message))
-        elif entries:
+        else:
             log.info(
                 "%s rejected %d documents (%s); splitting",
                 flight.batch.index_uid,

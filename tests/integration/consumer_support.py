@@ -82,7 +82,12 @@ def produce(
     """Publish in our relay format, keyed by primary key (delete + tombstone)."""
     stream = stream or Stream()
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5}
+        {
+            "bootstrap.servers": bootstrap,
+            "partitioner": "murmur2_random",
+            "linger.ms": 5,
+            "enable.idempotence": True,  # per-key order must hold, as with the relay
+        }
     )
     start = len(stream.placed)
     placed: dict[int, tuple[int, int]] = {}
@@ -107,13 +112,24 @@ def produce(
         stream.final.setdefault(str(event.table), {})[doc_id] = doc
     assert producer.flush(30) == 0
     stream.placed.extend(placed[i] for i in range(start, len(stream.records)))
+    last: dict[tuple[str, bytes], int] = {}
+    for (topic, key, _), (_, offset) in zip(stream.records, stream.placed, strict=True):
+        assert offset > last.get((topic, key), -1), f"{topic} {key!r}: records out of order"
+        last[(topic, key)] = offset
     return stream
 
 
 def produce_raw(
     bootstrap: str, records: list[tuple[str, bytes | None, bytes | None]]
 ) -> list[tuple[int, int]]:
-    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "partitioner": "murmur2_random",
+            "compression.type": "lz4",
+            "enable.idempotence": True,
+        }
+    )
     placed: dict[int, tuple[int, int]] = {}
     for i, (topic, key, value) in enumerate(records):
         producer.produce(
@@ -150,7 +166,8 @@ def assert_final_state(client: meilisearch.Client, stream: Stream, indexes: dict
     for table, uid in indexes.items():
         wanted = {k: v for k, v in stream.final.get(table, {}).items() if v is not None}
         found = index_documents(client, uid)
-        assert set(found) == set(wanted), f"{table}: ids differ"
+        missing, extra = sorted(set(wanted) - set(found)), sorted(set(found) - set(wanted))
+        assert not missing and not extra, f"{table}: missing {missing[:5]}, extra {extra[:5]}"
         assert found == wanted, f"{table}: field values differ"
 
 
