@@ -34,7 +34,14 @@ def index_exists(client: meilisearch.Client, uid: str) -> bool:
 def ensure_index(client: meilisearch.Client, uid: str, table: TableSettings) -> None:
     """Create the index with the table's primary key if missing; apply settings if they differ."""
     if not index_exists(client, uid):
-        wait(client, client.create_index(uid, {"primaryKey": table.id_field}).task_uid)
+        task = client.wait_for_task(
+            client.create_index(uid, {"primaryKey": table.id_field}).task_uid,
+            timeout_in_ms=120_000,
+            interval_in_ms=20,
+        )
+        # another process (a second consumer starting at the same time) may have won the race
+        if task.status != "succeeded" and (task.error or {}).get("code") != "index_already_exists":
+            raise RuntimeError(f"meilisearch: cannot create index {uid}: {task.error}")
         log.info("created index %s (primary key %s)", uid, table.id_field)
     wanted = table.settings.as_meilisearch()
     if not wanted:
