@@ -289,6 +289,8 @@ class ConsumerService:
         self.stats.ready = not self._closing
         for partition in partitions:
             self.trackers[partition] = OffsetTracker()
+        # a partition paused before a rebalance can come back still paused
+        self.kafka.resume(partitions)
 
     def _on_revoke(self, partitions: list[Partition]) -> None:
         log.info("revoked %s", ", ".join(map(str, partitions)) or "nothing")

@@ -352,6 +352,8 @@ def test_two_consumers_split_partitions_and_one_takes_over(
     events = make_events(9000, seed=9)
     stream = produce(setup.bootstrap, setup.prefix, events[:6000])
     with setup.consumer() as first, setup.consumer() as second:
+        # the second member's join rebalances the group: both end up owning partitions
+        wait_for(lambda: all(assigned(c) for c in (first, second)), 60, "a split assignment")
         wait_for(setup.caught_up, 120, "both consumers to apply everything")
         assert_final_state(meili, stream, setup.indexes)
         shares = [assigned(c) for c in (first, second)]
@@ -359,6 +361,8 @@ def test_two_consumers_split_partitions_and_one_takes_over(
         assert not (shares[0] & shares[1])
         first.kill()
         produce(setup.bootstrap, setup.prefix, events[6000:], stream)
+        everything = set(setup.ends())
+        wait_for(lambda: assigned(second) == everything, 60, "the survivor to own every partition")
         wait_for(setup.caught_up, 120, "the survivor to take over")
         assert_final_state(meili, stream, setup.indexes)
         assert assigned(second) == set(setup.ends()), "the survivor owns every partition"
