@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.source.database import normalise_url
@@ -138,7 +138,10 @@ class Run:
 class StateStore:
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.engine = engine or create_engine(normalise_url(url), pool_pre_ping=True)
-        metadata.create_all(self.engine)
+        try:
+            metadata.create_all(self.engine)
+        except OperationalError:  # another process created the tables at the same moment
+            metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
