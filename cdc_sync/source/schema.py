@@ -81,8 +81,16 @@ def _locate(conn: Connection, settings: TableSettings) -> tuple[str, str | None]
     schema = fold(settings.schema_) if settings.schema_ else None
     for name in dict.fromkeys((fold(settings.name), settings.name)):
         if inspector.has_table(name, schema=schema):
-            return name, schema
+            return _as_stored(inspector.get_table_names(schema=schema), name), schema
     return None
+
+
+def _as_stored(names: list[str], name: str) -> str:
+    # SQLite finds tables case-insensitively but reflects a primary key only
+    # under the name exactly as the table was created.
+    if name in names:
+        return name
+    return next((n for n in names if n.lower() == name.lower()), name)
 
 
 def _check(conn: Connection, where: str, settings: TableSettings, table: Table) -> list[str]:
