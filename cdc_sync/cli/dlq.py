@@ -9,7 +9,7 @@ import click
 from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings
 from cdc_sync.kafka.producer import Producer
-from cdc_sync.kafka.scan import TopicScan
+from cdc_sync.kafka.reader import read_range, watermarks
 from cdc_sync.ops.dlq import WATERMARK_PREFIX, DeadLetterView, replay_start
 from cdc_sync.state.store import StateStore, process_name
 
@@ -26,17 +26,17 @@ def dlq() -> None:
 def list_(app: AppContext, limit: int, as_json: bool) -> None:
     """Show dead letters, oldest first: origin, error code and reason, key."""
     topic = app.settings.kafka.dead_letter_topic
-    with TopicScan(app.settings.kafka, topic) as scan:
-        extent = scan.extent()
-        shown = 0
-        for record in scan.records(extent.low, extent.high):
-            view = DeadLetterView.of(record)
-            click.echo(json.dumps(view.as_json()) if as_json else view.line())
-            shown += 1
-            if shown >= limit:
-                break
+    low, high = watermarks(app.settings.kafka, topic, settle_s=0)
+    total = sum(high[p] - low[p] for p in high)
+    shown = 0
+    for record in read_range(app.settings.kafka, topic, low, high):
+        view = DeadLetterView.of(record)
+        click.echo(json.dumps(view.as_json()) if as_json else view.line())
+        shown += 1
+        if shown >= limit:
+            break
     if not as_json:
-        more = f" (use --limit to see more of {extent.total})" if extent.total > shown else ""
+        more = f" (use --limit to see more of {total})" if total > shown else ""
         click.echo(f"{shown} dead letter(s) shown from {topic}{more}", err=True)
 
 
@@ -76,31 +76,30 @@ def _replay(
 ) -> tuple[int, int]:
     topic = settings.kafka.dead_letter_topic
     name = WATERMARK_PREFIX + topic
-    with TopicScan(settings.kafka, topic) as scan:
-        extent = scan.extent()
-        start = replay_start(store.get_watermark(name), since_offset, sorted(extent.high))
-        start = {p: max(o, extent.low[p]) for p, o in start.items()}
-        producer = None if dry_run else Producer(settings.kafka)
-        run_id = None if dry_run else store.start_run("dlq-replay", None, process_name())
-        sent = skipped = 0
-        try:
-            for record in scan.records(start, extent.high):
-                view = DeadLetterView.of(record)
-                if view.topic is None:
-                    skipped += 1
-                    continue
-                click.echo(("would replay " if dry_run else "replay ") + view.line())
-                if producer is not None:
-                    producer.send(view.topic, record.key, record.value, _trace(view))
-                sent += 1
-            if producer is not None and run_id is not None:
-                producer.flush()
-                store.set_watermark(name, {str(p): o for p, o in extent.high.items()})
-                store.finish_run(run_id, "succeeded", sent, details={"skipped": skipped})
-        except Exception as exc:
-            if run_id is not None:
-                store.finish_run(run_id, "failed", sent, error=str(exc)[:500])
-            raise
+    low, high = watermarks(settings.kafka, topic, settle_s=0)
+    start = replay_start(store.get_watermark(name), since_offset, sorted(high))
+    start = {p: max(o, low[p]) for p, o in start.items()}
+    producer = None if dry_run else Producer(settings.kafka)
+    run_id = None if dry_run else store.start_run("dlq-replay", None, process_name())
+    sent = skipped = 0
+    try:
+        for record in read_range(settings.kafka, topic, start, high):
+            view = DeadLetterView.of(record)
+            if view.topic is None:
+                skipped += 1
+                continue
+            click.echo(("would replay " if dry_run else "replay ") + view.line())
+            if producer is not None:
+                producer.send(view.topic, record.key, record.value, _trace(view))
+            sent += 1
+        if producer is not None and run_id is not None:
+            producer.flush()
+            store.set_watermark(name, {str(p): o for p, o in high.items()})
+            store.finish_run(run_id, "succeeded", sent, details={"skipped": skipped})
+    except Exception as exc:
+        if run_id is not None:
+            store.finish_run(run_id, "failed", sent, error=str(exc)[:500])
+        raise
     return sent, skipped
 
 

@@ -1,7 +1,8 @@
-"""Reading a fixed offset range of a topic without a consumer group (bootstrap's catch-up).
+"""Reading an offset range of a topic without a consumer group.
 
 The reader assigns partitions directly and never commits, so it does not
-disturb the consumer group's offsets or trigger a rebalance.
+disturb any group's offsets or trigger a rebalance. Bootstrap's catch-up and
+the dead-letter tools read through it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -22,10 +24,13 @@ Offsets = dict[int, int]
 
 @dataclass(frozen=True, slots=True)
 class Record:
+    topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
+    timestamp_ms: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _consumer(kafka: KafkaSettings) -> Consumer:
@@ -52,23 +57,39 @@ _SETTLING = {
 """Errors a freshly created topic answers with until its partitions have leaders."""
 
 
-def end_offsets(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) -> Offsets:
-    """The high watermark (next offset to be written) of every partition of `topic`."""
-    deadline = time.monotonic() + timeout_s
+def watermarks(
+    kafka: KafkaSettings, topic: str, timeout_s: float = 30.0, settle_s: float | None = None
+) -> tuple[Offsets, Offsets]:
+    """(first stored offset, next offset to be written) of every partition of `topic`.
+
+    A topic that is still settling (just created, no leaders yet) is asked again
+    for up to `settle_s` (default: `timeout_s`); 0 fails at once.
+    """
+    deadline = time.monotonic() + (timeout_s if settle_s is None else settle_s)
     while True:
         try:
-            return _end_offsets(kafka, topic, timeout_s)
+            return _watermarks(kafka, topic, timeout_s)
         except KafkaException as exc:
             error = exc.args[0]
             settling = isinstance(error, KafkaError) and (
                 error.code() in _SETTLING or error.retriable()
             )
-            if not settling or time.monotonic() > deadline:
+            if not settling or time.monotonic() >= deadline:
+                if (
+                    isinstance(error, KafkaError)
+                    and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+                ):
+                    raise DependencyUnavailable(f"kafka: topic {topic} does not exist") from None
                 raise DependencyUnavailable(f"kafka at {kafka.bootstrap_servers}: {exc}") from None
             time.sleep(0.2)
 
 
-def _end_offsets(kafka: KafkaSettings, topic: str, timeout_s: float) -> Offsets:
+def end_offsets(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) -> Offsets:
+    """The high watermark (next offset to be written) of every partition of `topic`."""
+    return watermarks(kafka, topic, timeout_s)[1]
+
+
+def _watermarks(kafka: KafkaSettings, topic: str, timeout_s: float) -> tuple[Offsets, Offsets]:
     consumer = _consumer(kafka)
     try:
         metadata = consumer.list_topics(topic, timeout=timeout_s)
@@ -77,15 +98,21 @@ def _end_offsets(kafka: KafkaSettings, topic: str, timeout_s: float) -> Offsets:
             raise KafkaException(
                 described.error if described else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART)
             )
-        ends = {}
+        low, high = {}, {}
         for partition in sorted(described.partitions):
-            _, high = consumer.get_watermark_offsets(
+            low[partition], high[partition] = consumer.get_watermark_offsets(
                 TopicPartition(topic, partition), timeout=timeout_s, cached=False
             )
-            ends[partition] = int(high)
-        return ends
+        return low, high
     finally:
         consumer.close()
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    pairs = raw.items() if isinstance(raw, dict) else raw or []
+    return {
+        k: v.decode("utf-8", "replace") if isinstance(v, bytes) else (v or "") for k, v in pairs
+    }
 
 
 def read_range(
@@ -93,32 +120,45 @@ def read_range(
     topic: str,
     start: Offsets,
     end: Offsets,
-    timeout_s: float = 300.0,
+    stall_timeout_s: float = 60.0,
     batch: int = 1000,
 ) -> Iterator[Record]:
-    """Yield every record with start[p] <= offset < end[p], in offset order per partition."""
-    wanted = {p: (start.get(p, 0), e) for p, e in end.items() if e > start.get(p, 0)}
+    """Yield every record with start[p] <= offset < end[p], in offset order per partition.
+
+    Fails when no record arrives for `stall_timeout_s` while some are still due.
+    """
+    wanted = {p: (max(start.get(p, 0), 0), e) for p, e in end.items() if e > start.get(p, 0)}
     if not wanted:
         return
     consumer = _consumer(kafka)
     try:
         consumer.assign([TopicPartition(topic, p, s) for p, (s, _) in wanted.items()])
         pending = set(wanted)
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + stall_timeout_s
         while pending:
-            if time.monotonic() > deadline:
-                raise DependencyUnavailable(
-                    f"kafka: reading {topic} up to {end} did not finish within {timeout_s:.0f}s"
-                )
-            for message in consumer.consume(batch, timeout=0.5):
+            messages = consumer.consume(batch, timeout=0.5)
+            if messages:
+                deadline = time.monotonic() + stall_timeout_s
+            elif time.monotonic() > deadline:
+                raise DependencyUnavailable(f"kafka: reading {topic} up to {end} stalled")
+            for message in messages:
                 error = message.error()
                 if error is not None:
                     if error.code() == KafkaError._PARTITION_EOF:
                         continue
                     raise DependencyUnavailable(f"kafka: reading {topic}: {error.str()}")
-                partition, offset = message.partition(), message.offset()
-                if partition in pending and offset is not None and offset < wanted[partition][1]:
-                    yield Record(partition, offset, message.key(), message.value())
+                partition, offset = int(message.partition() or 0), int(message.offset() or 0)
+                if partition in pending and offset < wanted[partition][1]:
+                    ts_type, ts = message.timestamp()
+                    yield Record(
+                        topic,
+                        partition,
+                        offset,
+                        message.key(),
+                        message.value(),
+                        ts if ts_type else None,
+                        _headers(message.headers()),
+                    )
             # Positions, not the last offset seen: compaction and transaction markers leave gaps.
             for tp in consumer.position([TopicPartition(topic, p, OFFSET_END) for p in pending]):
                 if tp.offset >= 0 and tp.offset >= wanted[tp.partition][1]:

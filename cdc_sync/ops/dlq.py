@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from cdc_sync.kafka.scan import HeaderedRecord
+from cdc_sync.kafka.reader import Record
 
 WATERMARK_PREFIX = "dlq-replayed:"
 """State-store watermark: per dead-letter partition, the next offset not yet replayed."""
@@ -14,7 +14,7 @@ WATERMARK_PREFIX = "dlq-replayed:"
 
 @dataclass(frozen=True, slots=True)
 class DeadLetterView:
-    record: HeaderedRecord
+    record: Record
     code: str
     reason: str
     topic: str | None
@@ -23,7 +23,7 @@ class DeadLetterView:
     timestamp_ms: int | None
 
     @classmethod
-    def of(cls, record: HeaderedRecord) -> DeadLetterView:
+    def of(cls, record: Record) -> DeadLetterView:
         h = record.headers
         return cls(
             record,

@@ -1,4 +1,4 @@
-from cdc_sync.kafka.scan import HeaderedRecord
+from cdc_sync.kafka.reader import Record
 from cdc_sync.ops.dlq import DeadLetterView, replay_start
 
 HEADERS = {
@@ -13,7 +13,7 @@ HEADERS = {
 
 def test_view_reads_the_headers() -> None:
     view = DeadLetterView.of(
-        HeaderedRecord("dlq", 0, 5, b'{"ID":1}', b"{}", 1714564900000, HEADERS)
+        Record("dlq", 0, 5, b'{"ID":1}', b"{}", 1714564900000, HEADERS)
     )
     assert (view.topic, view.partition, view.offset, view.code) == ("cdc.APP.T", 2, 17, "mapping")
     assert view.replayable
@@ -24,7 +24,7 @@ def test_view_reads_the_headers() -> None:
 
 
 def test_records_without_headers_are_not_replayable() -> None:
-    view = DeadLetterView.of(HeaderedRecord("dlq", 0, 5, None, b"x", None, {}))
+    view = DeadLetterView.of(Record("dlq", 0, 5, None, b"x", None, {}))
     assert not view.replayable
     assert view.code == "?" and "unknown origin" in view.line()
 
