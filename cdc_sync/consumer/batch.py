@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
 from cdc_sync.config import ConsumerSettings, TableSettings
 from cdc_sync.consumer.types import Partition, Received
 from cdc_sync.sink.documents import Delete, DocumentOp, Upsert
@@ -21,7 +23,10 @@ Kind = Literal["delete", "replace", "update"]
 
 
 def dumps(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        return orjson.dumps(document)
+    except TypeError:  # what orjson refuses (integers past 64 bits, …) the standard encoder decides
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,26 +37,67 @@ class Delete:
 
 
 DocumentOp = Upsert | Delete
+_TEXT_AS_IS = frozenset({"auto", "string", "datetime", "base64"})
+"""Field types that keep a text value unchanged (see `convert`)."""
 
 
-def _lookup(row: dict[str, Any], column: str) -> tuple[bool, Any]:
-    if column in row:
-        return True, row[column]
+def _resolve(columns: tuple[str, ...], column: str) -> str | None:
+    """The row's name for a configured column: exact, else the first case-insensitive match."""
+    if column in columns:
+        return column
     wanted = column.upper()
-    for name, value in row.items():
-        if name.upper() == wanted:
-            return True, value
-    return False, None
+    return next((name for name in columns if name.upper() == wanted), None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How rows of one shape (their column names, in order) map for one table."""
+
+    key: tuple[tuple[str, str | None], ...]
+    """(configured key column, the row's name for it or None when missing)."""
+    fields: tuple[tuple[str, FieldSpec], ...]
+    """(the row's column name, its field spec), in document order."""
+    soft_delete: str | None
+
+
+_PLANS: dict[tuple[int, tuple[str, ...]], tuple[TableSettings, _Plan]] = {}
+_MAX_PLANS = 4096
+
+
+def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
+    """The cached plan: rows of a table nearly always share one shape."""
+    columns = tuple(row)
+    cached = _PLANS.get((id(table), columns))
+    if cached is not None and cached[0] is table:  # the table is kept, so its id stays unique
+        return cached[1]
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    fields = []
+    for column, spec in _specs(table, columns).items():
+        name = _resolve(columns, column)
+        if name is not None:
+            fields.append((name, spec))
+    soft = table.soft_delete
+    plan = _Plan(
+        key=tuple((c, _resolve(columns, c)) for c in table.primary_key),
+        fields=tuple(fields),
+        soft_delete=None if soft is None else _resolve(columns, soft.column),
+    )
+    _PLANS[(id(table), columns)] = (table, plan)
+    return plan
+
+
+def _key_values(plan: _Plan, row: dict[str, Any]) -> list[Any]:
+    values = []
+    for column, name in plan.key:
+        if name is None:
+            raise MappingError(f"primary-key column {column} is missing from the row")
+        values.append(row[name])
+    return values
 
 
 def key_of(table: TableSettings, row: dict[str, Any]) -> list[Any]:
-    values = []
-    for column in table.primary_key:
-        found, value = _lookup(row, column)
-        if not found:
-            raise MappingError(f"primary-key column {column} is missing from the row")
-        values.append(value)
-    return values
+    return _key_values(_plan(table, row), row)
 
 
 def _to_datetime(value: Any) -> dt.datetime:
@@ -113,11 +154,11 @@ def convert(value: Any, spec: FieldSpec, table: TableSettings) -> Any:
     return base64.b64encode(bytes(value)).decode("ascii")
 
 
-def _specs(table: TableSettings, row: dict[str, Any]) -> dict[str, FieldSpec]:
+def _specs(table: TableSettings, columns: tuple[str, ...]) -> dict[str, FieldSpec]:
     configured = table.field_specs()
     excluded = {c.upper() for c in table.exclude}
     if configured is None:
-        return {c: FieldSpec(name=c.lower()) for c in row if c.upper() not in excluded}
+        return {c: FieldSpec(name=c.lower()) for c in columns if c.upper() not in excluded}
     specs = dict(configured)
     for column in table.primary_key:  # key columns always stay as fields
         if not any(c.upper() == column.upper() for c in specs):
@@ -125,23 +166,29 @@ def _specs(table: TableSettings, row: dict[str, Any]) -> dict[str, FieldSpec]:
     return specs
 
 
-def is_soft_deleted(table: TableSettings, row: dict[str, Any]) -> bool:
-    if table.soft_delete is None:
+def _soft_deleted(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> bool:
+    if table.soft_delete is None or plan.soft_delete is None:
         return False
-    found, value = _lookup(row, table.soft_delete.column)
-    return found and value is not None and str(value) == str(table.soft_delete.value)
+    value = row[plan.soft_delete]
+    return value is not None and str(value) == str(table.soft_delete.value)
+
+
+def is_soft_deleted(table: TableSettings, row: dict[str, Any]) -> bool:
+    return _soft_deleted(table, _plan(table, row), row)
 
 
 def document_for_row(table: TableSettings, row: dict[str, Any]) -> DocumentOp:
     """Map one row image (column → value) to the operation that indexes it."""
-    doc_id = document_id(key_of(table, row))
-    if is_soft_deleted(table, row):
+    plan = _plan(table, row)
+    doc_id = document_id(_key_values(plan, row))
+    if _soft_deleted(table, plan, row):
         return Delete(doc_id)
     document: dict[str, Any] = {}
     partial = False
-    for column, spec in _specs(table, row).items():
-        found, value = _lookup(row, column)
-        if not found:
+    for column, spec in plan.fields:
+        value = row[column]
+        if value.__class__ is str and value != UNAVAILABLE and spec.type in _TEXT_AS_IS:
+            document[spec.name] = value  # the common case, without the conversion call
             continue
         if value == UNAVAILABLE:
             partial = True
@@ -161,6 +208,6 @@ def operation_for_event(table: TableSettings, event: ChangeEvent) -> DocumentOp:
     if event.is_delete or event.after is None:
         return Delete(document_id(key_of(table, event.key)))
     row = event.after
-    if not all(_lookup(row, c)[0] for c in table.primary_key):
+    if any(name is None for _, name in _plan(table, row).key):
         row = {**event.key, **row}
     return document_for_row(table, row)
