@@ -28,9 +28,9 @@ def create_source_engine(source: SourceSettings, **kwargs: Any) -> Engine:
     options: dict[str, Any] = {"pool_pre_ping": True, **kwargs}
     backend = url.get_backend_name()
     if backend == "oracle":
-        import oracledb
+        from cdc_sync.source.oracle import prepare_driver
 
-        oracledb.defaults.fetch_lobs = False  # CLOB → str, BLOB → bytes
+        prepare_driver()
         options.setdefault("connect_args", {}).setdefault(
             "tcp_connect_timeout", source.connect_timeout_s
         )

@@ -24,7 +24,10 @@ def match_key(values: Iterable[Any]) -> KeyTuple:
     for value in values:
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
-        out.append(to_json_value(value))
+        if isinstance(value, bytes | bytearray | memoryview):
+            out.append(bytes(value))  # binary values are dropped from JSON: keep them here
+        else:
+            out.append(to_json_value(value))
     return tuple(out)
 
 

@@ -4,25 +4,37 @@ Written against the Oracle Database SQL and PL/SQL references (19c and later):
 
 * the change-log id is an identity column with ``ORDER`` so ids follow the
   order rows were logged even on RAC;
-* the row trigger is one compound-event trigger (``AFTER INSERT OR UPDATE OR
-  DELETE ... FOR EACH ROW``) that tells the events apart with
-  ``INSERTING``/``DELETING`` and records ``DBMS_TRANSACTION.LOCAL_TRANSACTION_ID``;
-* the key is ``JSON_ARRAY(:NEW.<key>, ...)`` (12.2 and later; DATE keys become
-  ISO-8601 text with their time of day);
+* ``CHANGED_AT`` is UTC without a time zone: python-oracledb returns
+  ``TIMESTAMP WITH TIME ZONE`` as a naive datetime in the value's own zone
+  (the server's, for ``SYSTIMESTAMP``), which `epoch_ms` would misread as UTC;
+* the row trigger is one simple DML trigger with several events (``AFTER
+  INSERT OR UPDATE OR DELETE ... FOR EACH ROW``, not a compound trigger) that
+  tells them apart with ``INSERTING``/``DELETING`` and records
+  ``DBMS_TRANSACTION.LOCAL_TRANSACTION_ID``;
+* the key is ``JSON_ARRAY(:NEW.<key>, ...)`` (12.2 and later): numbers become
+  JSON numbers, DATE/TIMESTAMP keys ISO-8601 text with their time of day; RAW
+  keys go through ``RAWTOHEX`` (JSON_ARRAY is documented for numbers, text,
+  dates and timestamps only) and are read back with `bytes.fromhex`;
 * ``FOR UPDATE`` cannot be combined with ``FETCH FIRST`` (ORA-02014), so a
   batch is locked by fetching only the batch size from a ``FOR UPDATE SKIP
-  LOCKED`` cursor: with SKIP LOCKED, Oracle locks rows as they are fetched, and
-  the engine's cursor array size is the batch size;
+  LOCKED`` cursor: with SKIP LOCKED, Oracle locks rows as they are fetched.
+  python-oracledb fetches ``prefetchrows`` rows with the execute and then
+  ``arraysize`` rows per round trip, so both are set to the batch size on that
+  cursor: one round trip, and no row locked beyond the batch;
+* NUMBER without a fixed scale (and FLOAT, a decimal NUMBER too) is reflected as
+  an exact decimal: SQLAlchemy would fetch it as a binary double otherwise;
 * Oracle before 23ai has no ``DROP ... IF EXISTS``: uninstall ignores only
   "does not exist" (ORA-04080 for triggers, ORA-00942 for tables).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Row, Select, Table
+from sqlalchemy import Column, Connection, Engine, Row, Select, Table, event
+from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects import oracle as sa_oracle
 
 from cdc_sync.source.changelog import MARKER
 from cdc_sync.source.dialect import Dialect
@@ -30,6 +42,9 @@ from cdc_sync.source.schema import CapturedTable
 
 TRIGGER_MISSING = -4080
 TABLE_MISSING = -942
+PREFETCH_OPTION = "cdc_sync_prefetch_rows"
+"""Execution option: fetch exactly this many rows per round trip, the first included."""
+_FLOATS = (sa_oracle.FLOAT, sqltypes.DOUBLE_PRECISION, sqltypes.REAL)
 
 
 class OracleDialect(Dialect):
@@ -47,7 +62,7 @@ class OracleDialect(Dialect):
             "    TABLE_NAME VARCHAR2(261) NOT NULL,\n"
             "    OP CHAR(1) NOT NULL CHECK (OP IN ('I', 'U', 'D')),\n"
             "    PK VARCHAR2(4000) NOT NULL,\n"
-            "    CHANGED_AT TIMESTAMP(6) WITH TIME ZONE DEFAULT SYSTIMESTAMP NOT NULL,\n"
+            "    CHANGED_AT TIMESTAMP(6) DEFAULT SYS_EXTRACT_UTC(SYSTIMESTAMP) NOT NULL,\n"
             "    TXID VARCHAR2(64)\n"
             ")",
             f"COMMENT ON TABLE {cl} IS '{MARKER} change log'",
@@ -60,7 +75,13 @@ class OracleDialect(Dialect):
         return "v_txid"
 
     def _pk(self, table: CapturedTable, record: str) -> str:
-        return f"JSON_ARRAY({', '.join(self.columns(table, record + '.'))})"
+        values = [
+            f"RAWTOHEX({name})" if _is_binary(column) else name
+            for column, name in zip(
+                table.key_columns, self.columns(table, record + "."), strict=True
+            )
+        ]
+        return f"JSON_ARRAY({', '.join(values)})"
 
     def create_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
         trigger = self.qualified(table, self.object_name(table, "trg"))
@@ -99,15 +120,62 @@ class OracleDialect(Dialect):
         return [_ignoring(f"DROP TRIGGER {trigger}", TRIGGER_MISSING)]
 
     def engine_options(self, batch_size: int) -> dict[str, Any]:
-        # Rows are locked as the cursor fetches them: fetch one batch per round trip.
+        # Row images of a batch in one round trip (`lock_batch` sets its own cursor).
         return {"arraysize": batch_size}
 
     def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
-        result = conn.execute(query.with_for_update(skip_locked=True))
+        locking = query.with_for_update(skip_locked=True).execution_options(
+            **{PREFETCH_OPTION: size}
+        )
+        result = conn.execute(locking)
         try:
             return result.fetchmany(size)
         finally:
             result.close()
+
+
+def _is_binary(column: Column[Any]) -> bool:
+    return isinstance(column.type, sqltypes._Binary)
+
+
+def exact_numbers(inspector: Any, table: Table, column: dict[str, Any]) -> None:
+    """``column_reflect`` listener: Oracle NUMBER without a fixed scale (and FLOAT) as Decimal.
+
+    SQLAlchemy reflects ``NUMBER`` and ``NUMBER(p)`` with ``asdecimal=False``
+    unless the scale is positive, and fetches the ones whose scale is not 0
+    (unconstrained ``NUMBER``, FLOAT) as binary doubles: ``42`` comes back as
+    ``42.0`` and digits past the 15th are lost. Integer ``NUMBER(p)`` and
+    ``NUMBER(p, s)`` are already exact and stay as they are.
+    """
+    if inspector.dialect.name != "oracle":
+        return
+    kind = column["type"]
+    exact: Callable[..., Any] = sa_oracle.NUMBER
+    if isinstance(kind, sa_oracle.NUMBER) and not kind.asdecimal and kind.scale != 0:
+        column["type"] = exact(kind.precision, kind.scale, asdecimal=True)
+    elif type(kind) in _FLOATS:
+        column["type"] = exact(asdecimal=True)
+
+
+def prefetch(
+    conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: bool
+) -> None:
+    """``before_cursor_execute`` listener applying `PREFETCH_OPTION` to a python-oracledb cursor."""
+    rows = context.execution_options.get(PREFETCH_OPTION) if context is not None else None
+    if rows:
+        cursor.prefetchrows = rows
+        cursor.arraysize = rows
+
+
+def prepare_driver() -> None:
+    """Process-wide python-oracledb and SQLAlchemy settings; idempotent."""
+    import oracledb
+
+    oracledb.defaults.fetch_lobs = False  # CLOB → str, BLOB → bytes
+    if not event.contains(Table, "column_reflect", exact_numbers):
+        event.listen(Table, "column_reflect", exact_numbers)
+    if not event.contains(Engine, "before_cursor_execute", prefetch):
+        event.listen(Engine, "before_cursor_execute", prefetch)
 
 
 def _ignoring(statement: str, code: int) -> str:

@@ -64,6 +64,12 @@ def _coerce(column: Column[Any], value: Any) -> Any:
         return dt.date.fromisoformat(value[:10])
     if isinstance(value, Decimal) and kind is int and value == value.to_integral_value():
         return int(value)
+    if isinstance(value, int) and kind is Decimal:
+        # SQLAlchemy's Oracle decimal binding formats ints through float ("%.10f").
+        return Decimal(value)
+    if isinstance(value, str) and kind is bytes:
+        # Oracle RAWTOHEX text; PostgreSQL's bytea text has a "\x" prefix.
+        return bytes.fromhex(value.removeprefix("\\x"))
     if isinstance(value, int | Decimal) and kind is str:
         return str(value)
     return value

@@ -135,3 +135,53 @@ def test_timestamp_capture_on_oracle(
     assert ops['{"ID": 2}'] == ["u", "d", "tombstone"]
     assert ops['{"ID": 1}'] == ["u"]
     assert ops['{"ID": 5}'] == ["u", "u"]  # the restart re-reads the overlap window
+
+
+def test_number_date_and_raw_keys_round_trip_on_oracle(
+    oracle_url: str, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Keys written by JSON_ARRAY must find their row again; NUMBER stays exact."""
+    engine = create_engine(oracle_url)
+    name = f"CDC_K_{uuid.uuid4().hex[:8].upper()}"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE TABLE {name} (ID NUMBER, DAY DATE, GUID RAW(16), AMOUNT NUMBER, "
+                "PRIMARY KEY (ID, DAY, GUID))"
+            )
+        )
+    changelog = f"CDC_LOG_{name[-8:]}"
+    config = make_config(
+        oracle_url,
+        tables=[{"name": name, "primary_key": ["ID", "DAY", "GUID"]}],
+        source={"url": oracle_url, "changelog_table": changelog},
+    )
+    try:
+        assert cli(config, "source", "install").returncode == 0
+        row = (
+            "12345678901234567891, TO_DATE('2024-03-01 13:45:10', 'YYYY-MM-DD HH24:MI:SS'), "
+            "HEXTORAW('0AFF')"
+        )
+        with engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO {name} (ID, DAY, GUID, AMOUNT) VALUES ({row}, 0.1)"))
+            conn.execute(text(f"UPDATE {name} SET AMOUNT = 1234567890.123456789"))
+        done = cli(config, "relay", "--once")
+        assert done.returncode == 0, done.stderr
+        records = read_topic(kafka_bootstrap, topic(config, name))
+        assert [r.op for r in records] == ["u"]  # a key that failed to match would be a "d"
+        assert records[0].key == {
+            "ID": "12345678901234567891",  # beyond int64: kept as text, exact
+            "DAY": "2024-03-01T13:45:10",
+            "GUID": "Cv8=",
+        }
+        after = records[0].value["after"] if records[0].value else None
+        assert after == {
+            "ID": "12345678901234567891",
+            "DAY": "2024-03-01T13:45:10",
+            "AMOUNT": "1234567890.123456789",
+        }  # GUID: binary, dropped by default
+    finally:
+        cli(config, "source", "uninstall", "--force")
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {name} PURGE"))
+        engine.dispose()
