@@ -326,8 +326,11 @@ def _describe(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     if kind == "missing":
         section, _, leaf = key.rpartition(".")
+        if "[" in key:
+            entry = key.split("[")[0]
+            return f"{key}: required key is missing (set {leaf} = ... in that [[{entry}]] entry)"
         env = ENV_PREFIX + key.replace(".", "__").upper()
-        where = f"[{section}] {leaf} = ..." if section and "[" not in section else key
+        where = f"[{section}] {leaf} = ..." if section else key
         return f"{key}: required key is missing (set {where} in the config file or {env})"
     if kind == "extra_forbidden":
         return f"{key}: unknown key"

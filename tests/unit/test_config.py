@@ -128,7 +128,10 @@ def test_table_without_primary_key(tmp_path: Path) -> None:
     found = problems(tmp_path, GOOD.replace('primary_key = ["ID"]', "primary_key = []"))
     assert len(found) == 1 and found[0].startswith("tables[0].primary_key: ")
     found = problems(tmp_path, GOOD.replace('primary_key = ["ID"]\n', ""))
-    assert found[0].startswith("tables[0].primary_key: required key is missing")
+    assert found == [
+        "tables[0].primary_key: required key is missing "
+        "(set primary_key = ... in that [[tables]] entry)"
+    ]
 
 
 def test_conflicting_tables_on_one_index(tmp_path: Path) -> None:
