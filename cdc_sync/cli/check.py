@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import click
 from sqlalchemy import inspect, literal, select
@@ -13,7 +14,7 @@ from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings
 from cdc_sync.kafka.admin import cluster_id
 from cdc_sync.sink.meili import meili_client
-from cdc_sync.source.database import create_source_engine
+from cdc_sync.source.database import create_source_engine, normalise_url
 
 
 @dataclass
@@ -24,6 +25,15 @@ class Outcome:
 
 
 def check_source(settings: Settings) -> str:
+    url = normalise_url(settings.source.url.get_secret_value())
+    database = url.database or ":memory:"
+    # connecting to a missing SQLite file would create an empty one
+    if (
+        url.get_backend_name() == "sqlite"
+        and database != ":memory:"
+        and not Path(database).exists()
+    ):
+        raise RuntimeError(f"SQLite database file {database} does not exist")
     engine = create_source_engine(settings.source)
     try:
         with engine.connect() as conn:

@@ -101,3 +101,14 @@ def test_help_lists_commands() -> None:
     done = run_cli("--help")
     assert done.returncode == 0
     assert "check" in done.stdout
+
+
+def test_missing_sqlite_file_is_reported_not_created(
+    make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.db"
+    config = make_config(f"sqlite:///{missing}")
+    done = run_cli("--config", str(config), "check")
+    assert done.returncode == 3
+    assert "does not exist" in done.stdout
+    assert not missing.exists()
