@@ -31,7 +31,7 @@ AvroDecoder = Callable[[bytes], Any]
 OPS: frozenset[str] = frozenset(get_args(Op))
 _ROW_OPS = frozenset({"c", "u", "r"})
 _ENVELOPE_KEYS = frozenset({"before", "after", "source"})
-_CONFLUENT_MAGIC = 0
+_CONFLUENT_MAGIC = b"\x00"
 _JSON = json.JSONDecoder()
 _EXACT_JSON = json.JSONDecoder(parse_float=Decimal)
 
@@ -70,17 +70,10 @@ def _decode(key: bytes | None, value: bytes | None, avro: AvroDecoder | None) ->
         return ChangeEvent(op="d", key=_require_key(key_values, "tombstone"))
     if not isinstance(payload, dict):
         raise DecodeError(f"value is not a JSON object but {_kind(payload)}")
-    event = event_from_payload(payload)
+    event = event_from_payload(payload, key_values)
     if event.op == "d":
-        return _with_key(event, _require_key(key_values, "delete"))
-    return event if event.op == "t" else _with_key(event, key_values)
-
-
-def _with_key(event: ChangeEvent, key: dict[str, Any]) -> ChangeEvent:
-    # direct construction: dataclasses.replace costs more than the rest of the decode
-    return ChangeEvent(
-        event.op, key, event.after, event.before, event.table, event.change_id, event.ts_ms
-    )
+        _require_key(key_values, "delete")
+    return event
 
 
 def _decode_key(key: bytes | None, avro: AvroDecoder | None) -> dict[str, Any]:
@@ -102,7 +95,7 @@ def _require_key(key: dict[str, Any], what: str) -> dict[str, Any]:
 
 def _load(data: bytes, what: str, avro: AvroDecoder | None) -> Any:
     """Raw bytes → the payload object, dispatching on the first byte."""
-    if data[:1] == bytes([_CONFLUENT_MAGIC]):  # never the start of a JSON text
+    if data[:1] == _CONFLUENT_MAGIC:  # never the start of a JSON text
         if avro is None:
             raise DecodeError(f"{what}: Avro records need a schema registry (not configured)")
         return avro(data)  # already Python values: Avro carries its own logical types
@@ -131,7 +124,9 @@ def _parse_json(data: bytes, what: str) -> Any:
 
 
 def _is_schema_envelope(parsed: Any) -> bool:
-    return isinstance(parsed, dict) and parsed.keys() == {"schema", "payload"}
+    return (
+        isinstance(parsed, dict) and len(parsed) == 2 and "schema" in parsed and "payload" in parsed
+    )
 
 
 def _unwrap(parsed: Any, what: str) -> Any:
@@ -144,10 +139,11 @@ def _unwrap(parsed: Any, what: str) -> Any:
         raise DecodeError(str(exc)) from None
 
 
-def event_from_payload(payload: dict[str, Any]) -> ChangeEvent:
-    """A decoded value object → event with ``key={}`` (the record key is added later)."""
+def event_from_payload(payload: dict[str, Any], key: dict[str, Any] | None = None) -> ChangeEvent:
+    """A decoded value object → event with the record's `key` (none for a truncate)."""
+    key = key or {}
     if "op" in payload and _ENVELOPE_KEYS & payload.keys():
-        return _from_envelope(payload)
+        return _from_envelope(payload, key)
     not_a_row = _not_a_row_change(payload)
     if not_a_row:
         raise DecodeError(f"not a row change event ({not_a_row})")
@@ -155,7 +151,7 @@ def event_from_payload(payload: dict[str, Any]) -> ChangeEvent:
         raise DecodeError(f"unknown event shape: keys {sorted(payload)} but no 'op'")
     if not payload:
         raise DecodeError("unknown event shape: an empty object")
-    return _from_flattened(payload)
+    return _from_flattened(payload, key)
 
 
 def _not_a_row_change(payload: dict[str, Any]) -> str | None:
@@ -168,7 +164,7 @@ def _not_a_row_change(payload: dict[str, Any]) -> str | None:
     return None
 
 
-def _from_envelope(payload: dict[str, Any]) -> ChangeEvent:
+def _from_envelope(payload: dict[str, Any], key: dict[str, Any]) -> ChangeEvent:
     op = _op(payload["op"], "op")
     source = payload.get("source")
     source = source if isinstance(source, dict) else {}
@@ -180,7 +176,7 @@ def _from_envelope(payload: dict[str, Any]) -> ChangeEvent:
         after = None
     return ChangeEvent(
         op=op,
-        key={},
+        key={} if op == "t" else key,
         after=after,
         before=before,
         table=_qualified(source.get("schema"), source.get("table")),
@@ -189,7 +185,7 @@ def _from_envelope(payload: dict[str, Any]) -> ChangeEvent:
     )
 
 
-def _from_flattened(payload: dict[str, Any]) -> ChangeEvent:
+def _from_flattened(payload: dict[str, Any], key: dict[str, Any]) -> ChangeEvent:
     row = {k: v for k, v in payload.items() if not k.startswith("__")}
     deleted = str(payload.get("__deleted", "false")).lower() == "true"
     op = _op(payload["__op"], "__op") if "__op" in payload else "r"
@@ -199,7 +195,7 @@ def _from_flattened(payload: dict[str, Any]) -> ChangeEvent:
         op = "d"
     return ChangeEvent(
         op=op,
-        key={},
+        key=key,
         after=None if op == "d" else row,
         before=row if op == "d" else None,
         table=_qualified(payload.get("__schema"), payload.get("__table")),

@@ -46,6 +46,7 @@ class KafkaConsumer:
         self.bootstrap = kafka.bootstrap_servers
         self._consumer = Consumer(config)
         self._admin = AdminClient(kafka.client_config())
+        self._partitions: dict[tuple[str, int], Partition] = {}  # one value object per partition
 
     def subscribe(
         self, topics: list[str], on_assign: OnPartitions, on_revoke: OnPartitions
@@ -70,9 +71,12 @@ class KafkaConsumer:
             ts_type, ts = msg.timestamp()
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             assert topic is not None and partition is not None and offset is not None
+            where = self._partitions.get((topic, partition))
+            if where is None:
+                where = self._partitions[(topic, partition)] = Partition(topic, partition)
             records.append(
                 Received(
-                    Partition(topic, partition),
+                    where,
                     offset,
                     msg.key(),
                     msg.value(),

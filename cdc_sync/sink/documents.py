@@ -37,8 +37,12 @@ class Delete:
 
 
 DocumentOp = Upsert | Delete
-_TEXT_AS_IS = frozenset({"auto", "string", "datetime", "base64"})
-"""Field types that keep a text value unchanged (see `convert`)."""
+_NONE_ONLY: frozenset[type] = frozenset({type(None)})
+_TEXT: frozenset[type] = frozenset({type(None), str})
+_AS_IS = {"auto": frozenset({type(None), str, bool, int}), "string": _TEXT}
+_AS_IS |= {"datetime": _TEXT, "base64": _TEXT}
+"""Value types `convert` returns unchanged, per field type (ints only within 64 bits)."""
+_INT64 = 2**63 - 1
 
 
 def _resolve(columns: tuple[str, ...], column: str) -> str | None:
@@ -55,8 +59,8 @@ class _Plan:
 
     key: tuple[tuple[str, str | None], ...]
     """(configured key column, the row's name for it or None when missing)."""
-    fields: tuple[tuple[str, FieldSpec], ...]
-    """(the row's column name, its field spec), in document order."""
+    fields: tuple[tuple[str, FieldSpec, frozenset[type]], ...]
+    """(the row's column name, its field spec, value types it keeps as they are), in order."""
     soft_delete: str | None
 
 
@@ -76,7 +80,7 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
     for column, spec in _specs(table, columns).items():
         name = _resolve(columns, column)
         if name is not None:
-            fields.append((name, spec))
+            fields.append((name, spec, _AS_IS.get(spec.type, _NONE_ONLY)))
     soft = table.soft_delete
     plan = _Plan(
         key=tuple((c, _resolve(columns, c)) for c in table.primary_key),
@@ -179,16 +183,21 @@ def is_soft_deleted(table: TableSettings, row: dict[str, Any]) -> bool:
 
 def document_for_row(table: TableSettings, row: dict[str, Any]) -> DocumentOp:
     """Map one row image (column → value) to the operation that indexes it."""
-    plan = _plan(table, row)
+    return _document(table, _plan(table, row), row)
+
+
+def _document(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> DocumentOp:
     doc_id = document_id(_key_values(plan, row))
     if _soft_deleted(table, plan, row):
         return Delete(doc_id)
     document: dict[str, Any] = {}
     partial = False
-    for column, spec in plan.fields:
+    for column, spec, as_is in plan.fields:
         value = row[column]
-        if value.__class__ is str and value != UNAVAILABLE and spec.type in _TEXT_AS_IS:
-            document[spec.name] = value  # the common case, without the conversion call
+        kind = value.__class__
+        # the common cases, without the conversion call (`convert` keeps these values)
+        if kind in as_is and value != UNAVAILABLE and (kind is not int or abs(value) <= _INT64):
+            document[spec.name] = value
             continue
         if value == UNAVAILABLE:
             partial = True
@@ -208,6 +217,8 @@ def operation_for_event(table: TableSettings, event: ChangeEvent) -> DocumentOp:
     if event.is_delete or event.after is None:
         return Delete(document_id(key_of(table, event.key)))
     row = event.after
-    if any(name is None for _, name in _plan(table, row).key):
+    plan = _plan(table, row)
+    if any(name is None for _, name in plan.key):
         row = {**event.key, **row}
-    return document_for_row(table, row)
+        plan = _plan(table, row)
+    return _document(table, plan, row)

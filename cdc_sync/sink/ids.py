@@ -21,6 +21,7 @@ from cdc_sync.errors import TerminalError
 PREFIX = "k--"
 MAX_ID_BYTES = 511
 _VALID = re.compile(r"^[A-Za-z0-9_-]{1,511}$")
+_INT64 = 2**63 - 1
 
 
 class InvalidKey(TerminalError):
@@ -43,6 +44,8 @@ def document_id(values: list[Any]) -> str:
     """The document id for the primary-key values, in primary-key column order."""
     if not values:
         raise InvalidKey("empty primary key")
+    if len(values) == 1 and values[0].__class__ is int and abs(values[0]) <= _INT64:
+        return str(values[0])  # the common case: digits (and a sign) are a valid id
     parts = [_normalise(v) for v in values]
     if len(parts) == 1:
         plain = str(parts[0])

@@ -33,8 +33,13 @@ def field_count(document: dict[str, Any], limit: int = MAX_FIELDS) -> int:
 
 
 def check_document(document: dict[str, Any]) -> None:
-    small = len(document) <= 32 and not any(isinstance(v, dict) for v in document.values())
-    if not small and field_count(document) > MAX_FIELDS:
+    if len(document) <= 32:
+        for value in document.values():
+            if isinstance(value, dict):
+                break
+        else:
+            return  # small and flat: the common case, decided without counting
+    if field_count(document) > MAX_FIELDS:
         raise InvalidDocument(
             "max_fields_limit_exceeded",
             f"document has more than {MAX_FIELDS} fields (Meilisearch's limit)",
