@@ -173,7 +173,11 @@ class Writer:
         if not self.tasks:
             return self._finished()
         uids = sorted(self.tasks)
-        params = {"uids": ",".join(map(str, uids)), "limit": len(uids)}
+        params = {
+            "uids": ",".join(map(str, uids)),
+            "statuses": "succeeded,failed,canceled",  # only what is finished: smaller answers
+            "limit": len(uids),
+        }
         results = self._call("task status poll", None, lambda: self.client.get_tasks(params))
         for task in results.results:
             found = self.tasks.get(int(task.uid))
