@@ -11,22 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import orjson
+from typing import Literal
 
 from cdc_sync.config import ConsumerSettings, TableSettings
 from cdc_sync.consumer.types import Partition, Received
-from cdc_sync.sink.documents import Delete, DocumentOp, Upsert
+from cdc_sync.sink.documents import Delete, DocumentOp, Upsert, dumps
 
 Kind = Literal["delete", "replace", "update"]
-
-
-def dumps(document: dict[str, Any]) -> bytes:
-    try:
-        return orjson.dumps(document)
-    except TypeError:  # what orjson refuses (integers past 64 bits, …) the standard encoder decides
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
+import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import orjson
 
 from cdc_sync.config import FieldSpec, TableSettings
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
 from cdc_sync.events.values import DROP, UnconvertibleValue, to_json_value
 from cdc_sync.sink.ids import document_id
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON of documents, as sent to Meilisearch."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # what orjson refuses (integers past 64 bits, …) the standard encoder decides
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 class MappingError(TerminalError):
@@ -39,9 +51,9 @@ class Delete:
 DocumentOp = Upsert | Delete
 _NONE_ONLY: frozenset[type] = frozenset({type(None)})
 _TEXT: frozenset[type] = frozenset({type(None), str})
-_AS_IS = {"auto": frozenset({type(None), str, bool, int}), "string": _TEXT}
+_AS_IS = {"auto": frozenset({type(None), str, bool, int, float}), "string": _TEXT}
 _AS_IS |= {"datetime": _TEXT, "base64": _TEXT}
-"""Value types `convert` returns unchanged, per field type (ints only within 64 bits)."""
+"""Value types `convert` returns unchanged, per field type (see `_kept`)."""
 _INT64 = 2**63 - 1
 
 
@@ -170,6 +182,17 @@ def _specs(table: TableSettings, columns: tuple[str, ...]) -> dict[str, FieldSpe
     return specs
 
 
+def _kept(kind: type, value: Any) -> bool:
+    """Whether `convert` returns this value of an `_AS_IS` type unchanged."""
+    if kind is str:
+        return bool(value != UNAVAILABLE)
+    if kind is int:
+        return bool(abs(value) <= _INT64)
+    if kind is float:
+        return math.isfinite(value)
+    return True
+
+
 def _soft_deleted(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> bool:
     if table.soft_delete is None or plan.soft_delete is None:
         return False
@@ -195,8 +218,7 @@ def _document(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> Documen
     for column, spec, as_is in plan.fields:
         value = row[column]
         kind = value.__class__
-        # the common cases, without the conversion call (`convert` keeps these values)
-        if kind in as_is and value != UNAVAILABLE and (kind is not int or abs(value) <= _INT64):
+        if kind in as_is and _kept(kind, value):  # the common cases, without `convert`
             document[spec.name] = value
             continue
         if value == UNAVAILABLE:
