@@ -107,7 +107,9 @@ class SourceReader:
 
         def run() -> list[Row]:
             with self.engine.connect() as conn:
-                return [dict(r._mapping) for r in conn.execute(query)]
+                result = conn.execute(query)
+                names = list(result.keys())
+                return [dict(zip(names, row, strict=True)) for row in result]
 
         return self._call(run)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 import meilisearch
 from meilisearch.models.task import TaskInfo
@@ -27,7 +28,7 @@ from tenacity import (
 )
 
 from cdc_sync.errors import DependencyUnavailable, TransientError
-from cdc_sync.sink.documents import Delete, DocumentOp, Upsert
+from cdc_sync.sink.documents import Delete, DocumentOp, Upsert, dumps
 from cdc_sync.sink.meili import classify
 
 log = logging.getLogger(__name__)
@@ -124,18 +125,28 @@ def settle(target: Target, kind: Kind, docs: list[Any], task: Any) -> list[Failu
     return write_isolating(target, kind, docs[:half]) + write_isolating(target, kind, docs[half:])
 
 
-MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
-MAX_IN_FLIGHT_TASKS = 16
+MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024
+"""Payloads held in memory until the posting thread has sent them."""
+MAX_IN_FLIGHT_TASKS = 64
+
+
+@dataclass
+class _Pending:
+    future: Future[int]
+    spill: IO[bytes]
+    """The payload on disk, read back only to split a failed task."""
+    size: int
 
 
 class Loader:
     """Adds documents with a bounded window of tasks in flight; posts overlap with reading.
 
-    Meilisearch auto-batches consecutive enqueued additions, so a window of
-    several tasks indexes about as fast as one big upload. The window is bounded
-    in tasks and in serialized bytes (payloads are kept as JSON bytes, not
-    objects, so a failed task can still be split), so memory stays flat
-    whatever the table size.
+    Meilisearch batches the enqueued additions of an index into one indexing
+    run, and fewer, larger runs index much faster than many small ones (each
+    run's cost grows with the index), so the window is deep in tasks. Memory
+    stays flat whatever the table size: a payload is kept in memory only until
+    it is posted (bounded in bytes); for splitting a failed task it is spilled
+    to a temporary file, deleted once the task has succeeded.
     """
 
     def __init__(
@@ -147,20 +158,25 @@ class Loader:
         self.target = target
         self.max_tasks, self.max_bytes = max_tasks, max_bytes
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bootstrap-post")
-        self.pending: deque[tuple[Future[int], bytes]] = deque()
-        self.bytes = 0
+        self.pending: deque[_Pending] = deque()
         self.failures: list[Failure] = []
 
     def add(self, docs: list[dict[str, Any]]) -> None:
         if not docs:
             return
-        body = json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        while self.pending and (
-            len(self.pending) >= self.max_tasks or self.bytes + len(body) > self.max_bytes
-        ):
+        body = dumps(docs)
+        while self.pending and len(self.pending) >= self.max_tasks:
             self._settle_oldest()
-        self.pending.append((self.pool.submit(self._post, body), body))
-        self.bytes += len(body)
+        self._wait_for_room(len(body))
+        spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the task is settled
+        spill.write(body)
+        self.pending.append(_Pending(self.pool.submit(self._post, body), spill, len(body)))
+
+    def _wait_for_room(self, size: int) -> None:
+        """Block while the payloads not yet posted would exceed the byte bound."""
+        unposted = [p for p in self.pending if not p.future.done()]
+        while unposted and sum(p.size for p in unposted) + size > self.max_bytes:
+            wait([unposted.pop(0).future])  # the oldest goes first (one posting thread)
 
     def _post(self, body: bytes) -> int:
         index = self.target.client.index(self.target.uid)
@@ -168,11 +184,15 @@ class Loader:
         return int(call(send, f"writing to index {self.target.uid}", self.target.budget_s).task_uid)
 
     def _settle_oldest(self) -> None:
-        future, body = self.pending.popleft()
-        self.bytes -= len(body)
-        task = wait_task(self.target.client, future.result(), self.target.budget_s)
-        if task.status != "succeeded":
-            self.failures += settle(self.target, "replace", json.loads(body), task)
+        oldest = self.pending.popleft()
+        try:
+            task = wait_task(self.target.client, oldest.future.result(), self.target.budget_s)
+            if task.status != "succeeded":
+                oldest.spill.seek(0)
+                docs = json.loads(oldest.spill.read())
+                self.failures += settle(self.target, "replace", docs, task)
+        finally:
+            oldest.spill.close()
 
     def finish(self) -> None:
         """Wait until every task has finished; failed documents are in `failures`."""
@@ -184,6 +204,8 @@ class Loader:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        while self.pending:
+            self.pending.popleft().spill.close()
 
 
 def _kind(op: DocumentOp | Truncate) -> Kind:
