@@ -5,8 +5,9 @@ Run by hand against the local stack (``eval "$(dev/stack env)"`` first):
     python bench/bootstrap_rate.py --rows 200000 --memory-at 50000 200000
 
 For each size a SQLite table is generated. The direct bulk load sends the same
-documents (mapped in advance, held in memory) to a fresh index in batches with
-every task enqueued at once, then waits for the last one: the physical limit.
+documents (mapped and serialised in advance, held in memory) to a fresh index in
+batches of the same size with every task enqueued at once, then waits for the
+last one: the physical limit.
 ``cdc-sync bootstrap`` runs as a child process; its wall time and its peak RSS
 (``/usr/bin/time``) are measured.
 """
@@ -28,7 +29,7 @@ from typing import Any
 import meilisearch
 
 from cdc_sync.config import TableSettings
-from cdc_sync.sink.documents import Upsert, document_for_row
+from cdc_sync.sink.documents import Upsert, document_for_row, dumps
 
 TABLE = {"name": "ITEMS", "primary_key": ["ID"]}
 
@@ -75,8 +76,9 @@ def direct_load(client: meilisearch.Client, docs: list[dict[str, Any]], batch: i
     uid = f"bench_direct_{uuid.uuid4().hex[:8]}"
     client.wait_for_task(client.create_index(uid, {"primaryKey": "id"}).task_uid)
     index = client.index(uid)
+    payloads = [dumps(docs[i : i + batch]) for i in range(0, len(docs), batch)]
     started = time.perf_counter()
-    tasks = [index.add_documents(docs[i : i + batch]).task_uid for i in range(0, len(docs), batch)]
+    tasks = [index.add_documents_raw(p, "id", "application/json").task_uid for p in payloads]
     for task in tasks:
         result = client.wait_for_task(task, timeout_in_ms=600_000, interval_in_ms=25)
         assert result.status == "succeeded", result.error
