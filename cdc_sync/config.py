@@ -117,7 +117,7 @@ class ConsumerSettings(_Section):
     batch_size: int = Field(5000, ge=1, description="documents per Meilisearch task at most")
     batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     linger_ms: int = Field(100, ge=0)
-    max_tasks_in_flight: int = Field(8, ge=1)
+    max_tasks_in_flight: int = Field(32, ge=1)
     max_buffered_bytes: int = Field(128 * 1024 * 1024, ge=1024)
     shutdown_timeout_s: float = Field(30.0, gt=0)
     dlq_max_ratio: float = Field(0.5, gt=0, le=1)
@@ -127,7 +127,7 @@ class ConsumerSettings(_Section):
 
 class RelaySettings(_Section):
     batch_size: int = Field(1000, ge=1, le=100_000)
-    poll_interval_ms: int = Field(200, ge=1, le=60_000)
+    poll_interval_ms: int = Field(50, ge=1, le=60_000)
     overlap_s: float = Field(5.0, ge=0)
 
 
