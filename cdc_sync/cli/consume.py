@@ -11,7 +11,6 @@ import click
 from cdc_sync.cli.context import AppContext, secrets_of
 from cdc_sync.consumer.service import ConsumerService
 from cdc_sync.ops import metrics
-from cdc_sync.ops.http import start_endpoint
 from cdc_sync.ops.status import kafka_lag
 
 log = logging.getLogger(__name__)
@@ -39,6 +38,8 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
     signal.signal(signal.SIGINT, on_signal)
     http = None
     if not until_caught_up:  # a drain is a job, not a service: no endpoint, no port to clash
+        from cdc_sync.ops.http import start_endpoint  # FastAPI costs every command 0.2 s to import
+
         http = start_endpoint(
             settings,
             "consumer",
