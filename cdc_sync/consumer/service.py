@@ -201,21 +201,23 @@ class ConsumerService:
         no task of ours in flight, lingering gains nothing (Meilisearch would sit
         idle), so open batches go at once: low latency at low rates.
         """
-        fenced = self._fenced_tables(now) if self.held or self.open else set()
         idle = not self.writer.tasks
         for partition in list(self.trackers):
             queue = self.held.get(partition)
-            while queue and self._send_allowed(queue[0], fenced):
+            while queue and self._send_allowed(queue[0]):
                 self._submit(queue.popleft())
             batch = self.open.get(partition)
             if queue or batch is None or not (batch.is_due(now, self.limits) or idle):
                 continue
-            if self._send_allowed(batch, fenced):
+            if self._send_allowed(batch):
                 self._submit(self.open.pop(partition))
 
-    def _send_allowed(self, batch: PartitionBatch, fenced: set[str]) -> bool:
-        # a fenced table's batches wait, in order, until bootstrap lifts the fence
-        return self.writer.has_capacity() and batch.table.qualified_name.upper() not in fenced
+    def _send_allowed(self, batch: PartitionBatch) -> bool:
+        # A fenced table's batches wait, in order, until bootstrap lifts the fence. The view
+        # is refreshed per batch: one dispatch may send many, and never on a stale one.
+        if not self.writer.has_capacity():
+            return False
+        return batch.table.qualified_name.upper() not in self._fenced_tables(self.clock())
 
     def _submit(self, batch: PartitionBatch) -> None:
         self._busy = True
