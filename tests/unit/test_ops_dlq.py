@@ -12,9 +12,7 @@ HEADERS = {
 
 
 def test_view_reads_the_headers() -> None:
-    view = DeadLetterView.of(
-        Record("dlq", 0, 5, b'{"ID":1}', b"{}", 1714564900000, HEADERS)
-    )
+    view = DeadLetterView.of(Record("dlq", 0, 5, b'{"ID":1}', b"{}", 1714564900000, HEADERS))
     assert (view.topic, view.partition, view.offset, view.code) == ("cdc.APP.T", 2, 17, "mapping")
     assert view.replayable
     assert "cdc.APP.T[2]@17" in view.line() and 'key={"ID":1}' in view.line()
