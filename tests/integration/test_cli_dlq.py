@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import tomllib
 from collections.abc import Callable
@@ -13,14 +11,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-
-def run_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cdc_sync", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.integration.cli_support import run_cli
 
 
 def dead_letter(
