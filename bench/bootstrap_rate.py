@@ -29,7 +29,7 @@ from typing import Any
 import meilisearch
 
 from cdc_sync.config import TableSettings
-from cdc_sync.sink.documents import Upsert, document_for_row, dumps
+from cdc_sync.documents.mapping import Upsert, document_for_row, dumps
 
 TABLE = {"name": "ITEMS", "primary_key": ["ID"]}
 

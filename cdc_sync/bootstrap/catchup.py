@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator
 
 from cdc_sync.bootstrap.writes import Failure, Target, Truncate, apply_in_order
 from cdc_sync.config import KafkaSettings, TableSettings
+from cdc_sync.documents.mapping import DocumentOp, MappingError, operation_for_event
 from cdc_sync.events.decode import DecodeError, decode_record
 from cdc_sync.kafka.reader import Offsets, Record, read_range
-from cdc_sync.sink.documents import DocumentOp, MappingError, operation_for_event
 from cdc_sync.sink.ids import InvalidKey
 
 log = logging.getLogger(__name__)

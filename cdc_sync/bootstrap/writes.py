@@ -27,8 +27,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert, dumps
 from cdc_sync.errors import DependencyUnavailable, TransientError
-from cdc_sync.sink.documents import Delete, DocumentOp, Upsert, dumps
 from cdc_sync.sink.meili import classify
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,10 @@ from sqlalchemy import inspect, literal, select
 
 from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings
+from cdc_sync.database_url import normalise_url
 from cdc_sync.kafka.admin import cluster_id
 from cdc_sync.sink.meili import meili_client
-from cdc_sync.source.database import create_source_engine, normalise_url
+from cdc_sync.source.database import create_source_engine
 
 
 @dataclass

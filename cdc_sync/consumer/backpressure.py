@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from cdc_sync.config import ConsumerSettings
-from cdc_sync.consumer.types import Partition
+from cdc_sync.kafka.types import Partition
 
 
 def can_send(tasks_in_flight: int, bytes_in_flight: int, limits: ConsumerSettings) -> bool:

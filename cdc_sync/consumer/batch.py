@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cdc_sync.config import ConsumerSettings, TableSettings
-from cdc_sync.consumer.types import Partition, Received
-from cdc_sync.sink.documents import Delete, DocumentOp, Upsert, dumps
+from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert, dumps
+from cdc_sync.kafka.types import Partition, Received
 
 Kind = Literal["delete", "replace", "update"]
 

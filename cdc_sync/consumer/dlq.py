@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from cdc_sync.config import ConsumerSettings
-from cdc_sync.consumer.types import Received
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.kafka.producer import DeliveryFailed, Headers, Producer
+from cdc_sync.kafka.types import Received
 
 log = logging.getLogger(__name__)
 

@@ -22,18 +22,18 @@ from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue
 from cdc_sync.consumer.flights import Flight
 from cdc_sync.consumer.offsets import OffsetTracker
 from cdc_sync.consumer.stats import ConsumerStats
-from cdc_sync.consumer.types import Partition, Received
+from cdc_sync.consumer.writer import Abandoned, Writer
+from cdc_sync.documents.mapping import Upsert, operation_for_event
 from cdc_sync.errors import TerminalError, TransientError
 from cdc_sync.events.decode import decode_record
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.consumer import KafkaConsumer
 from cdc_sync.kafka.producer import Producer
+from cdc_sync.kafka.types import Partition, Received
 from cdc_sync.ops import metrics
-from cdc_sync.sink.documents import Upsert, operation_for_event
 from cdc_sync.sink.indexes import ensure_index
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.sink.validate import InvalidDocument, check_document
-from cdc_sync.sink.writer import Abandoned, Writer
 from cdc_sync.state.store import StateStore
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from cdc_sync.config import KafkaSettings
-from cdc_sync.consumer.types import Partition, Received
 from cdc_sync.errors import DependencyUnavailable, TransientError
+from cdc_sync.kafka.types import Partition, Received
 
 log = logging.getLogger(__name__)
 

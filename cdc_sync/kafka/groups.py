@@ -12,8 +12,8 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicP
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from cdc_sync.config import KafkaSettings
-from cdc_sync.consumer.types import Partition
 from cdc_sync.errors import CdcSyncError, DependencyUnavailable
+from cdc_sync.kafka.types import Partition
 
 
 class GroupActive(CdcSyncError):

@@ -1,1 +1,1 @@
-"""Meilisearch side: documents, ids and the writer."""
+"""The Meilisearch adapter: client, document ids, index settings, validation."""

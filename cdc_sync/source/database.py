@@ -5,22 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import URL, make_url
 
 from cdc_sync.config import SourceSettings
-
-_DRIVERS = {
-    "postgresql": "postgresql+psycopg",
-    "postgres": "postgresql+psycopg",
-    "oracle": "oracle+oracledb",
-}
-
-
-def normalise_url(url: str) -> URL:
-    """Accept plain ``postgresql://`` and ``oracle://`` URLs; pick our drivers for them."""
-    parsed = make_url(url)
-    driver = _DRIVERS.get(parsed.drivername)
-    return parsed.set(drivername=driver) if driver else parsed
+from cdc_sync.database_url import normalise_url
 
 
 def create_source_engine(source: SourceSettings, **kwargs: Any) -> Engine:

@@ -27,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from cdc_sync.database_url import normalise_url
 from cdc_sync.errors import CdcSyncError
-from cdc_sync.source.database import normalise_url
 
 metadata = MetaData()
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from cdc_sync.bootstrap.writes import Truncate, runs_of
-from cdc_sync.sink.documents import Delete, Upsert
+from cdc_sync.documents.mapping import Delete, Upsert
 
 
 def test_runs_keep_order_and_split_on_kind_change() -> None:

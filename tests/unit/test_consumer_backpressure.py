@@ -1,6 +1,6 @@
 from cdc_sync.config import ConsumerSettings
 from cdc_sync.consumer.backpressure import can_send, partitions_to_pause
-from cdc_sync.consumer.types import Partition
+from cdc_sync.kafka.types import Partition
 
 LIMITS = ConsumerSettings(max_tasks_in_flight=2, max_buffered_bytes=10_000)
 A, B, C = (Partition("t", i) for i in range(3))

@@ -2,8 +2,8 @@ import json
 
 from cdc_sync.config import ConsumerSettings, TableSettings
 from cdc_sync.consumer.batch import PartitionBatch
-from cdc_sync.consumer.types import Partition, Received
-from cdc_sync.sink.documents import Delete, Upsert
+from cdc_sync.documents.mapping import Delete, Upsert
+from cdc_sync.kafka.types import Partition, Received
 
 P = Partition("cdc.T", 0)
 TABLE = TableSettings(name="T", primary_key=["ID"])

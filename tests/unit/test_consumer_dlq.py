@@ -1,7 +1,7 @@
 import pytest
 
 from cdc_sync.consumer.dlq import DeadLetter, DlqLimit, DlqLimitExceeded, headers_for
-from cdc_sync.consumer.types import Partition, Received
+from cdc_sync.kafka.types import Partition, Received
 
 LETTER = DeadLetter(Received(Partition("cdc.T", 2), 41, b"k", b"v", 1700), "decode_error", "bad")
 

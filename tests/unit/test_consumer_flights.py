@@ -3,8 +3,8 @@ from collections import deque
 from cdc_sync.config import TableSettings
 from cdc_sync.consumer.batch import PartitionBatch
 from cdc_sync.consumer.flights import Flight, halves, superseded, without_superseded
-from cdc_sync.consumer.types import Partition, Received
-from cdc_sync.sink.documents import Delete, Upsert
+from cdc_sync.documents.mapping import Delete, Upsert
+from cdc_sync.kafka.types import Partition, Received
 
 P = Partition("cdc.T", 0)
 TABLE = TableSettings(name="T", primary_key=["ID"])

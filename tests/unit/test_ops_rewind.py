@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from cdc_sync.consumer.types import Partition
+from cdc_sync.kafka.types import Partition
 from cdc_sync.ops.rewind import BadTime, Move, parse_since, plan
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)

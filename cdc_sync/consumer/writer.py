@@ -26,8 +26,8 @@ from cdc_sync.consumer.backpressure import can_send
 from cdc_sync.consumer.batch import PartitionBatch
 from cdc_sync.consumer.dlq import DeadLetter
 from cdc_sync.consumer.flights import Flight, Part, halves, superseded, without_superseded
-from cdc_sync.consumer.types import Partition
 from cdc_sync.errors import CdcSyncError, TerminalError, TransientError
+from cdc_sync.kafka.types import Partition
 from cdc_sync.sink.meili import classify
 
 log = logging.getLogger(__name__)

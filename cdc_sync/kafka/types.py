@@ -1,4 +1,4 @@
-"""Value types the consumer passes around (no Kafka client types leave ``cdc_sync.kafka``)."""
+"""Kafka's vocabulary as our own value types (no Kafka client types leave ``cdc_sync.kafka``)."""
 
 from __future__ import annotations
 

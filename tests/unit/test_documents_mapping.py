@@ -6,14 +6,14 @@ from decimal import Decimal
 import pytest
 
 from cdc_sync.config import TableSettings
-from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
-from cdc_sync.sink.documents import (
+from cdc_sync.documents.mapping import (
     Delete,
     MappingError,
     Upsert,
     document_for_row,
     operation_for_event,
 )
+from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
 from cdc_sync.sink.ids import document_id
 
 ROW = {

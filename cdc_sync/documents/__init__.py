@@ -1,0 +1,1 @@
+"""Row images and change events → Meilisearch documents (consumer, bootstrap, verify)."""
