@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 
 import click
 from rich.console import Console
@@ -11,74 +10,51 @@ from rich.table import Table
 
 from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings
-from cdc_sync.kafka.consumer import KafkaConsumer
+from cdc_sync.kafka.groups import GroupOffsets
+from cdc_sync.kafka.lag import GroupLag, group_lag
 
 
-@dataclass(frozen=True)
-class PartitionLag:
-    topic: str
-    partition: int
-    committed: int | None
-    end: int
-    lag: int | None
-    """None when the group has committed nothing here (kafka-consumer-groups shows "-")."""
-
-
-def group_lag(settings: Settings) -> list[PartitionLag]:
+def configured_lag(settings: Settings) -> GroupLag:
     """The numbers `kafka-consumer-groups --describe` shows, for the configured topics."""
-    kafka = KafkaConsumer(settings.kafka)
-    try:
-        topics = [t.topic_name(settings.kafka.topic_prefix) for t in settings.tables]
-        partitions = kafka.partitions_of(topics)
-        committed = kafka.committed(partitions)
-        marks = kafka.watermarks(partitions)
-        rows = []
-        for partition in partitions:
-            end = marks[partition][1]
-            offset = committed.get(partition)
-            rows.append(
-                PartitionLag(
-                    partition.topic,
-                    partition.partition,
-                    offset,
-                    end,
-                    None if offset is None else max(end - offset, 0),
-                )
-            )
-        return rows
-    finally:
-        kafka.close()
+    topics = [t.topic_name(settings.kafka.topic_prefix) for t in settings.tables]
+    return group_lag(GroupOffsets(settings.kafka), settings.kafka.group_id, topics)
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with a row per partition.")
 @click.pass_obj
 def lag(app: AppContext, as_json: bool) -> None:
-    """Per partition: the group's committed offset, the end offset and the lag."""
-    settings = app.settings
-    rows = group_lag(settings)
+    """Per partition: the group's committed offset, the end offset and the lag.
+
+    Where the group has committed nothing, lag shows "-" as in Kafka's tools, and
+    every record of that partition counts as pending (the consumer starts at the
+    earliest offset): total_lag is 0 only when nothing is left to apply.
+    """
+    report = configured_lag(app.settings)
     if as_json:
-        total = sum(r.lag or 0 for r in rows)
-        click.echo(
-            json.dumps(
-                {
-                    "group": settings.kafka.group_id,
-                    "total_lag": total,
-                    "partitions": [asdict(r) for r in rows],
-                }
-            )
-        )
+        click.echo(json.dumps(report.as_json()))
         return
-    table = Table("topic", "partition", "committed", "end", "lag", title=settings.kafka.group_id)
-    for r in rows:
+    for topic in report.missing_topics:
+        click.echo(f"topic {topic} does not exist (nothing has been published to it yet)")
+    if not report.partitions:
+        return
+    table = Table("topic", "partition", "committed", "end", "lag", title=report.group)
+    for r in report.partitions:
         table.add_row(
             r.topic,
             str(r.partition),
             "-" if r.committed is None else str(r.committed),
             str(r.end),
-            "-" if r.lag is None else str(r.lag),
+            f"- ({r.pending} pending)" if r.lag is None else str(r.lag),
         )
     Console().print(table)
+    summary = f"total lag {report.total:,}"
+    if report.uncommitted:
+        summary += (
+            f" ({report.uncommitted} partition(s) with nothing committed: "
+            "every record in them counts)"
+        )
+    click.echo(summary)
 
 
 COMMANDS = [lag]

@@ -86,6 +86,11 @@ class GroupOffsets:
         end = self.ends(partitions)
         return {p: at[p] if at[p] >= 0 else end[p] for p in partitions}
 
+    def starts(self, partitions: list[Partition]) -> dict[Partition, int]:
+        """Log start offsets (the earliest offset still kept), one request for all partitions."""
+        earliest = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
+        return self._list_offsets(partitions, earliest)
+
     def ends(self, partitions: list[Partition]) -> dict[Partition, int]:
         """End offsets (high watermarks), one request for all partitions."""
         latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]

@@ -21,8 +21,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cdc_sync.config import HttpSettings, Settings
 from cdc_sync.errors import ConfigError, DependencyUnavailable
+from cdc_sync.kafka.lag import PartitionLag
 from cdc_sync.ops.dashboard import public_status, render_dashboard
-from cdc_sync.ops.status import PartitionLag, StatusProvider, provider_for
+from cdc_sync.ops.status import StatusProvider, provider_for
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cdc_sync.config import Settings
+from cdc_sync.kafka.lag import PartitionLag
 from cdc_sync.state.store import Run, StateStore
 
 log = logging.getLogger(__name__)
@@ -31,15 +32,6 @@ class TableCount:
     index: str
     documents: int | None
     """None when Meilisearch did not answer or the index does not exist."""
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionLag:
-    topic: str
-    partition: int
-    committed: int | None
-    end: int | None
-    lag: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +69,8 @@ class StatusSnapshot:
 
     @property
     def total_lag(self) -> int:
-        return sum(p.lag or 0 for p in self.lag)
+        """Records still to apply; a partition with nothing committed counts all of its own."""
+        return sum(p.pending for p in self.lag)
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -168,6 +161,7 @@ def _cached(fn: Callable[[], T], ttl_s: float) -> Callable[[], T]:
 def kafka_lag(settings: Settings) -> Callable[[], list[PartitionLag]]:
     """The group's lag on the configured topics, as `cdc-sync lag` shows it (all members)."""
     from cdc_sync.kafka.groups import GroupOffsets
+    from cdc_sync.kafka.lag import group_lag
 
     offsets = GroupOffsets(settings.kafka, timeout_s=5.0)
     group = settings.kafka.group_id
@@ -175,22 +169,10 @@ def kafka_lag(settings: Settings) -> Callable[[], list[PartitionLag]]:
 
     def lag() -> list[PartitionLag]:
         try:
-            partitions = offsets.partitions(topics)
-            committed = offsets.committed(group, partitions)
-            ends = offsets.ends(partitions)
+            return group_lag(offsets, group, topics).partitions
         except Exception as exc:
             log.debug("status: kafka offsets unavailable: %s", exc)
             return []
-        return [
-            PartitionLag(
-                p.topic,
-                p.partition,
-                committed.get(p),
-                ends[p],
-                None if committed.get(p) is None else max(ends[p] - (committed[p] or 0), 0),
-            )
-            for p in partitions
-        ]
 
     return lag
 

@@ -12,9 +12,10 @@ import pytest
 from cdc_sync.cli.context import secrets_of
 from cdc_sync.config import HttpSettings, load_settings
 from cdc_sync.errors import ConfigError
+from cdc_sync.kafka.lag import PartitionLag
 from cdc_sync.ops import metrics
 from cdc_sync.ops.http import create_app, serve_in_background
-from cdc_sync.ops.status import PartitionLag, provider_for
+from cdc_sync.ops.status import provider_for
 from cdc_sync.state.store import StateStore
 
 
@@ -44,7 +45,7 @@ def test_endpoints(
         settings,
         ready=lambda: ready["now"],
         throughput=metrics.APPLIED_RATE.rate,
-        lag=lambda: [PartitionLag("cdc.APP.CRASIVTTST", 0, 5, 9, 4)],
+        lag=lambda: [PartitionLag("cdc.APP.CRASIVTTST", 0, 5, 9, 4, 4)],
         ttl_s=0,
     )
     handle = serve_in_background(HttpSettings(port=0), create_app(provider, secrets_of(settings)))

@@ -1,5 +1,6 @@
+from cdc_sync.kafka.lag import PartitionLag
 from cdc_sync.ops.dashboard import public_status, render_dashboard
-from cdc_sync.ops.status import ErrorEntry, PartitionLag, RunSummary, StatusSnapshot, TableCount
+from cdc_sync.ops.status import ErrorEntry, RunSummary, StatusSnapshot, TableCount
 
 SAMPLE = StatusSnapshot(
     component="consumer",
@@ -9,8 +10,8 @@ SAMPLE = StatusSnapshot(
         TableCount("APP.OTHER", "other", None),
     ],
     lag=[
-        PartitionLag("cdc.APP.CRASIVTTST", 0, 100, 150, 50),
-        PartitionLag("cdc.APP.CRASIVTTST", 1, None, 7, None),
+        PartitionLag("cdc.APP.CRASIVTTST", 0, 100, 150, 50, 50),
+        PartitionLag("cdc.APP.CRASIVTTST", 1, None, 7, None, 7),
     ],
     throughput=812.4,
     runs=[
@@ -66,9 +67,9 @@ def test_secrets_are_masked_in_status_and_page() -> None:
     assert "s3cret-key" not in page and "***" in page
 
 
-def test_status_json_has_total_lag() -> None:
+def test_status_json_total_lag_counts_partitions_with_nothing_committed() -> None:
     data = public_status(SAMPLE)
-    assert data["total_lag"] == 50
+    assert data["total_lag"] == 57
     assert data["tables"][0] == {
         "table": "APP.CRASIVTTST",
         "index": "crasivttst",
