@@ -1,4 +1,4 @@
-"""Oracle: all of cdc-sync's Oracle-specific SQL and PL/SQL lives here.
+"""Oracle DDL and the relay's batch lock: the change log, the row trigger, uninstall.
 
 Written against the Oracle Database SQL and PL/SQL references (19c and later):
 
@@ -29,22 +29,19 @@ Written against the Oracle Database SQL and PL/SQL references (19c and later):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Connection, Engine, Row, Select, Table, event
+from sqlalchemy import Column, Connection, Row, Select, Table
 from sqlalchemy import types as sqltypes
-from sqlalchemy.dialects import oracle as sa_oracle
 
 from cdc_sync.source.changelog import MARKER
 from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.oracle.driver import PREFETCH_OPTION
 from cdc_sync.source.schema import CapturedTable
 
 TRIGGER_MISSING = -4080
 TABLE_MISSING = -942
-PREFETCH_OPTION = "cdc_sync_prefetch_rows"
-"""Execution option: fetch exactly this many rows per round trip, the first included."""
-_FLOATS = (sa_oracle.FLOAT, sqltypes.DOUBLE_PRECISION, sqltypes.REAL)
 
 
 class OracleDialect(Dialect):
@@ -136,46 +133,6 @@ class OracleDialect(Dialect):
 
 def _is_binary(column: Column[Any]) -> bool:
     return isinstance(column.type, sqltypes._Binary)
-
-
-def exact_numbers(inspector: Any, table: Table, column: dict[str, Any]) -> None:
-    """``column_reflect`` listener: Oracle NUMBER without a fixed scale (and FLOAT) as Decimal.
-
-    SQLAlchemy reflects ``NUMBER`` and ``NUMBER(p)`` with ``asdecimal=False``
-    unless the scale is positive, and fetches the ones whose scale is not 0
-    (unconstrained ``NUMBER``, FLOAT) as binary doubles: ``42`` comes back as
-    ``42.0`` and digits past the 15th are lost. Integer ``NUMBER(p)`` and
-    ``NUMBER(p, s)`` are already exact and stay as they are.
-    """
-    if inspector.dialect.name != "oracle":
-        return
-    kind = column["type"]
-    exact: Callable[..., Any] = sa_oracle.NUMBER
-    if isinstance(kind, sa_oracle.NUMBER) and not kind.asdecimal and kind.scale != 0:
-        column["type"] = exact(kind.precision, kind.scale, asdecimal=True)
-    elif type(kind) in _FLOATS:
-        column["type"] = exact(asdecimal=True)
-
-
-def prefetch(
-    conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, executemany: bool
-) -> None:
-    """``before_cursor_execute`` listener applying `PREFETCH_OPTION` to a python-oracledb cursor."""
-    rows = context.execution_options.get(PREFETCH_OPTION) if context is not None else None
-    if rows:
-        cursor.prefetchrows = rows
-        cursor.arraysize = rows
-
-
-def prepare_driver() -> None:
-    """Process-wide python-oracledb and SQLAlchemy settings; idempotent."""
-    import oracledb
-
-    oracledb.defaults.fetch_lobs = False  # CLOB → str, BLOB → bytes
-    if not event.contains(Table, "column_reflect", exact_numbers):
-        event.listen(Table, "column_reflect", exact_numbers)
-    if not event.contains(Engine, "before_cursor_execute", prefetch):
-        event.listen(Engine, "before_cursor_execute", prefetch)
 
 
 def _ignoring(statement: str, code: int) -> str:
