@@ -19,6 +19,7 @@ from tenacity import (
 from cdc_sync.bootstrap.keyset import chunk_query, count_query
 from cdc_sync.config import TableSettings
 from cdc_sync.errors import ConfigError, DependencyUnavailable
+from cdc_sync.source.dialect import dialect_for
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,16 @@ class SourceReader:
         if match is None:
             raise ConfigError([f"tables: {self.settings.qualified_name} does not exist in source"])
         try:
-            return Table(match, MetaData(), autoload_with=self.engine, schema=self.settings.schema_)
+            with self.engine.connect() as conn:
+                table = Table(match, MetaData(), autoload_with=conn, schema=self.settings.schema_)
+                problems = dialect_for(conn.dialect).column_problems(conn, table, self.settings)
         except NoSuchTableError:
             raise ConfigError(
                 [f"tables: {self.settings.qualified_name} does not exist in source"]
             ) from None
+        if problems:
+            raise ConfigError(problems)
+        return table
 
     def _column(self, name: str) -> Column[Any]:
         for column in self.table.columns:

@@ -38,9 +38,14 @@ def fold(name: str) -> str:
     return name.lower() if name in (name.upper(), name.lower()) else name
 
 
-def changelog_table(source: SourceSettings, metadata: MetaData | None = None) -> Table:
-    """The change log as a SQLAlchemy table, for reads and deletes (DDL is per dialect)."""
-    schema = fold(source.changelog_schema) if source.changelog_schema else None
+def changelog_table(
+    source: SourceSettings, metadata: MetaData | None = None, home: str | None = None
+) -> Table:
+    """The change log as a SQLAlchemy table, for reads and deletes (DDL is per dialect).
+
+    `home`: its schema when `changelog_schema` is not configured (see `Dialect.changelog_home`).
+    """
+    schema = fold(source.changelog_schema) if source.changelog_schema else home
     return Table(
         fold(source.changelog_table),
         metadata or MetaData(),

@@ -30,10 +30,16 @@ class Dialect:
     row_locks: ClassVar[bool] = True
     """False where the database has no row locks (SQLite): run a single relay there."""
     max_identifier: ClassVar[int] = 128
+    """The longest identifier the database takes at most; an engine's dialect may say less."""
     statement_end: ClassVar[str] = ";"
+    qualified_changelog: ClassVar[bool] = True
+    """Triggers name the change log with its schema (False where triggers cannot: SQLite)."""
 
     def __init__(self, sa_dialect: SADialect) -> None:
         self.preparer = sa_dialect.identifier_preparer
+        # A connected dialect knows the database's limit (Oracle: 30 before 12.2 compatibility).
+        limit = getattr(sa_dialect, "max_identifier_length", None) or self.max_identifier
+        self.identifier_limit = min(self.max_identifier, limit)
 
     # -- naming
 
@@ -47,9 +53,9 @@ class Dialect:
     def object_name(self, table: CapturedTable, suffix: str) -> str:
         """``cdc_<table>_<suffix>``, shortened with a hash when too long for the database."""
         name = f"cdc_{table.settings.name}_{suffix}".lower()
-        if len(name) > self.max_identifier:
+        if len(name) > self.identifier_limit:
             digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-            name = f"{name[: self.max_identifier - 10 - len(suffix)]}_{digest}_{suffix}"
+            name = f"{name[: self.identifier_limit - 10 - len(suffix)]}_{digest}_{suffix}"
         return name
 
     def qualified(self, table: CapturedTable, name: str) -> str:
@@ -66,7 +72,40 @@ class Dialect:
     def columns(self, table: CapturedTable, prefix: str) -> list[str]:
         return [f"{prefix}{self.ident(c.name)}" for c in table.key_columns]
 
+    def changelog_home(self, conn: Connection) -> str | None:
+        """The change log's schema when none is configured: the installing user's default.
+
+        Triggers run in their table's schema (Oracle) or under the writing
+        session's search path (PostgreSQL), so an unqualified change-log name
+        would resolve somewhere else there.
+        """
+        if not self.qualified_changelog:
+            return None
+        return conn.dialect.default_schema_name
+
+    # -- checks against the database before anything is created (each: problems, one a line)
+
+    def column_problems(self, conn: Connection, table: Table, settings: Any) -> list[str]:
+        """Columns this database cannot capture or page through faithfully."""
+        return []
+
+    def foreign_triggers(self, conn: Connection, table: CapturedTable) -> list[str]:
+        """Triggers with our names that cdc-sync did not create (never replaced or dropped)."""
+        return []
+
+    def failed_objects(self, conn: Connection, table: CapturedTable) -> list[str]:
+        """After `create_triggers` ran: what did not compile, with the database's errors.
+
+        Objects that failed are dropped again before this returns, so a table is
+        never left with a trigger that breaks the application's writes.
+        """
+        return []
+
     # -- DDL (each item is one statement, executed on its own)
+
+    def grant_insert(self, changelog: Table, owner: str) -> list[str]:
+        """What a trigger owned by `owner` needs to write the change log of another schema."""
+        return []
 
     def create_changelog(self, changelog: Table) -> list[str]:
         raise NotImplementedError

@@ -13,6 +13,10 @@ from cdc_sync.source.dialect import Dialect, dialect_for
 from cdc_sync.source.schema import CapturedTable, reflect_tables
 
 
+class InstallError(CdcSyncError):
+    """The database refused what install created; nothing broken was left behind."""
+
+
 @dataclass(frozen=True)
 class Plan:
     dialect: Dialect
@@ -20,12 +24,23 @@ class Plan:
     changelog_exists: bool
     tables: list[CapturedTable]
 
-    def install_statements(self, *, for_review: bool = False) -> list[str]:
-        statements = []
+    def changelog_statements(self, *, for_review: bool = False) -> list[str]:
         if for_review or not self.changelog_exists:
-            statements += self.dialect.create_changelog(self.changelog)
+            return self.dialect.create_changelog(self.changelog)
+        return []
+
+    def table_statements(self, table: CapturedTable) -> list[str]:
+        """The grant a trigger in another schema needs, then the table's triggers."""
+        owner = table.table.schema or self.changelog.schema
+        grants = []
+        if owner and self.changelog.schema and owner != self.changelog.schema:
+            grants = self.dialect.grant_insert(self.changelog, owner)
+        return grants + self.dialect.create_triggers(table, self.changelog)
+
+    def install_statements(self, *, for_review: bool = False) -> list[str]:
+        statements = self.changelog_statements(for_review=for_review)
         for table in self.tables:
-            statements += self.dialect.create_triggers(table, self.changelog)
+            statements += [s for s in self.table_statements(table) if s not in statements]
         return statements
 
 
@@ -52,8 +67,11 @@ def changelog_exists(conn: Connection, changelog: Table) -> bool:
 def plan(conn: Connection, settings: Settings, strict: bool = True) -> Plan:
     """Check everything first: nothing is changed when the config does not fit the database."""
     dialect = dialect_for(conn.dialect)
-    changelog = changelog_table(settings.source)
+    changelog = changelog_table(settings.source, home=dialect.changelog_home(conn))
     tables = reflect_tables(conn, trigger_tables(settings), strict=strict)
+    foreign = [p for t in tables for p in dialect.foreign_triggers(conn, t)]
+    if foreign:
+        raise ConfigError(foreign)
     return Plan(dialect, changelog, changelog_exists(conn, changelog), tables)
 
 
@@ -69,10 +87,17 @@ def script(dialect: Dialect, statements: list[str]) -> str:
 
 
 def install(engine: Engine, settings: Settings) -> Plan:
+    """Create what is missing; stop at the first table whose triggers did not compile."""
     with engine.begin() as conn:
         found = plan(conn, settings)
-        for statement in found.install_statements():
+        for statement in found.changelog_statements():
             conn.exec_driver_sql(statement)
+        for table in found.tables:
+            for statement in found.table_statements(table):
+                conn.exec_driver_sql(statement)
+            failed = found.dialect.failed_objects(conn, table)
+            if failed:
+                raise InstallError("\n".join(failed))
     return found
 
 

@@ -140,6 +140,9 @@ def reflect_tables(
 
     With ``strict=False`` (uninstall) missing tables are skipped and columns not checked.
     """
+    from cdc_sync.source.dialect import dialect_for  # the dialect module builds on this one
+
+    dialect = dialect_for(conn.dialect)
     problems: list[str] = []
     found = []
     for index, settings in tables:
@@ -153,6 +156,8 @@ def reflect_tables(
         name, schema = located
         table = Table(name, MetaData(), schema=schema, autoload_with=conn)
         table_problems = _check(conn, where, settings, table) if strict else []
+        if strict and not table_problems:
+            table_problems = dialect.column_problems(conn, table, settings)
         problems += table_problems
         if not table_problems:
             keys = [find_column(table, c) for c in settings.primary_key]

@@ -17,6 +17,7 @@ from cdc_sync.source.schema import CapturedTable
 class SqliteDialect(Dialect):
     name: ClassVar[str] = "sqlite"
     row_locks: ClassVar[bool] = False
+    qualified_changelog: ClassVar[bool] = False  # SQLite triggers take no schema-qualified names
 
     def create_changelog(self, changelog: Table) -> list[str]:
         return [

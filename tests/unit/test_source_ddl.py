@@ -32,22 +32,22 @@ def dialect(name: str) -> Dialect:
     return dialect_for(module.dialect())  # type: ignore[attr-defined]
 
 
-def changelog() -> Table:
-    return changelog_table(SourceSettings(url="sqlite://"))  # type: ignore[arg-type]
+def changelog(home: str | None = None) -> Table:
+    return changelog_table(SourceSettings(url="sqlite://"), home=home)  # type: ignore[arg-type]
 
 
 def test_oracle_trigger_is_one_row_trigger_with_pk_change_as_delete_and_insert() -> None:
-    [ddl] = dialect("oracle").create_triggers(captured(), changelog())
+    [ddl] = dialect("oracle").create_triggers(captured(), changelog(home="app"))
     assert ddl.startswith("CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG\n")
     assert "AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST\nFOR EACH ROW\n" in ddl
     assert "v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;" in ddl
     assert "IF INSERTING THEN" in ddl and "ELSIF DELETING THEN" in ddl
     assert "ELSIF :OLD.ID <> :NEW.ID THEN" in ddl
     assert (
-        "INSERT INTO CDC_CHANGE_LOG (table_name, op, pk, txid) "
-        "VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID), v_txid);\n"
-        "        INSERT INTO CDC_CHANGE_LOG (table_name, op, pk, txid) "
-        "VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID), v_txid);"
+        "INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) "
+        "VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);\n"
+        "        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) "
+        "VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);"
     ) in ddl
     assert ddl.endswith("END IF;\nEND;")
     assert "FETCH FIRST" not in ddl
@@ -71,11 +71,33 @@ def test_oracle_uninstall_ignores_only_does_not_exist() -> None:
     assert "IF SQLCODE != -4080 THEN RAISE" in trigger
     [table] = d.drop_changelog(changelog())
     assert "IF SQLCODE != -942 THEN RAISE" in table
+    assert "EXECUTE IMMEDIATE 'DROP TABLE CDC_CHANGE_LOG PURGE'" in table
+
+
+def test_oracle_trigger_in_another_schema_writes_the_qualified_change_log() -> None:
+    """A trigger resolves names in its own schema: the change log is named with its schema,
+    and the table's owner gets the direct INSERT grant its trigger needs."""
+    d = dialect("oracle")
+    plan = Plan(d, changelog(home="cdc"), False, [captured(schema="sales")])
+    _create, _comment, grant, trigger = plan.install_statements()
+    assert grant == "GRANT INSERT ON CDC.CDC_CHANGE_LOG TO SALES"
+    assert trigger.startswith("CREATE OR REPLACE TRIGGER SALES.CDC_CRASIVTTST_TRG\n")
+    assert trigger.count("INSERT INTO CDC.CDC_CHANGE_LOG (") == 5
+    same = Plan(d, changelog(home="app"), True, [captured(schema="app"), captured(name="other")])
+    assert not any(s.startswith("GRANT") for s in same.install_statements())
+
+
+def test_oracle_identifier_limit_follows_the_database() -> None:
+    """Before 12.2 compatibility Oracle names hold 30 bytes: generated names must fit."""
+    d = dialect_for(oracle.dialect(max_identifier_length=30))
+    name = d.object_name(captured(name="a_rather_long_table_name_x"), "trg")
+    assert len(name) <= 30 and name.endswith("_trg")
+    assert len(dialect("oracle").object_name(captured(name="t" * 100), "trg")) <= 128
 
 
 def test_oracle_composite_key() -> None:
     [ddl] = dialect("oracle").create_triggers(captured(keys=2), changelog())
-    assert "JSON_ARRAY(:NEW.ID, :NEW.CASE_NO)" in ddl
+    assert "JSON_ARRAY(:NEW.ID, :NEW.CASE_NO NULL ON NULL)" in ddl
     assert "ELSIF :OLD.ID <> :NEW.ID OR :OLD.CASE_NO <> :NEW.CASE_NO THEN" in ddl
 
 

@@ -1,28 +1,37 @@
 """Oracle DDL and the relay's batch lock: the change log, the row trigger, uninstall.
 
-Written against the Oracle Database SQL and PL/SQL references (19c and later):
+Written against the Oracle Database SQL and PL/SQL references, 19c and later
+(the version cdc-sync supports; `docs/oracle.md` shows every statement):
 
 * the change-log id is an identity column with ``ORDER`` so ids follow the
-  order rows were logged even on RAC;
+  order rows were logged even on RAC (an identity column needs CREATE SEQUENCE);
 * ``CHANGED_AT`` is UTC without a time zone: python-oracledb returns
   ``TIMESTAMP WITH TIME ZONE`` as a naive datetime in the value's own zone
   (the server's, for ``SYSTIMESTAMP``), which `epoch_ms` would misread as UTC;
 * the row trigger is one simple DML trigger with several events (``AFTER
   INSERT OR UPDATE OR DELETE ... FOR EACH ROW``, not a compound trigger) that
   tells them apart with ``INSERTING``/``DELETING`` and records
-  ``DBMS_TRANSACTION.LOCAL_TRANSACTION_ID``;
-* the key is ``JSON_ARRAY(:NEW.<key>, ...)`` (12.2 and later): numbers become
-  JSON numbers, DATE/TIMESTAMP keys ISO-8601 text with their time of day; RAW
-  keys go through ``RAWTOHEX`` (JSON_ARRAY is documented for numbers, text,
-  dates and timestamps only) and are read back with `bytes.fromhex`;
+  ``DBMS_TRANSACTION.LOCAL_TRANSACTION_ID``. It lives in the table's schema and
+  runs with its owner's rights, so it names the change log with its schema, and
+  that owner gets a direct ``GRANT INSERT`` on it (a role grant does not count
+  inside a trigger);
+* the key is ``JSON_ARRAY(:NEW.<key>, ... NULL ON NULL)``: numbers become JSON
+  numbers, DATE/TIMESTAMP keys ISO-8601 text with their time of day (18c and
+  later), NULL stays in its position; RAW keys go through ``RAWTOHEX``
+  (JSON_ARRAY is documented for numbers, text, dates and timestamps only) and
+  are read back with `bytes.fromhex`;
 * ``FOR UPDATE`` cannot be combined with ``FETCH FIRST`` (ORA-02014), so a
   batch is locked by fetching only the batch size from a ``FOR UPDATE SKIP
   LOCKED`` cursor: with SKIP LOCKED, Oracle locks rows as they are fetched.
   python-oracledb fetches ``prefetchrows`` rows with the execute and then
   ``arraysize`` rows per round trip, so both are set to the batch size on that
-  cursor: one round trip, and no row locked beyond the batch;
-* NUMBER without a fixed scale (and FLOAT, a decimal NUMBER too) is reflected as
-  an exact decimal: SQLAlchemy would fetch it as a binary double otherwise;
+  cursor: one round trip, and no row locked beyond the batch. Without a row
+  limit the optimizer would plan for all rows (read and sort the whole
+  backlog), so the query asks for the primary-key index in ascending order and
+  for the first rows fast;
+* a trigger that compiles with errors is created all the same (python-oracledb
+  reports it as a warning, not an exception), so install reads its status and
+  ``ALL_ERRORS`` afterwards and drops it again when it is invalid;
 * Oracle before 23ai has no ``DROP ... IF EXISTS``: uninstall ignores only
   "does not exist" (ORA-04080 for triggers, ORA-00942 for tables).
 """
@@ -37,6 +46,7 @@ from sqlalchemy import types as sqltypes
 
 from cdc_sync.source.changelog import MARKER
 from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.oracle import dictionary
 from cdc_sync.source.oracle.driver import PREFETCH_OPTION
 from cdc_sync.source.schema import CapturedTable
 
@@ -66,7 +76,11 @@ class OracleDialect(Dialect):
         ]
 
     def drop_changelog(self, changelog: Table) -> list[str]:
-        return [_ignoring(f"DROP TABLE {self.table_ref(changelog)}", TABLE_MISSING)]
+        # PURGE: a dropped change log of millions of rows need not sit in the recycle bin.
+        return [_ignoring(f"DROP TABLE {self.table_ref(changelog)} PURGE", TABLE_MISSING)]
+
+    def grant_insert(self, changelog: Table, owner: str) -> list[str]:
+        return [f"GRANT INSERT ON {self.table_ref(changelog)} TO {self.ident(owner)}"]
 
     def txid(self) -> str:
         return "v_txid"
@@ -78,7 +92,7 @@ class OracleDialect(Dialect):
                 table.key_columns, self.columns(table, record + "."), strict=True
             )
         ]
-        return f"JSON_ARRAY({', '.join(values)})"
+        return f"JSON_ARRAY({', '.join(values)} NULL ON NULL)"
 
     def create_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
         trigger = self.qualified(table, self.object_name(table, "trg"))
@@ -113,8 +127,62 @@ class OracleDialect(Dialect):
         ]
 
     def drop_triggers(self, table: CapturedTable) -> list[str]:
-        trigger = self.qualified(table, self.object_name(table, "trg"))
-        return [_ignoring(f"DROP TRIGGER {trigger}", TRIGGER_MISSING)]
+        return [
+            _ignoring(f"DROP TRIGGER {self.qualified(table, name)}", TRIGGER_MISSING)
+            for name in self.trigger_names(table)
+        ]
+
+    def trigger_names(self, table: CapturedTable) -> list[str]:
+        """Every trigger `create_triggers` makes for `table`, unquoted, in its schema."""
+        return [self.object_name(table, "trg")]
+
+    # -- data-dictionary checks
+
+    def _stored(self, conn: Connection, name: str | None) -> str | None:
+        """A name as the dictionary stores it (SQLAlchemy folds case-insensitive ones to lower)."""
+        return None if name is None else str(conn.dialect.denormalize_name(name))
+
+    def _owner(self, conn: Connection, table: Table) -> str:
+        return self._stored(conn, table.schema or conn.dialect.default_schema_name) or ""
+
+    def column_problems(self, conn: Connection, table: Table, settings: Any) -> list[str]:
+        columns = dictionary.table_columns(
+            conn, self._stored(conn, table.schema), str(self._stored(conn, table.name))
+        )
+        stored = {c.name.upper(): c.name for c in columns}
+        keys = [stored.get(k.upper(), k) for k in settings.primary_key]
+        where = f"tables ({settings.qualified_name})"
+        logged = settings.capture == "trigger"
+        return dictionary.column_problems(columns, keys, where, logged_key=logged)
+
+    def foreign_triggers(self, conn: Connection, table: CapturedTable) -> list[str]:
+        owner = self._owner(conn, table.table)
+        problems = []
+        for name in self.trigger_names(table):
+            stored = str(self._stored(conn, name))
+            rows = dictionary.trigger_rows(conn, owner, stored, self.comment(table))
+            found = dictionary.foreign_trigger(
+                f"{owner}.{stored}", owner, str(self._stored(conn, table.table.name)), rows
+            )
+            if found:
+                problems.append(f"tables ({table.name}): {found}")
+        return problems
+
+    def failed_objects(self, conn: Connection, table: CapturedTable) -> list[str]:
+        owner = self._owner(conn, table.table)
+        failed = []
+        for name in self.trigger_names(table):
+            stored = str(self._stored(conn, name))
+            errors = dictionary.compile_errors(conn, owner, stored, "TRIGGER")
+            if errors is None:
+                continue
+            conn.exec_driver_sql(f"DROP TRIGGER {self.qualified(table, name)}")
+            failed.append(
+                f"trigger {owner}.{stored} on {table.name} did not compile and was dropped "
+                "again (the table's writes would fail with ORA-04098):"
+            )
+            failed += [f"  {e}" for e in errors]
+        return failed
 
     def engine_options(self, batch_size: int) -> dict[str, Any]:
         # Row images of a batch in one round trip (`lock_batch` sets its own cursor).
