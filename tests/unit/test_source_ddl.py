@@ -101,21 +101,57 @@ def test_oracle_composite_key() -> None:
     assert "ELSIF :OLD.ID <> :NEW.ID OR :OLD.CASE_NO <> :NEW.CASE_NO THEN" in ddl
 
 
-def test_postgresql_function_and_trigger() -> None:
+def test_postgresql_statement_triggers_log_from_transition_tables() -> None:
     statements = dialect("postgresql").create_triggers(captured(keys=2), changelog())
-    function, comment, drop, create, trigger_comment = statements
+    drops, (function, comment), creates = statements[:4], statements[4:6], statements[6:]
+    assert drops == [
+        f"DROP TRIGGER IF EXISTS cdc_crasivttst_{s} ON app.crasivttst"
+        for s in ("trg", "trg_i", "trg_u", "trg_d")
+    ]
     assert function.startswith("CREATE OR REPLACE FUNCTION app.cdc_crasivttst_fn() RETURNS trigger")
-    assert "json_build_array(NEW.id, NEW.case_no)::text, txid_current()::text" in function
+    assert "SELECT 'I', json_build_array(n.id, n.case_no)::text FROM cdc_new n" in function
+    assert "SELECT 'D', json_build_array(o.id, o.case_no)::text FROM cdc_old o\n" in function
     assert (
-        "ELSIF ROW(OLD.id, OLD.case_no) IS DISTINCT FROM ROW(NEW.id, NEW.case_no) THEN" in function
+        "WHERE NOT EXISTS (SELECT FROM cdc_new n WHERE o.id = n.id AND o.case_no = n.case_no)"
+        in function
     )
+    assert "CASE WHEN o.id IS NULL THEN 'I' ELSE 'U' END" in function
+    assert "FROM cdc_new n LEFT JOIN cdc_old o ON o.id = n.id AND o.case_no = n.case_no" in function
+    assert "v_txid text := txid_current_if_assigned()::text;" in function
+    assert "PERFORM pg_notify('cdc_sync.cdc_change_log', '');" in function
     assert "RETURN NULL;" in function
-    assert drop == "DROP TRIGGER IF EXISTS cdc_crasivttst_trg ON app.crasivttst"
-    assert create == (
-        "CREATE TRIGGER cdc_crasivttst_trg AFTER INSERT OR UPDATE OR DELETE ON app.crasivttst\n"
-        "    FOR EACH ROW EXECUTE FUNCTION app.cdc_crasivttst_fn()"
+    assert creates[0] == (
+        "CREATE TRIGGER cdc_crasivttst_trg_i AFTER INSERT ON app.crasivttst\n"
+        "    REFERENCING NEW TABLE AS cdc_new\n"
+        "    FOR EACH STATEMENT EXECUTE FUNCTION app.cdc_crasivttst_fn()"
     )
-    assert "'cdc-sync: change capture for APP.CRASIVTTST'" in comment + trigger_comment
+    assert "REFERENCING OLD TABLE AS cdc_old NEW TABLE AS cdc_new" in creates[2]
+    assert "AFTER DELETE ON app.crasivttst\n    REFERENCING OLD TABLE AS cdc_old\n" in creates[4]
+    assert all("FOR EACH ROW" not in s for s in statements)
+    assert "'cdc-sync: change capture for APP.CRASIVTTST'" in comment + creates[1]
+
+
+def test_postgresql_integer_keys_skip_the_json_builder_with_the_same_spelling() -> None:
+    function = dialect("postgresql").create_triggers(captured(keys=1), changelog())[4]
+    assert "SELECT 'I', '[' || n.id || ']' FROM cdc_new n" in function
+    assert "json_build_array" not in function
+
+
+def test_postgresql_uninstall_drops_statement_and_legacy_row_triggers() -> None:
+    drops = dialect("postgresql").drop_triggers(captured())
+    assert "DROP TRIGGER IF EXISTS cdc_crasivttst_trg ON app.crasivttst" in drops
+    assert "DROP TRIGGER IF EXISTS cdc_crasivttst_trg_u ON app.crasivttst" in drops
+    assert drops[-1] == "DROP FUNCTION IF EXISTS app.cdc_crasivttst_fn()"
+
+
+def test_postgresql_notify_channel_fits_63_bytes() -> None:
+    d = dialect("postgresql")
+    assert d.notify_channel(changelog()) == "cdc_sync.cdc_change_log"  # type: ignore[attr-defined]
+    long = changelog_table(
+        SourceSettings(url="sqlite://", changelog_table="L" * 60, changelog_schema="S" * 60)
+    )  # type: ignore[arg-type]
+    channel = d.notify_channel(long)  # type: ignore[attr-defined]
+    assert len(channel) <= 63 and channel.startswith("cdc_sync_")
 
 
 def test_postgresql_long_names_fit() -> None:
