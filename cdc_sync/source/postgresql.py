@@ -62,8 +62,13 @@ class PostgresDialect(Dialect):
         return "txid_current()::text"
 
     def notify_channel(self, changelog: Table) -> str:
-        """The LISTEN/NOTIFY channel of a change log (at most 63 bytes, PostgreSQL's limit)."""
-        name = ".".join(["cdc_sync", *filter(None, [changelog.schema, changelog.name])]).lower()
+        """The LISTEN/NOTIFY channel of a change log (at most 63 bytes, PostgreSQL's limit).
+
+        From the table name only: install knows the schema the change log went to,
+        a relay may not. Two change logs of one name share a channel: a relay may
+        wake once for nothing, never miss a wake-up.
+        """
+        name = f"cdc_sync.{changelog.name}".lower()
         if len(name) > self.max_identifier:
             name = f"cdc_sync_{hashlib.sha1(name.encode()).hexdigest()[:16]}"
         return name
