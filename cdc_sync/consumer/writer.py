@@ -23,7 +23,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from cdc_sync.config import ConsumerSettings
 from cdc_sync.consumer.backpressure import can_send
-from cdc_sync.consumer.batch import PartitionBatch
+from cdc_sync.consumer.batch import Entry, PartitionBatch
 from cdc_sync.consumer.dlq import DeadLetter
 from cdc_sync.consumer.flights import Flight, Part, halves, superseded, without_superseded
 from cdc_sync.errors import CdcSyncError, TerminalError, TransientError
@@ -204,9 +204,19 @@ class Writer:
             log.warning("%s; resending", message)
             self._on_retry(message)
             self._idle(1.0)
-            self._send(flight, Part(part.kind, part.entries))
+            if flight.abandoned:
+                return
+            if part.kind == "truncate":
+                self._send(flight, Part(part.kind, part.entries))
+            elif entries := self._not_superseded(flight, part.entries):
+                self._send(flight, Part(part.kind, entries))
             return
         self._isolate(flight, part, code, message)
+
+    def _not_superseded(self, flight: Flight, entries: list[Entry]) -> list[Entry]:
+        """The entries no later sent flight of the partition has written since: only these
+        may be resent, or an older image would undo a newer change."""
+        return without_superseded(entries, superseded(self.flights[flight.batch.partition], flight))
 
     def _isolate(self, flight: Flight, part: Part, code: str, message: str) -> None:
         """Find the documents Meilisearch rejected; dead-letter them and resend the rest.
@@ -217,8 +227,7 @@ class Writer:
         the part is split in halves until single documents remain, and a single
         document is tried alone a few times before it counts as bad.
         """
-        ids = superseded(self.flights[flight.batch.partition], flight)
-        entries = without_superseded(part.entries, ids)
+        entries = self._not_superseded(flight, part.entries)
         if not entries:
             return
         named = named_ids(message)
