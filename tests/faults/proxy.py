@@ -83,6 +83,10 @@ class TcpProxy:
             self._server.close()
         for writer in list(self._open):
             _hard_close(writer)
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def __enter__(self) -> Self:
         return self.start()
