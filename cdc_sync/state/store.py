@@ -21,10 +21,13 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
+    func,
     insert,
+    literal_column,
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cdc_sync.database_url import normalise_url
@@ -102,6 +105,16 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def _store_clock(dialect: str) -> Any:
+    """A SELECT expression for the server's UTC time; None: this host's clock (SQLite, whose
+    file only processes of one host share)."""
+    if dialect == "postgresql":
+        return func.clock_timestamp()
+    if dialect == "oracle":
+        return literal_column("SYS_EXTRACT_UTC(SYSTIMESTAMP)", DateTime())
+    return None
+
+
 def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -138,6 +151,7 @@ class Run:
 class StateStore:
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.engine = engine or create_engine(normalise_url(url), pool_pre_ping=True)
+        self._clock = _store_clock(self.engine.dialect.name)
         try:
             metadata.create_all(self.engine)
         except OperationalError:  # another process created the tables at the same moment
@@ -146,12 +160,21 @@ class StateStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    # -- leases: one holder at a time, expiring so a crashed holder never blocks forever
+    def now(self, conn: Connection) -> dt.datetime:
+        """The time leases and fences are measured in: the database server's clock when the
+        store is a server that several hosts share, so their clocks need not agree."""
+        if self._clock is None:
+            return utcnow()
+        moment = conn.execute(select(self._clock)).scalar_one()
+        return _aware(moment).astimezone(dt.UTC)
+
+    # -- leases: one holder at a time, renewed by the holder; a crashed holder's lease
+    # lapses after its TTL
 
     def acquire(self, name: str, holder: str, ttl_s: float, run_id: int | None = None) -> Lease:
-        now = utcnow()
-        expires = now + dt.timedelta(seconds=ttl_s)
         with self.engine.begin() as conn:
+            now = self.now(conn)
+            expires = now + dt.timedelta(seconds=ttl_s)
             try:
                 conn.execute(
                     insert(leases).values(
@@ -177,8 +200,8 @@ class StateStore:
         )
 
     def renew(self, lease: Lease, ttl_s: float) -> Lease:
-        expires = utcnow() + dt.timedelta(seconds=ttl_s)
         with self.engine.begin() as conn:
+            expires = self.now(conn) + dt.timedelta(seconds=ttl_s)
             done = conn.execute(
                 update(leases)
                 .where(leases.c.name == lease.name, leases.c.holder == lease.holder)
@@ -197,23 +220,24 @@ class StateStore:
     def lease(self, name: str) -> Lease | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(leases).where(leases.c.name == name)).first()
-        if row is None or _aware(row.expires_at) < utcnow():
+            now = self.now(conn)
+        if row is None or _aware(row.expires_at) < now:
             return None
         return Lease(row.name, row.holder, row.run_id, _aware(row.expires_at))
 
     def active_leases(self) -> list[Lease]:
         """Every unexpired lease, for status output."""
-        now = utcnow()
         with self.engine.connect() as conn:
             rows = conn.execute(select(leases).order_by(leases.c.name)).all()
+            now = self.now(conn)
         found = [Lease(r.name, r.holder, r.run_id, _aware(r.expires_at)) for r in rows]
         return [lease for lease in found if lease.expires_at >= now]
 
     # -- fences: while a table is fenced, consumers hold that table's writes
 
     def set_fence(self, table_name: str, holder: str, ttl_s: float) -> None:
-        expires = utcnow() + dt.timedelta(seconds=ttl_s)
         with self.engine.begin() as conn:
+            expires = self.now(conn) + dt.timedelta(seconds=ttl_s)
             conn.execute(delete(fences).where(fences.c.table_name == table_name))
             conn.execute(
                 insert(fences).values(table_name=table_name, holder=holder, expires_at=expires)
@@ -224,9 +248,9 @@ class StateStore:
             conn.execute(delete(fences).where(fences.c.table_name == table_name))
 
     def fenced_tables(self) -> set[str]:
-        now = utcnow()
         with self.engine.connect() as conn:
             rows = conn.execute(select(fences.c.table_name, fences.c.expires_at)).all()
+            now = self.now(conn) if rows else utcnow()
         return {r.table_name for r in rows if _aware(r.expires_at) >= now}
 
     # -- runs and their failures
