@@ -133,7 +133,7 @@ class RelaySettings(_Section):
 
 class StateSettings(_Section):
     url: str = "sqlite:///cdc-sync-state.db"
-    lease_ttl_s: float = Field(60.0, gt=0)
+    lease_ttl_s: float = Field(10.0, gt=0)
 
 
 class HttpSettings(_Section):

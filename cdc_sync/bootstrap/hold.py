@@ -1,9 +1,19 @@
-"""Keeping a bootstrap's lease (and, during catch-up, its consumer fence) alive."""
+"""Keeping a bootstrap's lease (and, during catch-up, its consumer fence) alive.
+
+The lease and the fence expire `ttl` after their last renewal, so a crashed run frees
+its table within `ttl`. A live run renews both every `ttl / 3` (sooner after a failed
+attempt). It only counts on them while it can prove they never lapsed: up to `ttl`
+after the start of its last successful renewal, measured on its own monotonic clock.
+Past that, another run may have taken the table and consumers may have written to the
+live index, so the run stops (`LeaseLost`) and, above all, never swaps.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from cdc_sync.consumer.service import FENCE_POLL_S
 from cdc_sync.errors import CdcSyncError
@@ -13,46 +23,102 @@ log = logging.getLogger(__name__)
 
 __all__ = ["FENCE_POLL_S", "Keeper", "LeaseLost"]
 
+RETRY_S = 1.0
+"""The pause after a failed renewal, at most (a third of the TTL if that is shorter)."""
+
 
 class LeaseLost(CdcSyncError):
     """The lease expired or was taken over; the run must stop without swapping."""
 
 
 class Keeper:
-    """Renews the lease every ttl/3 in a background thread; renews the fence while set."""
+    """Renews the lease, and the fence while it is set, in a background thread."""
 
-    def __init__(self, store: StateStore, lease: Lease, ttl_s: float, table_name: str) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        lease: Lease,
+        ttl_s: float,
+        table_name: str,
+        taken_at: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`taken_at`: the `clock` reading just before the lease was asked for."""
         self.store, self.lease, self.ttl_s = store, lease, ttl_s
         self.table_name = table_name
         self.fenced = False
         self.lost: str | None = None
+        self._clock = clock
+        self._valid_until = taken_at + ttl_s
         self._stop = threading.Event()
         self._lock = threading.Lock()  # a renewal never re-sets a fence just cleared
         self._thread = threading.Thread(target=self._run, name="bootstrap-lease", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.ttl_s / 3):
+        pause = self.ttl_s / 3
+        while not self._stop.wait(pause):
             try:
-                with self._lock:
-                    self.lease = self.store.renew(self.lease, self.ttl_s)
-                    if self.fenced:
-                        self.store.set_fence(self.table_name, self.lease.holder, self.ttl_s)
-            except CdcSyncError as exc:
+                self._renew()
+                pause = self.ttl_s / 3
+            except LeaseLost as exc:
                 self.lost = str(exc)
                 return
-            except Exception as exc:  # the state DB hiccuped: try again next period
-                log.warning("could not renew the bootstrap lease: %s", exc)
+            except Exception as exc:  # the state store hiccuped: try again soon
+                log.warning("could not renew the bootstrap lease of %s: %s", self.table_name, exc)
+                pause = min(RETRY_S, self.ttl_s / 3)
+
+    def _renew(self) -> None:
+        """Renew the lease (and the fence) now; LeaseLost if they may have lapsed before."""
+        with self._lock:
+            started = self._clock()
+            if started > self._valid_until:
+                raise LeaseLost(self._lapsed(started))
+            try:
+                self.lease = self.store.renew(self.lease, self.ttl_s)
+            except CdcSyncError as exc:  # taken over by another run
+                raise LeaseLost(f"bootstrap of {self.table_name} stopped: {exc}") from None
+            if self.fenced:
+                self.store.set_fence(self.table_name, self.lease.holder, self.ttl_s)
+            self._valid_until = started + self.ttl_s
+
+    def _lapsed(self, now: float) -> str:
+        late = now - self._valid_until + self.ttl_s
+        what = "lease and consumer fence" if self.fenced else "lease"
+        return (
+            f"bootstrap of {self.table_name} stopped: its {what} could not be renewed for "
+            f"{late:.1f}s (lease_ttl_s = {self.ttl_s:g}), so another run or the consumers "
+            "may have used the table meanwhile"
+        )
 
     def check(self) -> None:
+        """Raise LeaseLost unless the lease (and fence) are known to be held."""
         if self.lost:
-            raise LeaseLost(f"bootstrap of {self.table_name} stopped: {self.lost}")
+            raise LeaseLost(self.lost)
+        now = self._clock()
+        if now > self._valid_until:
+            raise LeaseLost(self._lapsed(now))
+
+    def confirm(self) -> None:
+        """Renew now and prove nothing lapsed: the last step before an irreversible one."""
+        self.check()
+        try:
+            self._renew()
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            raise LeaseLost(
+                f"bootstrap of {self.table_name} stopped: cannot confirm its lease: {exc}"
+            ) from None
 
     def fence(self) -> None:
         """Ask consumers to hold this table's writes."""
         with self._lock:
+            started = self._clock()
             self.store.set_fence(self.table_name, self.lease.holder, self.ttl_s)
             self.fenced = True
+            # the lease outlives the fence: it was renewed no later than the fence was set
+            self._valid_until = min(self._valid_until, started + self.ttl_s)
 
     def unfence(self) -> None:
         with self._lock:

@@ -113,12 +113,13 @@ class TableBootstrap:
         name = self.table.qualified_name
         run_id = self.store.start_run("bootstrap", name, self.holder)
         ttl = self.settings.state.lease_ttl_s
+        asked = time.monotonic()
         try:
             lease = self.store.acquire(f"bootstrap:{name}", self.holder, ttl, run_id)
         except CdcSyncError as exc:
             self.store.finish_run(run_id, "failed", 0, error=f"refused: {exc}")
             raise
-        keeper = Keeper(self.store, lease, ttl, name)
+        keeper = Keeper(self.store, lease, ttl, name, taken_at=asked)
         outcome = Outcome(name, self.live, run_id)
         try:
             self._load_and_swap(keeper, outcome)
@@ -127,7 +128,7 @@ class TableBootstrap:
             raise
         finally:
             keeper.stop()
-            self.store.release(keeper.lease)
+            _best_effort("releasing the lease", lambda: self.store.release(keeper.lease))
         self.store.add_failures(run_id, outcome.failures)
         self.store.finish_run(
             run_id,
@@ -146,9 +147,14 @@ class TableBootstrap:
         reason = str(exc) or type(exc).__name__
         if isinstance(exc, KeyboardInterrupt):
             reason = "interrupted"
-        self.store.add_failures(outcome.run_id, outcome.failures)
-        self.store.finish_run(outcome.run_id, "failed", outcome.rows, error=reason)
-        self.store.record_error("bootstrap", f"{outcome.table}: {reason}")
+
+        def record() -> None:
+            self.store.add_failures(outcome.run_id, outcome.failures)
+            self.store.finish_run(outcome.run_id, "failed", outcome.rows, error=reason)
+            self.store.record_error("bootstrap", f"{outcome.table}: {reason}")
+
+        # the cause is what the user must see, even when the state store is what failed
+        _best_effort("recording the failed run", record)
         if not self.options.in_place:
             self._drop_staging(quiet=True)
 
@@ -184,11 +190,11 @@ class TableBootstrap:
                 self.settings.kafka, self.table, self.target, start, end, self.options.batch_size
             )
             outcome.failures += failures
-            keeper.check()
+            keeper.confirm()  # the fence never lapsed: no consumer wrote to the live index
             if not self.options.in_place:
                 self._swap()  # (5)
         finally:
-            keeper.unfence()
+            _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
         self._hook("swapped")
 
     def _prepare_indexes(self) -> None:
@@ -257,6 +263,15 @@ class TableBootstrap:
             raise CdcSyncError(f"swapping {self.staging} into {self.live} failed: {task.error}")
         log.info("swapped %s into %s", self.staging, self.live)
         self._drop_staging()
+
+
+def _best_effort(what: str, step: Callable[[], None]) -> None:
+    """Clean-up whose failure must not hide the run's own outcome (the state store may be
+    what failed); what it leaves behind lapses or is cleaned up by the next run."""
+    try:
+        step()
+    except Exception as exc:
+        log.warning("%s failed: %s", what, exc)
 
 
 def fetch(client: meilisearch.Client, uid: str, body: dict[str, Any]) -> Any:

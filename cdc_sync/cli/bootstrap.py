@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import click
 
 from cdc_sync.bootstrap.run import Options, Outcome, TableBootstrap
@@ -53,6 +56,9 @@ def bootstrap(app: AppContext, tables: tuple[str, ...], in_place: bool, batch_si
     engine = create_source_engine(settings.source)
     client = meili_client(settings.meilisearch)
     options = Options(batch_size=batch_size, in_place=in_place)
+    # SIGTERM (docker stop, systemd, Kubernetes) ends the run like Ctrl-C does: failed, staging
+    # index dropped, lease and fence released at once instead of lapsing after their TTL.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         for table in chosen:
             job = TableBootstrap(settings, table, store, engine, client, process_name(), options)
@@ -61,8 +67,13 @@ def bootstrap(app: AppContext, tables: tuple[str, ...], in_place: bool, batch_si
             for key, reason in outcome.failures[:10]:
                 click.echo(f"  failed {key or '?'}: {reason}", err=True)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         engine.dispose()
         store.close()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 COMMANDS = [bootstrap]
