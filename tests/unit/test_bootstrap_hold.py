@@ -56,7 +56,7 @@ def test_lost_once_the_ttl_passed_since_the_last_renewal_began() -> None:
     clock, store = Clock(), Store()
     k = keeper(store, clock)
     clock.now += TTL + 0.1
-    with pytest.raises(LeaseLost, match="could not be renewed for 1000.1s"):
+    with pytest.raises(LeaseLost, match=r"could not be renewed for 1000\.1s"):
         k.check()
     k.stop()
 
