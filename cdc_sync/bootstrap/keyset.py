@@ -1,8 +1,7 @@
 """Keyset pagination SQL: short primary-key chunks, never OFFSET (SPEC §2, ORA-01555).
 
-A chunk is ``WHERE <filter> AND (pk...) > (last...) ORDER BY pk... FETCH FIRST n``.
-Row-value comparison is spelled out as OR-of-ANDs, which every dialect accepts
-and which Oracle, PostgreSQL and SQLite all serve from the primary-key index.
+A chunk is ``WHERE <filter> AND (pk...) > (last...) ORDER BY pk... FETCH FIRST n``,
+the position spelt out by `cdc_sync.source.keyset.after_key`.
 """
 
 from __future__ import annotations
@@ -10,18 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, Table, func, select, text
 
+from cdc_sync.source.keyset import after_key
 
-def after_key(columns: Sequence[ColumnElement[Any]], last: Sequence[Any]) -> ColumnElement[bool]:
-    """``(c1, c2, ...) > (v1, v2, ...)`` in lexicographic order."""
-    if len(columns) != len(last) or not columns:
-        raise ValueError("keyset needs one value per primary-key column")
-    branches = []
-    for i, column in enumerate(columns):
-        equal = [columns[j] == last[j] for j in range(i)]
-        branches.append(and_(*equal, column > last[i]))
-    return or_(*branches)
+__all__ = ["after_key", "chunk_query", "count_query", "row_filter"]
 
 
 def row_filter(table: Table, predicate: str | None) -> list[ColumnElement[bool]]:

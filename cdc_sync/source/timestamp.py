@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Engine, and_, or_
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Column, Engine, Select
 
 from cdc_sync.events.encode import encode
 from cdc_sync.events.model import ChangeEvent
@@ -40,17 +39,30 @@ from cdc_sync.source.images import (
     row_event,
     split_row,
 )
+from cdc_sync.source.keyset import after_key
 from cdc_sync.source.schema import CapturedTable
 from cdc_sync.state.store import StateStore
 
+MODIFIED = "cdc_sync_modified"
 
-def after_position(columns: Sequence[Column[Any]], values: Sequence[Any]) -> ColumnElement[bool]:
-    """``(c1, c2, ...) > (v1, v2, ...)`` spelt out, since Oracle has no row-value comparison."""
-    terms = []
-    for i, column in enumerate(columns):
-        equal = [columns[j] == values[j] for j in range(i)]
-        terms.append(and_(*equal, column > values[i]))
-    return or_(*terms)
+
+def page_query(
+    table: CapturedTable,
+    modified: Column[Any],
+    position: Sequence[Any] | None,
+    since: Any,
+    limit: int,
+) -> Select[Any]:
+    """One page in (modified column, key) order: after `position`, or from `since` (None: all)."""
+    order = [modified, *table.key_columns]
+    stmt = image_query(table).add_columns(modified.label(MODIFIED))
+    if position is not None:
+        stmt = stmt.where(after_key(order, position))
+    elif since is not None:
+        stmt = stmt.where(modified >= since)
+    else:
+        stmt = stmt.where(modified.is_not(None))
+    return stmt.order_by(*order).limit(limit)
 
 
 def shift(value: Any, seconds: float) -> Any:
@@ -105,7 +117,6 @@ class TimestampPoller:
         self.state_key = f"timestamp:{table.name}"
         assert table.settings.modified_column
         self.modified = table.column(table.settings.modified_column)
-        self.order = [self.modified, *table.key_columns]
         self.position: list[Any] | None = None
         """Keyset position inside the current cycle; None: start a new cycle."""
         self.seen: dict[KeyTuple, Any] = {}
@@ -117,20 +128,14 @@ class TimestampPoller:
     def poll(self) -> tuple[int, bool]:
         """Read one page; return (events published, whether more pages follow)."""
         watermark = self.watermark()
-        stmt = image_query(self.table).add_columns(self.modified.label("cdc_sync_modified"))
-        if self.position is not None:
-            stmt = stmt.where(after_position(self.order, self.position))
-        elif watermark is not None:
-            stmt = stmt.where(self.modified >= shift(watermark, self.overlap_s))
-        else:
-            stmt = stmt.where(self.modified.is_not(None))
-        stmt = stmt.order_by(*self.order).limit(self.batch_size)
+        since = None if watermark is None else shift(watermark, self.overlap_s)
+        stmt = page_query(self.table, self.modified, self.position, since, self.batch_size)
         with self.engine.connect() as conn:
             mappings = conn.execute(stmt).mappings().all()
         events: list[ChangeEvent] = []
         for mapping in mappings:
             row, inside = split_row(self.table, mapping)
-            modified = mapping["cdc_sync_modified"]
+            modified = mapping[MODIFIED]
             key = key_of_row(self.table, row)
             if self.seen.get(match_key(key)) == modified:
                 continue
@@ -144,7 +149,7 @@ class TimestampPoller:
         more = len(mappings) == self.batch_size
         if mappings:
             last = mappings[-1]
-            self.position = [last["cdc_sync_modified"], *(last[c] for c in self.table.key_columns)]
+            self.position = [last[MODIFIED], *(last[c] for c in self.table.key_columns)]
             if watermark is None or self.position[0] > watermark:
                 self.state.set_watermark(self.state_key, dump_value(self.position[0]))
         if not more:

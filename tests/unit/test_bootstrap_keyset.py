@@ -24,9 +24,12 @@ def test_single_column_key_is_a_plain_comparison() -> None:
     assert compiled(after_key([items.c.A], [5]), postgresql.dialect()) == '"ITEMS"."A" > 5'
 
 
-def test_composite_key_expands_to_or_of_ands() -> None:
+def test_composite_key_expands_to_or_of_ands_behind_a_range_on_the_leading_column() -> None:
+    """The leading `A >= 5` gives the index a range start; the OR alone gives it none."""
     sql = compiled(after_key([items.c.A, items.c.B], [5, "x"]), postgresql.dialect())
-    assert sql == '"ITEMS"."A" > 5 OR "ITEMS"."A" = 5 AND "ITEMS"."B" > \'x\''
+    assert sql == (
+        '"ITEMS"."A" >= 5 AND ("ITEMS"."A" > 5 OR "ITEMS"."A" = 5 AND "ITEMS"."B" > \'x\')'
+    )
 
 
 def test_key_and_values_must_match() -> None:

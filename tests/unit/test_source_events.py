@@ -10,8 +10,9 @@ from sqlalchemy.dialects import oracle
 
 from cdc_sync.config import TableSettings
 from cdc_sync.source.images import delete_event, is_soft_deleted, match_key, row_event
+from cdc_sync.source.keyset import after_key
 from cdc_sync.source.schema import CapturedTable
-from cdc_sync.source.timestamp import after_position, dump_value, load_value, shift
+from cdc_sync.source.timestamp import dump_value, load_value, shift
 
 
 def captured(**settings: object) -> CapturedTable:
@@ -60,10 +61,10 @@ def test_soft_delete_matches_the_configured_value() -> None:
 def test_keyset_position_is_spelt_out_for_oracle() -> None:
     table = captured()
     columns = [table.table.c.modified, table.table.c.id, table.table.c.code]
-    sql = str(after_position(columns, [1, 2, 3]).compile(dialect=oracle.dialect()))  # type: ignore[no-untyped-call]
+    sql = str(after_key(columns, [1, 2, 3]).compile(dialect=oracle.dialect()))  # type: ignore[no-untyped-call]
     assert sql == (
-        "t.modified > :modified_1 OR t.modified = :modified_2 AND t.id > :id_1 "
-        "OR t.modified = :modified_3 AND t.id = :id_2 AND t.code > :code_1"
+        "t.modified >= :modified_1 AND (t.modified > :modified_2 OR t.modified = :modified_3 "
+        "AND t.id > :id_1 OR t.modified = :modified_4 AND t.id = :id_2 AND t.code > :code_1)"
     )
 
 
