@@ -138,9 +138,13 @@ class Dialect:
     def engine_options(self, batch_size: int) -> dict[str, Any]:
         return {}
 
+    def lock_query(self, query: Select[Any], size: int) -> Select[Any]:
+        """`query` (change-log rows in id order) locking up to `size` rows, skipping held ones."""
+        return query.limit(size).with_for_update(skip_locked=True)
+
     def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
         """Lock up to `size` change-log rows in id order, skipping rows other relays hold."""
-        return conn.execute(query.limit(size).with_for_update(skip_locked=True)).all()
+        return conn.execute(self.lock_query(query, size)).all()
 
     def key_condition(
         self, columns: Sequence[Column[Any]], keys: Sequence[Sequence[Any]]

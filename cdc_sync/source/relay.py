@@ -22,11 +22,11 @@ import logging
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, select
+from sqlalchemy import Delete, Engine, Select, Table, delete, select
 
 from cdc_sync.events.encode import encode
 from cdc_sync.events.model import ChangeEvent, Op
@@ -59,6 +59,31 @@ class BatchResult:
     events: int
 
 
+def pending_query(changelog: Table, tables: Iterable[str]) -> Select[Any]:
+    """The change-log rows of our tables in id order (the dialect adds the lock and the bound)."""
+    cl = changelog.c
+    return (
+        select(cl.id, cl.table_name, cl.op, cl.pk, cl.changed_at)
+        .where(cl.table_name.in_(sorted(tables)))
+        .order_by(cl.id)
+    )
+
+
+def older_query(changelog: Table, tables: Iterable[str], batch: Sequence[Change]) -> Select[Any]:
+    """Rows of our tables before the batch's last id that are not ours (held or late)."""
+    cl = changelog.c
+    ours = [c.id for c in batch]
+    return select(cl.id, cl.table_name, cl.pk).where(
+        cl.id < max(ours),
+        cl.table_name.in_(sorted(tables)),
+        *(cl.id.not_in(ids) for ids in chunks(ours, 1000)),
+    )
+
+
+def delete_query(changelog: Table, ids: Sequence[int]) -> Delete:
+    return delete(changelog).where(changelog.c.id.in_(ids))
+
+
 class TriggerRelay:
     def __init__(
         self,
@@ -77,12 +102,7 @@ class TriggerRelay:
         self.topics = topics
         self.producer = producer
         self.batch_size = batch_size
-        cl = changelog.c
-        self.query = (
-            select(cl.id, cl.table_name, cl.op, cl.pk, cl.changed_at)
-            .where(cl.table_name.in_(sorted(self.tables)))
-            .order_by(cl.id)
-        )
+        self.query = pending_query(changelog, self.tables)
 
     def run_batch(self) -> BatchResult:
         with self.engine.begin() as conn:
@@ -92,15 +112,7 @@ class TriggerRelay:
             batch = [Change(r.id, r.table_name, r.op, r.pk, r.changed_at) for r in rows]
             ready = batch
             if self.dialect.row_locks:
-                cl = self.changelog.c
-                ours = [c.id for c in batch]
-                older = conn.execute(
-                    select(cl.id, cl.table_name, cl.pk).where(
-                        cl.id < max(ours),
-                        cl.table_name.in_(sorted(self.tables)),
-                        *(cl.id.not_in(ids) for ids in chunks(ours, 1000)),
-                    )
-                )
+                older = conn.execute(older_query(self.changelog, self.tables, batch))
                 blocked = blocked_identities(
                     batch, (Change(r.id, r.table_name, "U", r.pk) for r in older)
                 )
@@ -110,7 +122,7 @@ class TriggerRelay:
             if os.environ.get(CRASH_HOOK):
                 os._exit(int(os.environ[CRASH_HOOK]))
             for ids in chunks([c.id for c in ready], 1000):
-                conn.execute(delete(self.changelog).where(self.changelog.c.id.in_(ids)))
+                conn.execute(delete_query(self.changelog, ids))
         return BatchResult(len(batch), len(ready), len(events))
 
     def _events(self, conn: Any, latest: Any) -> list[ChangeEvent]:

@@ -5,10 +5,9 @@ SQLite has no row locks: run a single relay per database file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Row, Select, Table
+from sqlalchemy import Select, Table
 
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.schema import CapturedTable
@@ -68,6 +67,6 @@ class SqliteDialect(Dialect):
             for s in ("i", "u", "d")
         ]
 
-    def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
+    def lock_query(self, query: Select[Any], size: int) -> Select[Any]:
         # No row locks: the write lock taken by the delete serialises writers instead.
-        return conn.execute(query.limit(size)).all()
+        return query.limit(size)

@@ -87,6 +87,9 @@ def test_lock_batch_bounds_the_fetch_not_the_query() -> None:
     sql = str(statement.compile(dialect=oracle.dialect()))
     assert sql.endswith("ORDER BY cdc_change_log.id FOR UPDATE SKIP LOCKED")
     assert "FETCH" not in sql and "ROWNUM" not in sql
+    # No row limit, so without hints the optimizer plans for all rows: a full scan and a
+    # sort of the whole backlog on every batch. Ask for the key index and the first rows.
+    assert sql.startswith("SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(7) */ ")
     assert statement.get_execution_options()[PREFETCH_OPTION] == 7
 
 

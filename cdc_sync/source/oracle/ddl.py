@@ -188,11 +188,20 @@ class OracleDialect(Dialect):
         # Row images of a batch in one round trip (`lock_batch` sets its own cursor).
         return {"arraysize": batch_size}
 
-    def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
-        locking = query.with_for_update(skip_locked=True).execution_options(
-            **{PREFETCH_OPTION: size}
+    def lock_query(self, query: Select[Any], size: int) -> Select[Any]:
+        # No row limit (ORA-02014): the fetch bounds the batch. The hint names the change log
+        # without its schema, as Oracle's hint syntax wants, and its key column ID.
+        changelog = query.get_final_froms()[0]
+        name = self.ident(str(getattr(changelog, "name", "")))
+        hint = f"/*+ INDEX_ASC({name} (ID)) FIRST_ROWS({size}) */"
+        return (
+            query.prefix_with(hint, dialect="oracle")
+            .with_for_update(skip_locked=True)
+            .execution_options(**{PREFETCH_OPTION: size})
         )
-        result = conn.execute(locking)
+
+    def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
+        result = conn.execute(self.lock_query(query, size))
         try:
             return result.fetchmany(size)
         finally:
