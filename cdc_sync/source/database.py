@@ -27,4 +27,9 @@ def create_source_engine(source: SourceSettings, **kwargs: Any) -> Engine:
         )
     elif backend == "sqlite":
         options.setdefault("connect_args", {}).setdefault("timeout", source.connect_timeout_s)
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    if backend == "oracle":
+        from cdc_sync.source.oracle import prepare_engine
+
+        prepare_engine(engine)
+    return engine

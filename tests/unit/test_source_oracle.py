@@ -15,7 +15,13 @@ from cdc_sync.config import SourceSettings, TableSettings
 from cdc_sync.source.database import create_source_engine
 from cdc_sync.source.dialect import dialect_for
 from cdc_sync.source.images import match_key
-from cdc_sync.source.oracle import PREFETCH_OPTION, exact_numbers, prefetch, prepare_driver
+from cdc_sync.source.oracle import (
+    PREFETCH_OPTION,
+    binary_collation,
+    exact_numbers,
+    prefetch,
+    prepare_driver,
+)
 from cdc_sync.source.schema import CapturedTable
 
 
@@ -57,6 +63,18 @@ def test_oracle_engine_registers_the_driver_settings() -> None:
     assert event.contains(Table, "column_reflect", exact_numbers)
     assert event.contains(Engine, "before_cursor_execute", prefetch)
     prepare_driver()  # idempotent
+
+
+def test_every_oracle_connection_sorts_and_compares_text_in_binary() -> None:
+    """Keyset paging needs ORDER BY (NLS_SORT) and `>` (NLS_COMP) to agree on every connection."""
+    engine = create_source_engine(SourceSettings(url="oracle://u:p@localhost:1521/?service_name=X"))  # type: ignore[arg-type]
+    assert event.contains(engine, "connect", binary_collation)
+    executed: list[str] = []
+    cursor = SimpleNamespace(execute=executed.append, close=lambda: executed.append("closed"))
+    binary_collation(SimpleNamespace(cursor=lambda: cursor), None)
+    assert executed == ["ALTER SESSION SET NLS_SORT = BINARY NLS_COMP = BINARY", "closed"]
+    other = create_source_engine(SourceSettings(url="sqlite://"))  # type: ignore[arg-type]
+    assert not event.contains(other, "connect", binary_collation)
 
 
 class FakeResult:

@@ -52,3 +52,24 @@ def prepare_driver() -> None:
         event.listen(Table, "column_reflect", exact_numbers)
     if not event.contains(Engine, "before_cursor_execute", prefetch):
         event.listen(Engine, "before_cursor_execute", prefetch)
+
+
+SESSION_SETUP = "ALTER SESSION SET NLS_SORT = BINARY NLS_COMP = BINARY"
+"""Keyset paging needs ``ORDER BY`` and ``>`` to agree: ORDER BY follows NLS_SORT, ``>``
+follows NLS_COMP, and a linguistic setting of either (from the client's locale or a logon
+trigger) makes them disagree on VARCHAR2 keys, so pages would skip rows."""
+
+
+def binary_collation(dbapi_connection: Any, connection_record: Any) -> None:
+    """``connect`` listener: every new connection compares and sorts text by its bytes."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(SESSION_SETUP)
+    finally:
+        cursor.close()
+
+
+def prepare_engine(engine: Engine) -> None:
+    """Per-engine settings: the session setup on every connection the pool opens."""
+    if not event.contains(engine, "connect", binary_collation):
+        event.listen(engine, "connect", binary_collation)
