@@ -161,6 +161,14 @@ class SoftDelete(_Section):
     column: Identifier
     value: str | int | bool
 
+    def matches(self, found: Any) -> bool:
+        """Whether a column value marks its row deleted; the one rule for relay and consumer.
+
+        Compared as text with trailing blanks ignored, as the database compares a
+        CHAR column with a literal (blank-padded): ``CHAR(3)`` holds ``'Y  '``.
+        """
+        return found is not None and str(found).rstrip(" ") == str(self.value).rstrip(" ")
+
 
 class IndexSettings(_Section):
     searchable: list[str] | None = None

@@ -196,8 +196,7 @@ def _kept(kind: type, value: Any) -> bool:
 def _soft_deleted(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> bool:
     if table.soft_delete is None or plan.soft_delete is None:
         return False
-    value = row[plan.soft_delete]
-    return value is not None and str(value) == str(table.soft_delete.value)
+    return table.soft_delete.matches(row[plan.soft_delete])
 
 
 def is_soft_deleted(table: TableSettings, row: dict[str, Any]) -> bool:

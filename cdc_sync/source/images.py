@@ -69,9 +69,8 @@ def is_soft_deleted(table: CapturedTable, row: dict[str, Any]) -> bool:
     soft = table.settings.soft_delete
     if soft is None:
         return False
-    value = row[table.column_names[table.column(soft.column).name]]
-    # The same rule as the sink's, so relay and consumer agree on what is deleted.
-    return value is not None and str(value) == str(soft.value)
+    # The same rule as the consumer's, so relay and consumer agree on what is deleted.
+    return soft.matches(row[table.column_names[table.column(soft.column).name]])
 
 
 def row_event(

@@ -9,6 +9,7 @@ from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, Numeric
 from sqlalchemy.dialects import oracle
 
 from cdc_sync.config import TableSettings
+from cdc_sync.documents.mapping import is_soft_deleted as mapping_soft_deleted
 from cdc_sync.source.images import delete_event, is_soft_deleted, match_key, row_event
 from cdc_sync.source.keyset import after_key
 from cdc_sync.source.schema import CapturedTable
@@ -56,6 +57,16 @@ def test_soft_delete_matches_the_configured_value() -> None:
     assert is_soft_deleted(table, {"DEL_YN": "Y"})
     assert not is_soft_deleted(table, {"DEL_YN": "N"})
     assert not is_soft_deleted(table, {"DEL_YN": None})
+
+
+def test_soft_delete_on_a_char_column_compares_blank_padded() -> None:
+    """A CHAR(3) flag holds 'Y  ': Oracle's blank-padded comparison says it equals 'Y'."""
+    table = captured(soft_delete={"column": "DEL_YN", "value": "Y"})
+    assert is_soft_deleted(table, {"DEL_YN": "Y  "})
+    assert not is_soft_deleted(table, {"DEL_YN": "N  "})
+    settings = table.settings
+    assert mapping_soft_deleted(settings, {"ID": 1, "DEL_YN": "Y  "})  # the consumer's rule
+    assert not mapping_soft_deleted(settings, {"ID": 1, "DEL_YN": " Y"})
 
 
 def test_keyset_position_is_spelt_out_for_oracle() -> None:
