@@ -65,11 +65,14 @@ def test_key_json_width_is_checked_only_where_a_trigger_logs_the_key() -> None:
 
 
 def test_only_our_tagged_trigger_on_the_same_table_may_be_replaced() -> None:
-    assert foreign_trigger("APP.CDC_T_TRG", "APP", "T", []) is None
-    assert foreign_trigger("APP.CDC_T_TRG", "APP", "T", [("APP", "T", 1)]) is None
-    untagged = foreign_trigger("APP.CDC_T_TRG", "APP", "T", [("APP", "T", 0)])
+    tag = "cdc-sync: change capture for APP.T"
+    ours = f"DECLARE\n  v_txid VARCHAR2(64);\nBEGIN\n    -- {tag}\n    NULL;\nEND;"
+    assert foreign_trigger("APP.CDC_T_TRG", "APP", "T", tag, []) is None
+    assert foreign_trigger("APP.CDC_T_TRG", "APP", "T", tag, [("APP", "T", ours)]) is None
+    theirs = [("APP", "T", "BEGIN audit_it; END;")]
+    untagged = foreign_trigger("APP.CDC_T_TRG", "APP", "T", tag, theirs)
     assert untagged and "was not created by cdc-sync" in untagged
-    elsewhere = foreign_trigger("APP.CDC_T_TRG", "APP", "T", [("APP", "OTHER", 1)])
+    elsewhere = foreign_trigger("APP.CDC_T_TRG", "APP", "T", tag, [("APP", "OTHER", ours)])
     assert elsewhere and "APP.OTHER" in elsewhere
 
 

@@ -160,9 +160,10 @@ class OracleDialect(Dialect):
         problems = []
         for name in self.trigger_names(table):
             stored = str(self._stored(conn, name))
-            rows = dictionary.trigger_rows(conn, owner, stored, self.comment(table))
+            rows = dictionary.trigger_rows(conn, owner, stored)
+            table_name = str(self._stored(conn, table.table.name))
             found = dictionary.foreign_trigger(
-                f"{owner}.{stored}", owner, str(self._stored(conn, table.table.name)), rows
+                f"{owner}.{stored}", owner, table_name, self.comment(table), rows
             )
             if found:
                 problems.append(f"tables ({table.name}): {found}")

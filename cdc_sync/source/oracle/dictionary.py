@@ -25,14 +25,11 @@ TABLE_COLUMNS = text(
 """Types as Oracle spells them: ``TIMESTAMP(9)``, ``TIMESTAMP(6) WITH TIME ZONE``, ``LONG``."""
 
 TRIGGER_OWNERSHIP = text(
-    "SELECT T.TABLE_OWNER, T.TABLE_NAME,\n"
-    "       (SELECT COUNT(*) FROM ALL_SOURCE S\n"
-    "        WHERE S.OWNER = T.OWNER AND S.NAME = T.TRIGGER_NAME AND S.TYPE = 'TRIGGER'\n"
-    "          AND INSTR(S.TEXT, :tag) > 0) AS TAGGED\n"
-    "FROM ALL_TRIGGERS T\n"
-    f"WHERE T.OWNER = {CURRENT_SCHEMA} AND T.TRIGGER_NAME = :name"
+    "SELECT TABLE_OWNER, TABLE_NAME, TRIGGER_BODY FROM ALL_TRIGGERS\n"
+    f"WHERE OWNER = {CURRENT_SCHEMA} AND TRIGGER_NAME = :name"
 )
-"""A trigger of our name: on which table, and whether its source carries our tag."""
+"""A trigger of our name: on which table, and its body (LONG: searched here, not in SQL;
+read from the same view that lists it, so whoever sees the trigger sees its body)."""
 
 OBJECT_STATUS = text(
     "SELECT STATUS FROM ALL_OBJECTS\n"
@@ -138,21 +135,21 @@ def key_json_width(columns: Iterable[OracleColumn]) -> int:
 
 
 def foreign_trigger(
-    name: str, table_owner: str, table_name: str, rows: Sequence[Any]
+    name: str, table_owner: str, table_name: str, tag: str, rows: Sequence[Any]
 ) -> str | None:
     """Why an existing trigger of our name must not be replaced; None when it is ours."""
-    for found_owner, found_table, tagged in rows:
-        if (found_owner, found_table) != (table_owner, table_name) or not tagged:
+    for found_owner, found_table, body in rows:
+        if (found_owner, found_table) != (table_owner, table_name) or tag not in (body or ""):
             return (
                 f"trigger {name} exists on {found_owner}.{found_table} and was not created by "
-                "cdc-sync (its source has no cdc-sync tag): install would replace it and "
+                "cdc-sync (its body has no cdc-sync tag): install would replace it and "
                 "uninstall would drop it; rename or drop it first"
             )
     return None
 
 
-def trigger_rows(conn: Connection, owner: str | None, name: str, tag: str) -> list[Any]:
-    return list(conn.execute(TRIGGER_OWNERSHIP, {"owner": owner, "name": name, "tag": tag}).all())
+def trigger_rows(conn: Connection, owner: str | None, name: str) -> list[Any]:
+    return list(conn.execute(TRIGGER_OWNERSHIP, {"owner": owner, "name": name}).all())
 
 
 def compile_errors(conn: Connection, owner: str | None, name: str, kind: str) -> list[str] | None:
