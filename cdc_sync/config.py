@@ -8,10 +8,12 @@ Every problem is reported as one line that names the key.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +37,7 @@ CONFIG_ENV = "CDC_SYNC_CONFIG"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_$#]{0,127}$")
 _INDEX_UID = re.compile(r"^[A-Za-z0-9_-]{1,400}$")
+_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -47,6 +50,26 @@ def _sql_identifier(value: str) -> str:
     return value
 
 
+def time_zone_of(name: str) -> dt.tzinfo:
+    """An IANA zone (``Asia/Seoul``), ``UTC``, or a fixed offset (``+09:00``)."""
+    match = _OFFSET.fullmatch(name)
+    if match:
+        sign = -1 if match.group(1) == "-" else 1
+        hours, minutes = int(match.group(2)), int(match.group(3))
+        return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not a time zone (an IANA name like 'Asia/Seoul', 'UTC', or '+09:00')"
+        ) from None
+
+
+def _time_zone(value: str) -> str:
+    time_zone_of(value)
+    return value
+
+
 def _index_uid(value: str) -> str:
     if not _INDEX_UID.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid Meilisearch index uid ([A-Za-z0-9_-])")
@@ -55,6 +78,7 @@ def _index_uid(value: str) -> str:
 
 Identifier = Annotated[str, AfterValidator(_sql_identifier)]
 IndexUid = Annotated[str, AfterValidator(_index_uid)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
 
 
 class _Section(BaseModel):
@@ -66,6 +90,8 @@ class SourceSettings(_Section):
     changelog_table: Identifier = "CDC_CHANGE_LOG"
     changelog_schema: Identifier | None = None
     connect_timeout_s: float = Field(10.0, gt=0)
+    time_zone: TimeZone | None = None
+    """The zone of DATE / TIMESTAMP values without one (None: the database's, see source.zone)."""
 
     def display_url(self) -> str:
         """The URL with its password masked, for logs and messages."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from cdc_sync.bootstrap.keyset import chunk_query, count_query
 from cdc_sync.config import TableSettings
 from cdc_sync.errors import ConfigError, DependencyUnavailable
 from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.zone import localize, naive_times, resolve_zone
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +47,21 @@ def _log_retry(state: RetryCallState) -> None:
 class SourceReader:
     """One configured table, read as chunks of row dicts in primary-key order."""
 
-    def __init__(self, engine: Engine, table: TableSettings, attempts: int = 4) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        table: TableSettings,
+        attempts: int = 4,
+        time_zone: str | None = None,
+    ) -> None:
         self.engine = engine
         self.settings = table
         self.attempts = attempts
+        self.time_zone = time_zone
+        self.zone: dt.tzinfo = dt.UTC
         self.table = self._call(self._reflect)
         self.key = [self._column(name) for name in table.primary_key]
+        self.local_times = naive_times(self.table, skip=[c.name for c in self.key])
 
     def _call(self, fn: Callable[[], T]) -> T:
         """Run a short query, retrying connection problems; then give up with exit 3."""
@@ -85,6 +96,7 @@ class SourceReader:
             with self.engine.connect() as conn:
                 table = Table(match, MetaData(), autoload_with=conn, schema=self.settings.schema_)
                 problems = dialect_for(conn.dialect).column_problems(conn, table, self.settings)
+                self.zone = resolve_zone(conn, self.time_zone)
         except NoSuchTableError:
             raise ConfigError(
                 [f"tables: {self.settings.qualified_name} does not exist in source"]
@@ -115,7 +127,11 @@ class SourceReader:
             with self.engine.connect() as conn:
                 result = conn.execute(query)
                 names = list(result.keys())
-                return [dict(zip(names, row, strict=True)) for row in result]
+                rows = [dict(zip(names, row, strict=True)) for row in result]
+            for row in rows:  # naive date-times of non-key columns are the source zone's
+                for name in self.local_times:
+                    row[name] = localize(row[name], self.zone)
+            return rows
 
         return self._call(run)
 

@@ -169,7 +169,7 @@ class TableBootstrap:
             log.warning("left staging index %s for the next run to delete: %s", self.staging, exc)
 
     def _load_and_swap(self, keeper: Keeper, outcome: Outcome) -> None:
-        reader = SourceReader(self.engine, self.table)
+        reader = SourceReader(self.engine, self.table, time_zone=self.settings.source.time_zone)
         if not self.options.in_place:
             self._drop_staging()  # a crashed run's leftover
         topic = self.table.topic_name(self.settings.kafka.topic_prefix)

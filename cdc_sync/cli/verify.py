@@ -48,7 +48,8 @@ def verify(
     reports = []
     try:
         for table in chosen_tables(settings, tables):
-            verifier = Verifier(SourceReader(engine, table), client, table, chunk)
+            reader = SourceReader(engine, table, time_zone=settings.source.time_zone)
+            verifier = Verifier(reader, client, table, chunk)
             report, wanted = verifier.compare(keep=repair)
             if repair and not report.diff.in_sync:
                 failures = verifier.repair(report, wanted)

@@ -83,6 +83,10 @@ class Dialect:
             return None
         return conn.dialect.default_schema_name
 
+    def database_zone_query(self) -> str | None:
+        """SQL returning the zone of the database's naive date-times (None: UTC)."""
+        return "SELECT current_setting('TimeZone')"
+
     # -- checks against the database before anything is created (each: problems, one a line)
 
     def column_problems(self, conn: Connection, table: Table, settings: Any) -> list[str]:

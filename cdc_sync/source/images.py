@@ -13,6 +13,7 @@ from cdc_sync.events.values import row_to_json, to_json_value
 from cdc_sync.source.changelog import chunks
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.zone import localize
 
 IN_FILTER = "cdc_sync_in_filter"
 KeyTuple = tuple[Any, ...]
@@ -44,6 +45,8 @@ def image_query(table: CapturedTable) -> Select[Any]:
 def split_row(table: CapturedTable, mapping: Any) -> tuple[dict[str, Any], bool]:
     """The row under the database's own column spelling, and whether it passes the filter."""
     row = {table.column_names[c.name]: mapping[c] for c in table.table.c}
+    for name in table.local_times:
+        row[name] = localize(row[name], table.zone)
     return row, bool(mapping[IN_FILTER])
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from cdc_sync.config import TableSettings
 from cdc_sync.errors import ConfigError
 from cdc_sync.source.changelog import fold
+from cdc_sync.source.zone import naive_times
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class CapturedTable:
     key_columns: list[Column[Any]]
     column_names: dict[str, str]
     """Reflected column name → the database's own spelling (Oracle: upper-case)."""
+    zone: dt.tzinfo = dt.UTC
+    """The source's zone for naive date-times (`cdc_sync.source.zone`)."""
+    local_times: frozenset[str] = frozenset()
+    """Non-key columns (database spelling) whose naive date-times get `zone` at the edge."""
 
     @property
     def name(self) -> str:
@@ -134,7 +139,10 @@ def _check(conn: Connection, where: str, settings: TableSettings, table: Table) 
 
 
 def reflect_tables(
-    conn: Connection, tables: Sequence[tuple[int, TableSettings]], strict: bool = True
+    conn: Connection,
+    tables: Sequence[tuple[int, TableSettings]],
+    strict: bool = True,
+    zone: dt.tzinfo = dt.UTC,
 ) -> list[CapturedTable]:
     """Reflect (config index, table) pairs; raise one ConfigError listing every problem.
 
@@ -160,9 +168,13 @@ def reflect_tables(
             table_problems = dialect.column_problems(conn, table, settings)
         problems += table_problems
         if not table_problems:
-            keys = [find_column(table, c) for c in settings.primary_key]
+            keys = [
+                k for k in (find_column(table, c) for c in settings.primary_key) if k is not None
+            ]
             names = {c.name: _spelling(conn, c.name) for c in table.c}
-            found.append(CapturedTable(settings, table, [k for k in keys if k is not None], names))
+            local = naive_times(table, skip=[k.name for k in keys])
+            local_names = frozenset(names[c] for c in local)
+            found.append(CapturedTable(settings, table, keys, names, zone, local_names))
     if problems:
         raise ConfigError(problems)
     return found

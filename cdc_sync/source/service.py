@@ -32,6 +32,7 @@ from cdc_sync.source.install import changelog_exists
 from cdc_sync.source.relay import TriggerRelay
 from cdc_sync.source.schema import reflect_tables
 from cdc_sync.source.timestamp import TimestampPoller
+from cdc_sync.source.zone import resolve_zone
 from cdc_sync.state.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,8 @@ class RelayService:
 
         def reflect() -> tuple[list, bool]:  # type: ignore[type-arg]
             with engine.connect() as conn:
-                tables = reflect_tables(conn, wanted)
+                zone = resolve_zone(conn, settings.source.time_zone)
+                tables = reflect_tables(conn, wanted, zone=zone)
                 has_log = changelog_exists(conn, changelog_table(settings.source))
             return tables, has_log
 

@@ -18,6 +18,9 @@ class SqliteDialect(Dialect):
     row_locks: ClassVar[bool] = False
     qualified_changelog: ClassVar[bool] = False  # SQLite triggers take no schema-qualified names
 
+    def database_zone_query(self) -> str | None:
+        return None  # CURRENT_TIMESTAMP and datetime('now') are UTC
+
     def create_changelog(self, changelog: Table) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {self.table_ref(changelog)} (\n"

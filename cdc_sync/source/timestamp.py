@@ -41,6 +41,7 @@ from cdc_sync.source.images import (
 )
 from cdc_sync.source.keyset import after_key
 from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.zone import localize
 from cdc_sync.state.store import StateStore
 
 MODIFIED = "cdc_sync_modified"
@@ -140,7 +141,8 @@ class TimestampPoller:
             if self.seen.get(match_key(key)) == modified:
                 continue
             self.seen[match_key(key)] = modified
-            ts_ms = epoch_ms(modified) if isinstance(modified, dt.datetime) else None
+            instant = localize(modified, self.table.zone)
+            ts_ms = epoch_ms(instant) if isinstance(instant, dt.datetime) else None
             if not inside or is_soft_deleted(self.table, row):
                 events.append(delete_event(self.table, key, None, ts_ms))
             else:

@@ -61,6 +61,11 @@ class OracleDialect(Dialect):
         quoted = super().ident(name)
         return quoted if quoted.startswith('"') else quoted.upper()
 
+    def database_zone_query(self) -> str | None:
+        # SYSDATE, which fills most DATE columns, is the server's clock in the server's zone;
+        # SYSTIMESTAMP carries that zone (DBTIMEZONE is only for WITH LOCAL TIME ZONE storage).
+        return "SELECT TO_CHAR(SYSTIMESTAMP, 'TZR') FROM DUAL"
+
     def create_changelog(self, changelog: Table) -> list[str]:
         cl = self.table_ref(changelog)
         return [
