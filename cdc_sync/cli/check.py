@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import click
-from sqlalchemy import inspect, literal, select
+from sqlalchemy import Connection, inspect, literal, select
 
 from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings
@@ -36,6 +36,7 @@ def check_source(settings: Settings) -> str:
     ):
         raise RuntimeError(f"SQLite database file {database} does not exist")
     engine = create_source_engine(settings.source)
+    notes: list[str] = []
     try:
         with engine.connect() as conn:
             conn.execute(select(literal(1))).scalar_one()
@@ -45,11 +46,27 @@ def check_source(settings: Settings) -> str:
                 for t in settings.tables
                 if t.capture != "debezium" and not inspector.has_table(t.name, schema=t.schema_)
             ]
+            if conn.dialect.name == "oracle":
+                notes = oracle_findings(conn, settings)
     finally:
         engine.dispose()
     if missing:
         raise RuntimeError(f"configured tables not found: {', '.join(missing)}")
-    return f"{settings.source.display_url()} ({len(settings.tables)} tables configured)"
+    detail = f"{settings.source.display_url()} ({len(settings.tables)} tables configured)"
+    return "; ".join([detail, *notes])
+
+
+def oracle_findings(conn: Connection, settings: Settings) -> list[str]:
+    """Version, privileges and redo settings; RuntimeError listing every problem."""
+    from cdc_sync.source.changelog import changelog_table
+    from cdc_sync.source.install import changelog_exists
+    from cdc_sync.source.oracle.preflight import gather, judge
+
+    has_log = changelog_exists(conn, changelog_table(settings.source))
+    found = judge(gather(conn, settings, has_log))
+    if found.problems:
+        raise RuntimeError("; ".join(found.problems))
+    return found.facts + [f"not checked: {u}" for u in found.unchecked]
 
 
 def check_kafka(settings: Settings) -> str:

@@ -1,0 +1,198 @@
+"""`cdc-sync check` on Oracle: version, privileges and (for debezium tables) redo settings.
+
+What the connected user holds comes from documented views it can always read:
+``SESSION_PRIVS`` (system privileges, from roles too) and ``ALL_TAB_PRIVS``
+(object grants to the user, PUBLIC or an enabled role). ``V$DATABASE`` needs a
+grant of its own (SELECT_CATALOG_ROLE or SELECT on ``V_$DATABASE``): when it
+cannot be read, the check says what it could not see instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from cdc_sync.config import Settings
+from cdc_sync.source.changelog import fold
+
+MINIMUM_VERSION = (19,)
+
+SESSION_PRIVILEGES = text("SELECT PRIVILEGE FROM SESSION_PRIVS")
+TABLE_PRIVILEGES = text(
+    "SELECT PRIVILEGE FROM ALL_TAB_PRIVS\n"
+    "WHERE TABLE_SCHEMA = :owner AND TABLE_NAME = :name\n"
+    "  AND (GRANTEE IN (USER, 'PUBLIC') OR GRANTEE IN (SELECT ROLE FROM SESSION_ROLES))"
+)
+CURRENT_USER = text("SELECT USER FROM DUAL")
+REDO_SETTINGS = text(
+    "SELECT LOG_MODE, SUPPLEMENTAL_LOG_DATA_MIN, SUPPLEMENTAL_LOG_DATA_ALL FROM V$DATABASE"
+)
+ALL_COLUMN_LOGGING = text(
+    "SELECT COUNT(*) FROM ALL_LOG_GROUPS\n"
+    "WHERE OWNER = :owner AND TABLE_NAME = :name AND LOG_GROUP_TYPE = 'ALL COLUMN LOGGING'"
+)
+
+STATEMENTS = {
+    "session_privileges": SESSION_PRIVILEGES,
+    "table_privileges": TABLE_PRIVILEGES,
+    "current_user": CURRENT_USER,
+    "redo_settings": REDO_SETTINGS,
+    "all_column_logging": ALL_COLUMN_LOGGING,
+}
+"""Every query `check` runs on Oracle, by name (rendered and parsed by the SQL review tests)."""
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    owner: str
+    name: str
+    capture: str
+    grants: frozenset[str]
+    all_column_logging: bool | None = None
+    """Table-level ``SUPPLEMENTAL LOG DATA (ALL) COLUMNS``; None: not asked (not debezium)."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    version: tuple[int, ...]
+    user: str
+    privileges: frozenset[str]
+    changelog_owner: str
+    changelog_exists: bool
+    tables: Sequence[TableFacts]
+    redo: tuple[str, str, str] | None = None
+    """V$DATABASE (LOG_MODE, SUPPLEMENTAL_LOG_DATA_MIN, SUPPLEMENTAL_LOG_DATA_ALL); None: unseen."""
+    changelog_grants: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass
+class Findings:
+    problems: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+
+
+def _has(facts: Facts, *any_of: str) -> bool:
+    return any(p in facts.privileges for p in any_of)
+
+
+def judge(facts: Facts) -> Findings:
+    """What is missing, from facts gathered once (pure: tested without a database)."""
+    out = Findings()
+    version = ".".join(str(v) for v in facts.version[:2])
+    out.facts.append(f"Oracle {version}")
+    if facts.version[: len(MINIMUM_VERSION)] < MINIMUM_VERSION:
+        out.problems.append(f"Oracle {version} is older than 19c, the oldest cdc-sync supports")
+    triggered = [t for t in facts.tables if t.capture == "trigger"]
+    if triggered and not facts.changelog_exists:
+        for privilege in ("CREATE TABLE", "CREATE SEQUENCE"):
+            if not _has(facts, privilege, privilege.replace("CREATE", "CREATE ANY")):
+                out.problems.append(
+                    f"{facts.user} lacks {privilege} (source install creates the change log, "
+                    "whose identity column is a sequence)"
+                )
+    if triggered:
+        elsewhere = [t for t in triggered if t.owner != facts.user]
+        needed = "CREATE ANY TRIGGER" if elsewhere else "CREATE TRIGGER"
+        if not _has(facts, needed, "CREATE ANY TRIGGER"):
+            where = f" (tables in other schemas: {_names(elsewhere)})" if elsewhere else ""
+            out.problems.append(f"{facts.user} lacks {needed}{where}")
+    if triggered and facts.changelog_owner != facts.user:
+        missing = [
+            p
+            for p in ("SELECT", "DELETE")
+            if p not in facts.changelog_grants and not _has(facts, f"{p} ANY TABLE")
+        ]
+        if missing:
+            out.problems.append(
+                f"{facts.user} lacks {' and '.join(missing)} on the change log in "
+                f"{facts.changelog_owner} (the relay reads and deletes it)"
+            )
+    for table in facts.tables:
+        if table.capture == "debezium" or table.owner == facts.user:
+            continue
+        if not ({"SELECT", "READ"} & table.grants) and not _has(
+            facts, "SELECT ANY TABLE", "READ ANY TABLE"
+        ):
+            out.problems.append(f"{facts.user} lacks SELECT on {table.owner}.{table.name}")
+    debezium = [t for t in facts.tables if t.capture == "debezium"]
+    if debezium:
+        _judge_redo(facts, debezium, out)
+    return out
+
+
+def _judge_redo(facts: Facts, tables: Sequence[TableFacts], out: Findings) -> None:
+    if facts.redo is None:
+        out.unchecked.append(
+            "ARCHIVELOG and supplemental logging for debezium tables (V$DATABASE is not "
+            "visible to this user: SELECT_CATALOG_ROLE or SELECT on V_$DATABASE shows it)"
+        )
+        return
+    log_mode, minimal, all_columns = facts.redo
+    if log_mode != "ARCHIVELOG":
+        out.problems.append(f"the database runs in {log_mode} mode; Debezium needs ARCHIVELOG")
+    if minimal not in ("YES", "IMPLICIT"):
+        out.problems.append("minimal supplemental logging is off (ADD SUPPLEMENTAL LOG DATA)")
+    if all_columns != "YES":
+        without = [t for t in tables if not t.all_column_logging]
+        if without:
+            out.problems.append(
+                f"no (ALL) COLUMNS supplemental logging on {_names(without)} "
+                "(ALTER TABLE ... ADD SUPPLEMENTAL LOG DATA (ALL) COLUMNS)"
+            )
+
+
+def _names(tables: Sequence[TableFacts]) -> str:
+    return ", ".join(f"{t.owner}.{t.name}" for t in tables)
+
+
+def gather(conn: Connection, settings: Settings, changelog_exists: bool) -> Facts:
+    """Read the facts `judge` needs; names as the dictionary stores them."""
+
+    def stored(name: str | None) -> str:
+        return str(conn.dialect.denormalize_name(name)) if name else ""
+
+    user = str(conn.execute(CURRENT_USER).scalar_one())
+    privileges = frozenset(r[0] for r in conn.execute(SESSION_PRIVILEGES))
+
+    def grants(owner: str, name: str) -> frozenset[str]:
+        rows = conn.execute(TABLE_PRIVILEGES, {"owner": owner, "name": name})
+        return frozenset(r[0] for r in rows)
+
+    tables = []
+    for t in settings.tables:
+        owner = stored(_fold(t.schema_)) or user
+        name = stored(_fold(t.name))
+        logging = None
+        if t.capture == "debezium":
+            params = {"owner": owner, "name": name}
+            logging = bool(conn.execute(ALL_COLUMN_LOGGING, params).scalar_one())
+        tables.append(TableFacts(owner, name, t.capture, grants(owner, name), logging))
+    source = settings.source
+    cl_owner = stored(_fold(source.changelog_schema)) or user
+    cl_name = stored(_fold(source.changelog_table))
+    redo = None
+    if any(t.capture == "debezium" for t in settings.tables):
+        try:
+            row = conn.execute(REDO_SETTINGS).one()
+            redo = (str(row[0]), str(row[1]), str(row[2]))
+        except DBAPIError:
+            conn.rollback()
+    version = tuple(conn.dialect.server_version_info or (0,))
+    return Facts(
+        version,
+        user,
+        privileges,
+        cl_owner,
+        changelog_exists,
+        tables,
+        redo,
+        grants(cl_owner, cl_name) if cl_owner != user else frozenset(),
+    )
+
+
+def _fold(name: str | None) -> str | None:
+    return fold(name) if name else None

@@ -1,0 +1,83 @@
+"""What `cdc-sync check` concludes on Oracle from the facts it gathered (pure, no database)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cdc_sync.source.oracle.preflight import Facts, TableFacts, judge
+
+INSTALLER = frozenset({"CREATE SESSION", "CREATE TABLE", "CREATE SEQUENCE", "CREATE ANY TRIGGER"})
+
+
+def facts(**changes: object) -> Facts:
+    base = Facts(
+        version=(19, 22, 0, 0, 0),
+        user="CDC_SYNC",
+        privileges=INSTALLER,
+        changelog_owner="CDC_SYNC",
+        changelog_exists=False,
+        tables=[TableFacts("APP", "CRASIVTTST", "trigger", frozenset({"SELECT"}))],
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_complete_installer_passes_and_reports_the_version() -> None:
+    found = judge(facts())
+    assert found.problems == [] and found.unchecked == [] and found.facts == ["Oracle 19.22"]
+
+
+def test_old_versions_are_named() -> None:
+    found = judge(facts(version=(18, 3, 0)))
+    assert found.problems == ["Oracle 18.3 is older than 19c, the oldest cdc-sync supports"]
+
+
+def test_missing_system_privileges_are_listed() -> None:
+    """The identity column needs CREATE SEQUENCE; a trigger in another schema CREATE ANY TRIGGER."""
+    found = judge(facts(privileges=frozenset({"CREATE SESSION", "CREATE TABLE", "CREATE TRIGGER"})))
+    assert any("lacks CREATE SEQUENCE" in p for p in found.problems)
+    assert any(
+        "lacks CREATE ANY TRIGGER (tables in other schemas: APP.CRASIVTTST)" in p
+        for p in found.problems
+    )
+    existing = judge(facts(changelog_exists=True, privileges=frozenset({"CREATE ANY TRIGGER"})))
+    assert existing.problems == []  # the change log exists: no CREATE TABLE / SEQUENCE needed
+
+
+def test_select_on_each_captured_table_and_on_a_foreign_change_log() -> None:
+    tables = [
+        TableFacts("APP", "CRASIVTTST", "trigger", frozenset()),
+        TableFacts("APP", "NOTES", "timestamp", frozenset({"READ"})),
+        TableFacts("APP", "LOGGED", "debezium", frozenset()),
+    ]
+    found = judge(
+        facts(
+            tables=tables,
+            changelog_owner="CDC",
+            changelog_grants=frozenset({"SELECT"}),
+            redo=("ARCHIVELOG", "YES", "YES"),
+        )
+    )
+    assert "CDC_SYNC lacks SELECT on APP.CRASIVTTST" in found.problems
+    assert not any("NOTES" in p for p in found.problems)  # READ is enough
+    assert any("lacks DELETE on the change log in CDC" in p for p in found.problems)
+    anything = facts(
+        tables=tables,
+        privileges=INSTALLER | {"SELECT ANY TABLE"},
+        redo=("ARCHIVELOG", "YES", "YES"),
+    )
+    assert judge(anything).problems == []
+
+
+def test_debezium_redo_settings_or_an_honest_not_checked() -> None:
+    dbz = [TableFacts("APP", "CRASIVTTST", "debezium", frozenset(), all_column_logging=False)]
+    unseen = judge(facts(tables=dbz, redo=None))
+    assert unseen.problems == [] and "V$DATABASE is not visible" in unseen.unchecked[0]
+    off = judge(facts(tables=dbz, redo=("NOARCHIVELOG", "NO", "NO")))
+    assert [p.split(" ")[:3] for p in off.problems] == [
+        ["the", "database", "runs"],
+        ["minimal", "supplemental", "logging"],
+        ["no", "(ALL)", "COLUMNS"],
+    ]
+    table_level = [replace(dbz[0], all_column_logging=True)]
+    assert judge(facts(tables=table_level, redo=("ARCHIVELOG", "IMPLICIT", "NO"))).problems == []
+    assert judge(facts(tables=dbz, redo=("ARCHIVELOG", "YES", "YES"))).problems == []
