@@ -1,0 +1,275 @@
+"""Oracle Free (testcontainers): the review fixes of the Oracle path, as a DBA would set it up.
+
+A table owner (not SYSTEM) holds the captured tables; cdc-sync connects as a
+user of its own that owns the change log. These run wherever a Docker engine
+answers; elsewhere the `oracle_url` fixture skips them with the reason.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from cdc_sync.bootstrap.reader import SourceReader
+from cdc_sync.config import Settings, TableSettings
+from cdc_sync.source import install
+from cdc_sync.source.database import create_source_engine
+from cdc_sync.source.oracle import OracleDialect
+from tests.integration.relay_helpers import by_key, cli, read_topic
+
+pytestmark = [pytest.mark.oracle, pytest.mark.stack]
+
+
+@dataclass(frozen=True)
+class Users:
+    owner: str
+    owner_url: str
+    cdc: str
+    cdc_url: str
+    admin: Engine
+
+
+def url_for(base: str, user: str, password: str) -> str:
+    return make_url(base).set(username=user, password=password).render_as_string(False)
+
+
+@pytest.fixture
+def users(oracle_url: str) -> Iterator[Users]:
+    """APP_<n> owns the tables; CDC_<n> is cdc-sync, with only what docs/oracle.md lists."""
+    admin = create_engine(oracle_url)
+    tag = uuid.uuid4().hex[:6].upper()
+    owner, cdc, password = f"APP_{tag}", f"CDC_{tag}", f"P{secrets.token_hex(8)}"
+    with admin.begin() as conn:
+        for user in (owner, cdc):
+            conn.execute(text(f'CREATE USER {user} IDENTIFIED BY "{password}" QUOTA 100M ON USERS'))
+            conn.execute(text(f"GRANT CREATE SESSION TO {user}"))
+        conn.execute(text(f"GRANT CREATE TABLE TO {owner}"))
+        for privilege in ("CREATE TABLE", "CREATE SEQUENCE", "CREATE ANY TRIGGER"):
+            conn.execute(text(f"GRANT {privilege} TO {cdc}"))
+    yield Users(
+        owner, url_for(oracle_url, owner, password), cdc, url_for(oracle_url, cdc, password), admin
+    )
+    with admin.begin() as conn:
+        for user in (owner, cdc):
+            conn.execute(text(f"DROP USER {user} CASCADE"))
+    admin.dispose()
+
+
+def owner_table(users: Users, name: str, ddl: str) -> Engine:
+    """Create OWNER.<name> as the owner and let cdc-sync read it; returns the owner's engine."""
+    engine = create_engine(users.owner_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE {name} ({ddl})"))
+        conn.execute(text(f"GRANT SELECT ON {name} TO {users.cdc}"))
+    return engine
+
+
+def config_for(make_config: Callable[..., Path], users: Users, **table: Any) -> Path:
+    table = {"schema": users.owner, **table}
+    return make_config(users.cdc_url, tables=[table], source={"url": users.cdc_url})
+
+
+def topic(config: Path, users: Users, name: str) -> str:
+    import tomllib
+
+    prefix = tomllib.loads(config.read_text())["kafka"]["topic_prefix"]
+    return f"{prefix}.{users.owner}.{name}"
+
+
+def test_trigger_in_the_owners_schema_writes_cdc_syncs_change_log(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Item 1: the trigger names the change log with its schema and its owner got the grant.
+
+    Invariant: after install, the owner's own writes succeed and reach Kafka.
+    """
+    owner = owner_table(users, "ITEMS", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(50)")
+    config = config_for(make_config, users, name="ITEMS", primary_key=["ID"])
+    done = cli(config, "source", "install")
+    assert done.returncode == 0, done.stderr
+    with owner.begin() as conn:  # the application, as the table's owner
+        conn.execute(text("INSERT INTO ITEMS (ID, NAME) VALUES (1, 'one')"))
+        conn.execute(text("UPDATE ITEMS SET NAME = 'uno' WHERE ID = 1"))
+    with users.admin.connect() as conn:
+        status = conn.execute(
+            text("SELECT STATUS FROM ALL_OBJECTS WHERE OWNER = :o AND OBJECT_TYPE = 'TRIGGER'"),
+            {"o": users.owner},
+        ).scalar_one()
+        logged = conn.execute(text(f"SELECT COUNT(*) FROM {users.cdc}.CDC_CHANGE_LOG")).scalar_one()
+    assert status == "VALID" and logged == 2
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    records = read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))
+    assert [r.op for r in by_key(records)['{"ID": 1}']] == ["u"]
+    done = cli(config, "check")
+    assert done.returncode == 0 and "Oracle 23" in done.stdout, done.stdout + done.stderr
+    owner.dispose()
+
+
+def test_a_trigger_that_does_not_compile_is_dropped_and_install_fails(
+    users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 2: Oracle creates an invalid trigger without an error; install must not say "installed".
+
+    Invariant: no invalid trigger is left on the table, so the owner's writes keep working.
+    """
+    owner = owner_table(users, "BROKEN", "ID NUMBER(10) PRIMARY KEY")
+    original = OracleDialect.insert_change
+
+    def missing_table(self: OracleDialect, *args: Any) -> str:
+        return original(self, *args).replace("CDC_CHANGE_LOG", "NO_SUCH_LOG")
+
+    monkeypatch.setattr(OracleDialect, "insert_change", missing_table)
+    settings = Settings(
+        source={"url": users.cdc_url},
+        kafka={"bootstrap_servers": "127.0.0.1:1"},
+        meilisearch={"url": "http://127.0.0.1:1"},
+        tables=[{"name": "BROKEN", "schema": users.owner, "primary_key": ["ID"]}],
+    )  # type: ignore[arg-type]
+    engine = create_source_engine(settings.source)
+    with pytest.raises(install.InstallError, match="ORA-00942") as raised:
+        install.install(engine, settings)
+    assert raised.value.exit_code != 0
+    engine.dispose()
+    with users.admin.connect() as conn:
+        left = conn.execute(
+            text("SELECT COUNT(*) FROM ALL_TRIGGERS WHERE OWNER = :o"), {"o": users.owner}
+        ).scalar_one()
+    assert left == 0
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO BROKEN (ID) VALUES (1)"))  # no ORA-04098
+    owner.dispose()
+
+
+@pytest.mark.parametrize(
+    ("key_type", "refused"),
+    [
+        ("TIMESTAMP(6) WITH TIME ZONE", True),  # item 5
+        ("TIMESTAMP(6) WITH LOCAL TIME ZONE", True),  # item 5
+        ("TIMESTAMP(9)", True),  # item 6
+        ("TIMESTAMP(6)", False),
+    ],
+)
+def test_keys_that_could_not_be_matched_back_are_refused_at_start(
+    users: Users, make_config: Callable[..., Path], key_type: str, refused: bool
+) -> None:
+    """Items 5 and 6: refused with exit 2 naming the column, before any DDL runs."""
+    owner = owner_table(users, "STAMPED", f"AT {key_type} PRIMARY KEY, NAME VARCHAR2(10)")
+    config = config_for(make_config, users, name="STAMPED", primary_key=["AT"])
+    done = cli(config, "source", "install")
+    if refused:
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "column AT is " in done.stderr and "primary_key" in done.stderr
+    else:
+        assert done.returncode == 0, done.stderr
+    owner.dispose()
+
+
+def test_timestamp6_key_round_trips_through_the_relay(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Item 6, the supported side: a TIMESTAMP(6) key with microseconds finds its row again."""
+    owner = owner_table(users, "TICKS", "AT TIMESTAMP(6) PRIMARY KEY, NAME VARCHAR2(10)")
+    config = config_for(make_config, users, name="TICKS", primary_key=["AT"])
+    assert cli(config, "source", "install").returncode == 0
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO TICKS VALUES (TIMESTAMP '2024-03-01 13:45:10.123456', 'a')"))
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    [record] = read_topic(kafka_bootstrap, topic(config, users, "TICKS"))
+    assert record.op == "c" and record.key == {"AT": "2024-03-01T13:45:10.123456"}
+    owner.dispose()
+
+
+def test_keyset_paging_sees_every_text_key_under_a_linguistic_logon_setting(
+    users: Users,
+) -> None:
+    """Item 7: ORDER BY and `>` must agree; a logon trigger sets a linguistic sort for cdc-sync.
+
+    Invariant: bootstrap's chunks return every row exactly once.
+    """
+    owner = owner_table(users, "WORDS", "CODE VARCHAR2(10) PRIMARY KEY")
+    codes = ["a", "B", "c", "D", "_x", "Zz", "ä", "A1"]
+    with owner.begin() as conn:
+        for code in codes:
+            conn.execute(text("INSERT INTO WORDS VALUES (:c)"), {"c": code})
+    with users.admin.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE TRIGGER {users.cdc}.LINGUISTIC AFTER LOGON ON {users.cdc}.SCHEMA BEGIN "
+                "EXECUTE IMMEDIATE 'ALTER SESSION SET NLS_SORT = GERMAN_CI NLS_COMP = LINGUISTIC'; "
+                "END;"
+            )
+        )
+    settings = TableSettings(name="WORDS", schema=users.owner, primary_key=["CODE"])
+    engine = create_source_engine(
+        Settings(  # type: ignore[arg-type]
+            source={"url": users.cdc_url},
+            kafka={"bootstrap_servers": "x:1"},
+            meilisearch={"url": "http://x"},
+        ).source
+    )
+    with engine.connect() as conn:
+        session = dict(
+            conn.execute(
+                text(
+                    "SELECT PARAMETER, VALUE FROM NLS_SESSION_PARAMETERS "
+                    "WHERE PARAMETER IN ('NLS_SORT', 'NLS_COMP')"
+                )
+            ).all()
+        )
+    assert session == {"NLS_SORT": "BINARY", "NLS_COMP": "BINARY"}
+    seen = [row["code"] for chunk in SourceReader(engine, settings).chunks(2) for row in chunk]
+    assert sorted(seen) == sorted(codes) and len(seen) == len(codes)
+    engine.dispose()
+    owner.dispose()
+
+
+def test_char_soft_delete_flag_is_blank_padded(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Item 8: a CHAR(3) flag holds 'Y  '; configured 'Y' must match it (timestamp capture)."""
+    owner = owner_table(
+        users, "FLAGGED", "ID NUMBER(10) PRIMARY KEY, DEL_YN CHAR(3) DEFAULT 'N', MODIFIED DATE"
+    )
+    config = config_for(
+        make_config,
+        users,
+        name="FLAGGED",
+        primary_key=["ID"],
+        capture="timestamp",
+        modified_column="MODIFIED",
+        soft_delete={"column": "DEL_YN", "value": "Y"},
+    )
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO FLAGGED VALUES (1, 'N', SYSDATE - 1)"))
+        conn.execute(text("INSERT INTO FLAGGED VALUES (2, 'Y', SYSDATE - 1)"))
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    ops = {
+        k: [r.op for r in rs]
+        for k, rs in by_key(read_topic(kafka_bootstrap, topic(config, users, "FLAGGED"))).items()
+    }
+    assert ops == {'{"ID": 1}': ["u"], '{"ID": 2}': ["d", "tombstone"]}
+    owner.dispose()
+
+
+def test_check_names_what_the_cdc_user_lacks(
+    users: Users, make_config: Callable[..., Path]
+) -> None:
+    """Item 3: a user without CREATE SEQUENCE is told before install fails."""
+    owner = owner_table(users, "CHECKED", "ID NUMBER(10) PRIMARY KEY")
+    with users.admin.begin() as conn:
+        conn.execute(text(f"REVOKE CREATE SEQUENCE FROM {users.cdc}"))
+    config = config_for(make_config, users, name="CHECKED", primary_key=["ID"])
+    done = cli(config, "check", "--json")
+    assert done.returncode == 3
+    assert "lacks CREATE SEQUENCE" in done.stdout, done.stdout
+    owner.dispose()
