@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 from tenacity import (
     RetryCallState,
@@ -88,15 +88,17 @@ class RelayService:
         options = dialect.engine_options(settings.relay.batch_size)
         self.engine = engine = create_source_engine(settings.source, **options)
 
-        def reflect() -> tuple[list, bool]:  # type: ignore[type-arg]
+        def reflect() -> tuple[list, Table, bool]:  # type: ignore[type-arg]
             with engine.connect() as conn:
                 zone = resolve_zone(conn, settings.source.time_zone)
                 tables = reflect_tables(conn, wanted, zone=zone)
-                has_log = changelog_exists(conn, changelog_table(settings.source))
-            return tables, has_log
+                # The change log as install named it in the triggers (and in NOTIFY channels).
+                changelog = changelog_table(settings.source, home=dialect.changelog_home(conn))
+                has_log = changelog_exists(conn, changelog)
+            return tables, changelog, has_log
 
         try:
-            tables, has_log = self._call(reflect, budget_s=30)
+            tables, changelog, has_log = self._call(reflect, budget_s=30)
         except (OperationalError, DBAPIError) as exc:
             raise DependencyUnavailable(
                 f"source database {settings.source.display_url()}: {exc.orig or exc!s}"
@@ -116,7 +118,7 @@ class RelayService:
             self.relay = TriggerRelay(
                 engine,
                 dialect,
-                changelog_table(settings.source),
+                changelog,
                 triggered,
                 topics,
                 self.producer,
