@@ -17,6 +17,7 @@ from sqlalchemy import Column, Connection, Row, Select, Table, tuple_
 from sqlalchemy.engine import Dialect as SADialect
 from sqlalchemy.sql.elements import ColumnElement
 
+from cdc_sync.config import TableSettings
 from cdc_sync.source.changelog import MARKER, Op
 from cdc_sync.source.schema import CapturedTable
 
@@ -89,7 +90,7 @@ class Dialect:
 
     # -- checks against the database before anything is created (each: problems, one a line)
 
-    def column_problems(self, conn: Connection, table: Table, settings: Any) -> list[str]:
+    def column_problems(self, conn: Connection, table: Table, settings: TableSettings) -> list[str]:
         """Columns this database cannot capture or page through faithfully."""
         return []
 

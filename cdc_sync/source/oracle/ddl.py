@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Column, Connection, Row, Select, Table
 from sqlalchemy import types as sqltypes
 
+from cdc_sync.config import TableSettings
 from cdc_sync.source.changelog import MARKER
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.oracle import dictionary
@@ -150,7 +151,7 @@ class OracleDialect(Dialect):
     def _owner(self, conn: Connection, table: Table) -> str:
         return self._stored(conn, table.schema or conn.dialect.default_schema_name) or ""
 
-    def column_problems(self, conn: Connection, table: Table, settings: Any) -> list[str]:
+    def column_problems(self, conn: Connection, table: Table, settings: TableSettings) -> list[str]:
         columns = dictionary.table_columns(
             conn, self._stored(conn, table.schema), str(self._stored(conn, table.name))
         )
