@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
-from cdc_sync.source.oracle.preflight import Facts, TableFacts, judge
+from sqlalchemy.dialects import oracle
+from sqlalchemy.exc import DBAPIError
+
+from cdc_sync.config import Settings
+from cdc_sync.source.oracle import preflight
+from cdc_sync.source.oracle.preflight import Facts, TableFacts, gather, judge
 
 INSTALLER = frozenset({"CREATE SESSION", "CREATE TABLE", "CREATE SEQUENCE", "CREATE ANY TRIGGER"})
 
@@ -81,3 +87,66 @@ def test_debezium_redo_settings_or_an_honest_not_checked() -> None:
     table_level = [replace(dbz[0], all_column_logging=True)]
     assert judge(facts(tables=table_level, redo=("ARCHIVELOG", "IMPLICIT", "NO"))).problems == []
     assert judge(facts(tables=dbz, redo=("ARCHIVELOG", "YES", "YES"))).problems == []
+
+
+class Answer:
+    def __init__(self, rows: list[tuple[object, ...]]) -> None:
+        self.rows = rows
+
+    def scalar_one(self) -> object:
+        return self.rows[0][0]
+
+    def one(self) -> tuple[object, ...]:
+        return self.rows[0]
+
+    def __iter__(self) -> Iterator[tuple[object, ...]]:
+        return iter(self.rows)
+
+
+class OracleConnection:
+    """Answers preflight's queries like a 19c database where V$DATABASE is not visible."""
+
+    def __init__(self) -> None:
+        self.dialect = oracle.dialect()
+        self.dialect.server_version_info = (19, 22, 0, 0, 0)
+        self.asked: list[tuple[object, dict[str, object] | None]] = []
+        self.rolled_back = False
+
+    def execute(self, statement: object, params: dict[str, object] | None = None) -> Answer:
+        self.asked.append((statement, params))
+        if statement is preflight.CURRENT_USER:
+            return Answer([("CDC_SYNC",)])
+        if statement is preflight.SESSION_PRIVILEGES:
+            return Answer([(p,) for p in INSTALLER])
+        if statement is preflight.TABLE_PRIVILEGES:
+            return Answer([("SELECT",)] if params and params["name"] == "CRASIVTTST" else [])
+        if statement is preflight.ALL_COLUMN_LOGGING:
+            return Answer([(0,)])
+        if statement is preflight.REDO_SETTINGS:
+            raise DBAPIError("SELECT ... FROM V$DATABASE", None, Exception("ORA-00942"))
+        raise AssertionError(statement)
+
+    def rollback(self) -> None:
+        self.rolled_back = True
+
+
+def test_gather_reads_names_as_stored_and_admits_what_it_cannot_see() -> None:
+    settings = Settings(
+        source={"url": "oracle://x"},
+        kafka={"bootstrap_servers": "x:1"},
+        meilisearch={"url": "http://x"},
+        tables=[
+            {"name": "CRASIVTTST", "schema": "APP", "primary_key": ["ID"]},
+            {"name": "LOGGED", "schema": "APP", "primary_key": ["ID"], "capture": "debezium"},
+        ],
+    )  # type: ignore[arg-type]
+    conn = OracleConnection()
+    found = gather(conn, settings, changelog_exists=True)  # type: ignore[arg-type]
+    assert found.version[:2] == (19, 22) and found.user == "CDC_SYNC"
+    assert [(t.owner, t.name, t.grants) for t in found.tables] == [
+        ("APP", "CRASIVTTST", frozenset({"SELECT"})),
+        ("APP", "LOGGED", frozenset()),
+    ]
+    assert found.redo is None and conn.rolled_back  # V$DATABASE not visible: not guessed
+    verdict = judge(found)
+    assert verdict.problems == [] and "V$DATABASE is not visible" in verdict.unchecked[0]
