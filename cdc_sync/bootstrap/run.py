@@ -26,6 +26,7 @@ from cdc_sync.documents.mapping import MappingError, Upsert, document_for_row, k
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.reader import end_offsets
+from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.ids import InvalidKey, document_id
 from cdc_sync.sink.indexes import ensure_index, index_exists
 from cdc_sync.state.store import StateStore
@@ -101,7 +102,8 @@ class TableBootstrap:
         self.staging = staging_uid(self.live)
         self.target_uid = self.live if options.in_place else self.staging
         budget = settings.consumer.retry_max_s * 4
-        self.target = Target(client, self.target_uid, table.id_field, budget)
+        self.http = SinkHttp(settings.meilisearch)
+        self.target = Target(client, self.http, self.target_uid, table.id_field, budget)
         self.hooks: dict[str, Callable[[], None]] = {}
         """Test and bench hooks by step name: 'loaded', 'fenced', 'swapped'."""
 
@@ -161,7 +163,7 @@ class TableBootstrap:
     def _drop_staging(self, quiet: bool = False) -> None:
         try:
             if index_exists(self.client, self.staging):
-                wait_task(self.client, self.client.delete_index(self.staging).task_uid)
+                wait_task(self.http, self.client.delete_index(self.staging).task_uid)
                 log.info("deleted staging index %s", self.staging)
         except Exception as exc:
             if not quiet:
@@ -258,7 +260,7 @@ class TableBootstrap:
 
     def _swap(self) -> None:
         swap: list[Mapping[str, list[str] | bool]] = [{"indexes": [self.live, self.staging]}]
-        task = wait_task(self.client, call(lambda: self.client.swap_indexes(swap), "swap").task_uid)
+        task = wait_task(self.http, call(lambda: self.client.swap_indexes(swap), "swap").task_uid)
         if task.status != "succeeded":
             raise CdcSyncError(f"swapping {self.staging} into {self.live} failed: {task.error}")
         log.info("swapped %s into %s", self.staging, self.live)

@@ -18,7 +18,6 @@ from functools import partial
 from typing import IO, Any, Literal, TypeVar
 
 import meilisearch
-from meilisearch.models.task import TaskInfo
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -29,6 +28,7 @@ from tenacity import (
 
 from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert, dumps
 from cdc_sync.errors import DependencyUnavailable, TransientError
+from cdc_sync.sink.http import SinkHttp, TaskOutcome
 from cdc_sync.sink.meili import classify
 
 log = logging.getLogger(__name__)
@@ -71,12 +71,10 @@ def call(fn: Callable[[], T], what: str, budget_s: float = 60.0) -> T:
         raise problem from exc
 
 
-def wait_task(client: meilisearch.Client, task_uid: int, budget_s: float = 60.0) -> Any:
+def wait_task(http: SinkHttp, task_uid: int, budget_s: float = 60.0) -> TaskOutcome:
     """Wait for a task to finish (any status) and return it."""
     return call(
-        lambda: client.wait_for_task(
-            task_uid, timeout_in_ms=int(TASK_TIMEOUT_S * 1000), interval_in_ms=25
-        ),
+        lambda: http.wait(task_uid, TASK_TIMEOUT_S),
         f"waiting for meilisearch task {task_uid}",
         budget_s,
     )
@@ -87,6 +85,9 @@ class Target:
     """An index to write to, with its primary-key field and the retry budget."""
 
     client: meilisearch.Client
+    """Administrative calls (indexes, settings, swaps)."""
+    http: SinkHttp
+    """Document writes and task status."""
     uid: str
     id_field: str = "id"
     budget_s: float = 60.0
@@ -96,26 +97,25 @@ class Target:
 
 
 def enqueue(target: Target, kind: Kind, payload: list[Any]) -> int:
-    index = target.client.index(target.uid)
-    if kind == "replace":
-        send: Callable[[], Any] = lambda: index.add_documents(payload)  # noqa: E731
-    elif kind == "update":
-        send = lambda: index.update_documents(payload)  # noqa: E731
+    http, uid = target.http, target.uid
+    if kind in ("replace", "update"):
+        body = dumps(payload)
+        key = target.id_field
+        send = partial(http.add_documents, uid, body, key, replace=kind == "replace")
     elif kind == "delete":
-        path = f"indexes/{target.uid}/documents/delete-batch"
-        send = lambda: TaskInfo(**target.client.http.post(path, payload))  # noqa: E731
+        send = partial(http.delete_documents, uid, payload)
     else:
-        send = index.delete_all_documents
-    return int(call(send, f"writing to index {target.uid}", target.budget_s).task_uid)
+        send = partial(http.delete_all_documents, uid)
+    return call(send, f"writing to index {uid}", target.budget_s)
 
 
 def write_isolating(target: Target, kind: Kind, docs: list[Any]) -> list[Failure]:
     """Write and wait; on a failed task split it in halves until the bad documents are alone."""
-    task = wait_task(target.client, enqueue(target, kind, docs), target.budget_s)
+    task = wait_task(target.http, enqueue(target, kind, docs), target.budget_s)
     return settle(target, kind, docs, task)
 
 
-def settle(target: Target, kind: Kind, docs: list[Any], task: Any) -> list[Failure]:
+def settle(target: Target, kind: Kind, docs: list[Any], task: TaskOutcome) -> list[Failure]:
     if task.status == "succeeded":
         return []
     reason = (task.error or {}).get("message", str(task.status))
@@ -179,14 +179,14 @@ class Loader:
             wait([unposted.pop(0).future])  # the oldest goes first (one posting thread)
 
     def _post(self, body: bytes) -> int:
-        index = self.target.client.index(self.target.uid)
-        send = partial(index.add_documents_raw, body, content_type="application/json")
-        return int(call(send, f"writing to index {self.target.uid}", self.target.budget_s).task_uid)
+        target = self.target
+        send = partial(target.http.add_documents, target.uid, body, target.id_field, replace=True)
+        return call(send, f"writing to index {target.uid}", target.budget_s)
 
     def _settle_oldest(self) -> None:
         oldest = self.pending.popleft()
         try:
-            task = wait_task(self.target.client, oldest.future.result(), self.target.budget_s)
+            task = wait_task(self.target.http, oldest.future.result(), self.target.budget_s)
             if task.status != "succeeded":
                 oldest.spill.seek(0)
                 docs = json.loads(oldest.spill.read())
@@ -262,7 +262,7 @@ def apply_in_order(
         applied += len(payload)
     failures: list[Failure] = []
     for i, (task_uid, kind, payload) in enumerate(enqueued):
-        task = wait_task(target.client, task_uid, target.budget_s)
+        task = wait_task(target.http, task_uid, target.budget_s)
         if task.status == "succeeded":
             continue
         later = enqueued[i + 1 :]

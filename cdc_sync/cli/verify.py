@@ -9,6 +9,7 @@ import click
 from cdc_sync.bootstrap.reader import SourceReader
 from cdc_sync.cli.bootstrap import chosen_tables
 from cdc_sync.cli.context import AppContext
+from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine
 from cdc_sync.verify.compare import Report, Verifier
@@ -45,11 +46,12 @@ def verify(
     settings = app.settings
     engine = create_source_engine(settings.source)
     client = meili_client(settings.meilisearch)
+    http = SinkHttp(settings.meilisearch)
     reports = []
     try:
         for table in chosen_tables(settings, tables):
             reader = SourceReader(engine, table, time_zone=settings.source.time_zone)
-            verifier = Verifier(reader, client, table, chunk)
+            verifier = Verifier(reader, client, http, table, chunk)
             report, wanted = verifier.compare(keep=repair)
             if repair and not report.diff.in_sync:
                 failures = verifier.repair(report, wanted)

@@ -31,6 +31,7 @@ from cdc_sync.kafka.consumer import KafkaConsumer
 from cdc_sync.kafka.producer import Producer
 from cdc_sync.kafka.types import Partition, Received
 from cdc_sync.ops import metrics
+from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import ensure_index
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.sink.validate import InvalidDocument, check_document
@@ -62,7 +63,8 @@ class ConsumerService:
         self.state = StateStore(settings.state.url)
         self.kafka = KafkaConsumer(settings.kafka)
         self.client = meili_client(settings.meilisearch)
-        self.writer = Writer(self.client, self.limits, self._idle, self._note_retry, self._stopping)
+        self.sink = SinkHttp(settings.meilisearch)
+        self.writer = Writer(self.sink, self.limits, self._idle, self._note_retry, self._stopping)
         self.dlq = DeadLetterQueue(
             Producer(settings.kafka), settings.kafka.dead_letter_topic, self.limits
         )
@@ -147,6 +149,7 @@ class ConsumerService:
             log.warning("shutdown: abandoned %d unfinished tasks", len(self.writer.tasks))
         self.kafka.close()
         self.dlq.producer.close()
+        self.sink.close()
         log.info("consumer stopped", extra={"fields": {"stats": self.stats.as_dict()}})
 
     # -- intake: record → batch entry or dead letter

@@ -16,9 +16,6 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-import meilisearch
-import requests
-from meilisearch.errors import MeilisearchApiError, MeilisearchError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from cdc_sync.config import ConsumerSettings
@@ -26,9 +23,9 @@ from cdc_sync.consumer.backpressure import can_send
 from cdc_sync.consumer.batch import Entry, PartitionBatch
 from cdc_sync.consumer.dlq import DeadLetter
 from cdc_sync.consumer.flights import Flight, Part, halves, superseded, without_superseded
-from cdc_sync.errors import CdcSyncError, TerminalError, TransientError
+from cdc_sync.errors import TerminalError, TransientError
 from cdc_sync.kafka.types import Partition
-from cdc_sync.sink.meili import classify
+from cdc_sync.sink.http import ApiRejected, SinkHttp
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,19 +56,17 @@ class EnqueueRejected(TerminalError):
         super().__init__(message)
 
 
-def _api_error(exc: Exception) -> CdcSyncError:
-    if isinstance(exc, MeilisearchApiError):
-        status = getattr(exc, "status_code", 0) or 0
-        code = str(getattr(exc, "code", None) or f"http_{status}")
-        if 400 <= status < 500 and status != 429 and status not in FATAL_STATUS:
-            return EnqueueRejected(code, str(getattr(exc, "message", exc)))
-    return classify(exc)
+def _rejected(exc: ApiRejected) -> TerminalError:
+    """A refusal of the documents themselves is isolated; bad credentials stop the consumer."""
+    if exc.status in FATAL_STATUS:
+        return exc
+    return EnqueueRejected(exc.code, exc.message)
 
 
 class Writer:
     def __init__(
         self,
-        client: meilisearch.Client,
+        client: SinkHttp,
         limits: ConsumerSettings,
         idle: Callable[[float], None],
         on_retry: Callable[[str], None] = lambda _: None,
@@ -125,19 +120,13 @@ class Writer:
 
     def _enqueue(self, flight: Flight, part: Part) -> int:
         table = flight.batch.table
-        index = self.client.index(table.index_uid)
-        bodies = [e.body for e in part.entries if e.body is not None]
-        payload = b"[" + b",".join(bodies) + b"]"
         if part.kind == "truncate":
-            return int(index.delete_all_documents().task_uid)
+            return self.client.delete_all_documents(table.index_uid)
         if part.kind == "delete":
-            ids: list[str | int] = [e.doc_id for e in part.entries]
-            return int(index.delete_documents(ids=ids).task_uid)
-        if part.kind == "replace":
-            task = index.add_documents_raw(payload, table.id_field, "application/json")
-        else:
-            task = index.update_documents_raw(payload, table.id_field, "application/json")  # type: ignore[arg-type]
-        return int(task.task_uid)
+            return self.client.delete_documents(table.index_uid, (e.doc_id for e in part.entries))
+        payload = b"[" + b",".join([e.body for e in part.entries if e.body is not None]) + b"]"
+        replace = part.kind == "replace"
+        return self.client.add_documents(table.index_uid, payload, table.id_field, replace=replace)
 
     def _call(self, what: str, flight: Flight | None, fn: Callable[[], T]) -> T:
         def attempt_once() -> T:
@@ -145,8 +134,8 @@ class Writer:
                 raise Abandoned
             try:
                 return fn()
-            except (MeilisearchError, requests.RequestException) as exc:
-                raise _api_error(exc) from exc
+            except ApiRejected as exc:
+                raise _rejected(exc) from exc
 
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
@@ -172,18 +161,13 @@ class Writer:
         """Ask Meilisearch about every task in flight (one request); return flights now done."""
         if not self.tasks:
             return self._finished()
-        uids = sorted(self.tasks)
-        params = {
-            "uids": ",".join(map(str, uids)),
-            "statuses": "succeeded,failed,canceled",  # only what is finished: smaller answers
-            "limit": len(uids),
-        }
-        results = self._call("task status poll", None, lambda: self.client.get_tasks(params))
-        for task in results.results:
-            found = self.tasks.get(int(task.uid))
+        uids = list(self.tasks)
+        results = self._call("task status poll", None, lambda: self.client.finished_tasks(uids))
+        for task in results:
+            found = self.tasks.get(task.uid)
             if found is None or task.status not in ("succeeded", "failed", "canceled"):
                 continue
-            del self.tasks[int(task.uid)]
+            del self.tasks[task.uid]
             flight, part = found
             flight.open_parts.remove(part)
             self._touched.append(flight)

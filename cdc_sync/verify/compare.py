@@ -18,6 +18,7 @@ from cdc_sync.bootstrap.reader import SourceReader
 from cdc_sync.bootstrap.run import fetch, map_rows, page_ids
 from cdc_sync.bootstrap.writes import Failure, Target, call, write_isolating
 from cdc_sync.config import TableSettings
+from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import ensure_index, index_exists
 from cdc_sync.verify.diff import Diff, compare_range
 
@@ -51,11 +52,16 @@ class Report:
 
 class Verifier:
     def __init__(
-        self, reader: SourceReader, client: meilisearch.Client, table: TableSettings, chunk: int
+        self,
+        reader: SourceReader,
+        client: meilisearch.Client,
+        http: SinkHttp,
+        table: TableSettings,
+        chunk: int,
     ) -> None:
         self.reader, self.client, self.table, self.chunk = reader, client, table, chunk
         self.uid = table.index_uid
-        self.target = Target(client, self.uid, table.id_field)
+        self.target = Target(client, http, self.uid, table.id_field)
 
     def _fetch_ids(self, ids: list[str]) -> dict[str, Document]:
         body = {"ids": ids, "limit": len(ids)}
