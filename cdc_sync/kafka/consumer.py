@@ -60,8 +60,19 @@ class KafkaConsumer:
         self._consumer.subscribe(topics, on_assign=assigned, on_revoke=revoked, on_lost=revoked)
 
     def consume(self, num: int, timeout_s: float) -> list[Received]:
+        """Up to `num` records: those already fetched, else the first within `timeout_s`.
+
+        librdkafka's batch call waits out its whole timeout to fill the batch,
+        which at a light rate would hold every record back by that timeout; so
+        it is only ever asked for what is already there, or for one record.
+        """
+        messages = self._consumer.consume(num, 0)
+        if not messages and timeout_s > 0:
+            messages = self._consumer.consume(1, timeout_s)
+            if messages and num > 1:
+                messages += self._consumer.consume(num - 1, 0)
         records = []
-        for msg in self._consumer.consume(num, timeout_s):
+        for msg in messages:
             error = msg.error()
             if error is not None:
                 if error.code() in _IGNORED or not error.fatal():
