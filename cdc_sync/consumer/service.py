@@ -43,6 +43,8 @@ FENCE_POLL_S = 0.25
 """How stale the consumer's view of bootstrap fences may be; bootstrap waits longer than this."""
 COMMIT_INTERVAL_S = 0.2
 TASK_POLL_S = 0.05
+LIGHT_TASK_POLL_S = 0.01
+"""Task status is asked for this often while few tasks are in flight (light traffic)."""
 LAG_INTERVAL_S = 5.0
 CAUGHT_UP_POLL_S = 0.1
 
@@ -74,6 +76,8 @@ class ConsumerService:
         self.paused: set[Partition] = set()
         self.backlog: list[Received] = []
         self.targets: dict[Partition, int] | None = None
+        # While fewer tasks than this are in flight, traffic is light: batches go at once.
+        self._eager_tasks = max(1, self.limits.max_tasks_in_flight // 4)
         self._stop = False
         self._closing = False
         self._busy = False  # inside the writer: a rebalance then abandons instead of settling
@@ -119,14 +123,16 @@ class ConsumerService:
     def run_once(self) -> None:
         now = self.clock()
         busy = bool(self.writer.tasks or self.open or any(self.held.values()))
+        light = len(self.writer.tasks) < self._eager_tasks
+        poll_s = LIGHT_TASK_POLL_S if light else TASK_POLL_S
         records, self.backlog = self.backlog, []
-        records += self.kafka.consume(1000, TASK_POLL_S if busy else 0.5)
+        records += self.kafka.consume(1000, poll_s if busy else 0.5)
         for record in records:
             self._intake(record, now)
         now = self.clock()
         self._dispatch(now)
         finished = 0
-        if now - self._times["tasks"] >= TASK_POLL_S:
+        if now - self._times["tasks"] >= poll_s:
             self._times["tasks"] = now
             finished = self._collect()
         self._flow_control()
@@ -201,16 +207,17 @@ class ConsumerService:
 
         While it has none, open batches keep growing up to the batch limits, so
         a backlog goes out in few large tasks rather than many small ones. With
-        no task of ours in flight, lingering gains nothing (Meilisearch would sit
-        idle), so open batches go at once: low latency at low rates.
+        few tasks of ours in flight, lingering gains nothing (Meilisearch would
+        sit idle, and batches the tasks it has not started anyway), so open
+        batches go at once: low latency at light traffic, large tasks at heavy.
         """
-        idle = not self.writer.tasks
         for partition in list(self.trackers):
             queue = self.held.get(partition)
             while queue and self._send_allowed(queue[0]):
                 self._submit(queue.popleft())
             batch = self.open.get(partition)
-            if queue or batch is None or not (batch.is_due(now, self.limits) or idle):
+            eager = len(self.writer.tasks) < self._eager_tasks
+            if queue or batch is None or not (eager or batch.is_due(now, self.limits)):
                 continue
             if self._send_allowed(batch):
                 self._submit(self.open.pop(partition))
