@@ -24,9 +24,14 @@ from cdc_sync.sink.ids import document_id
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON of documents, as sent to Meilisearch."""
+    """Compact UTF-8 JSON of documents, as sent to Meilisearch.
+
+    orjson's result keeps its whole working buffer (4 KiB for a small
+    document); the copy holds only the bytes, which matters for the many
+    documents a consumer holds in flight.
+    """
     try:
-        return orjson.dumps(value)
+        return bytes(memoryview(orjson.dumps(value)))
     except TypeError:  # what orjson refuses (integers past 64 bits, …) the standard encoder decides
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
