@@ -15,7 +15,7 @@ from typing import Literal
 
 from cdc_sync.config import ConsumerSettings, TableSettings
 from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert, dumps
-from cdc_sync.kafka.types import Partition, Received
+from cdc_sync.kafka.types import Partition
 
 Kind = Literal["delete", "replace", "update"]
 
@@ -26,25 +26,30 @@ class Entry:
     kind: Kind
     body: bytes | None
     """The serialised document (None for deletes)."""
-    source: Received
-    """The record this operation came from: dead-lettered if Meilisearch rejects it."""
+    offset: int
+    """The record this operation came from (re-read to dead-letter it if Meilisearch rejects it)."""
 
     @property
     def size(self) -> int:
-        return len(self.body) if self.body is not None else len(self.doc_id) + 3
+        """Bytes held for it: the body or id, and the objects around them."""
+        return ENTRY_OVERHEAD + (len(self.body) if self.body is not None else len(self.doc_id))
 
 
-def merge(previous: Entry | None, op: DocumentOp, source: Received) -> Entry:
+ENTRY_OVERHEAD = 256
+"""Memory of an entry besides its body: the entry, its id, its slot in the batch, its offset."""
+
+
+def merge(previous: Entry | None, op: DocumentOp, offset: int) -> Entry:
     """The entry equivalent to applying `previous` and then `op`."""
     if isinstance(op, Delete):
-        return Entry(op.doc_id, "delete", None, source)
+        return Entry(op.doc_id, "delete", None, offset)
     if not op.partial or previous is None:
-        return Entry(op.doc_id, "update" if op.partial else "replace", dumps(op.document), source)
+        return Entry(op.doc_id, "update" if op.partial else "replace", dumps(op.document), offset)
     if previous.kind == "delete":  # a partial update of a missing document creates it
-        return Entry(op.doc_id, "replace", dumps(op.document), source)
+        return Entry(op.doc_id, "replace", dumps(op.document), offset)
     assert previous.body is not None
     merged = {**json.loads(previous.body), **op.document}
-    return Entry(op.doc_id, previous.kind, dumps(merged), source)
+    return Entry(op.doc_id, previous.kind, dumps(merged), offset)
 
 
 @dataclass(slots=True)
@@ -61,20 +66,20 @@ class PartitionBatch:
     def index_uid(self) -> str:
         return self.table.index_uid
 
-    def add(self, record: Received, op: DocumentOp | None) -> None:
+    def add(self, offset: int, op: DocumentOp | None) -> None:
         """Add a record's operation; None means it changes nothing but its offset counts."""
-        self.offsets.append(record.offset)
+        self.offsets.append(offset)
         if op is None:
             return
         previous = self.entries.pop(op.doc_id, None)
         if previous is not None:
             self.bytes -= previous.size
-        entry = merge(previous, op, record)
+        entry = merge(previous, op, offset)
         self.entries[op.doc_id] = entry
         self.bytes += entry.size
 
-    def add_truncate(self, record: Received) -> None:
-        self.offsets.append(record.offset)
+    def add_truncate(self, offset: int) -> None:
+        self.offsets.append(offset)
         self.entries.clear()
         self.bytes = 0
         self.truncate = True

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from cdc_sync.config import ConsumerSettings
+from cdc_sync.consumer.flights import Rejection
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.kafka.producer import DeliveryFailed, Headers, Producer
-from cdc_sync.kafka.types import Received
+from cdc_sync.kafka.reader import Record
+from cdc_sync.kafka.types import Partition, Received
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,30 @@ class DeadLetter:
     record: Received
     code: str
     reason: str
+
+
+def letters_for(
+    partition: Partition, rejections: list[Rejection], records: dict[int, Record]
+) -> list[DeadLetter]:
+    """Dead letters for rejected documents, with their records as read again from Kafka.
+
+    A record Kafka no longer holds (retention ran out meanwhile) is still
+    dead-lettered, without key and value, and the reason says so.
+    """
+    letters = []
+    for rejection in rejections:
+        record = records.get(rejection.offset)
+        if record is None:
+            reason = f"{rejection.reason} (the record is no longer in Kafka)"
+            letters.append(
+                DeadLetter(
+                    Received(partition, rejection.offset, None, None), rejection.code, reason
+                )
+            )
+            continue
+        received = Received(partition, record.offset, record.key, record.value, record.timestamp_ms)
+        letters.append(DeadLetter(received, rejection.code, rejection.reason))
+    return letters
 
 
 class DlqLimit:

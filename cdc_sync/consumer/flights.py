@@ -15,10 +15,18 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cdc_sync.consumer.batch import Entry, Kind, PartitionBatch
-from cdc_sync.consumer.dlq import DeadLetter
 
 PartKind = Kind | Literal["truncate"]
 _seq = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record whose document Meilisearch rejected: to be dead-lettered with the reason."""
+
+    offset: int
+    code: str
+    reason: str
 
 
 @dataclass(eq=False, slots=True)
@@ -39,7 +47,7 @@ class Flight:
     batch: PartitionBatch
     seq: int = field(default_factory=lambda: next(_seq))
     open_parts: list[Part] = field(default_factory=list)
-    rejected: list[DeadLetter] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
     sent: bool = False
     abandoned: bool = False
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.consumer.backpressure import partitions_to_pause
 from cdc_sync.consumer.batch import PartitionBatch
-from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue
+from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue, letters_for
 from cdc_sync.consumer.flights import Flight
 from cdc_sync.consumer.offsets import OffsetTracker
 from cdc_sync.consumer.stats import ConsumerStats
@@ -29,6 +29,7 @@ from cdc_sync.events.decode import decode_record
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.consumer import KafkaConsumer
 from cdc_sync.kafka.producer import Producer
+from cdc_sync.kafka.reader import read_offsets
 from cdc_sync.kafka.types import Partition, Received
 from cdc_sync.ops import metrics
 from cdc_sync.sink.http import SinkHttp
@@ -182,9 +183,9 @@ class ConsumerService:
         if batch is None:
             batch = self.open[record.partition] = PartitionBatch(record.partition, table, now)
         if event.op == "t":
-            batch.add_truncate(record)
+            batch.add_truncate(record.offset)
         else:
-            batch.add(record, op)
+            batch.add(record.offset, op)
         if batch.is_full(self.limits):
             self.held.setdefault(record.partition, deque()).append(self.open.pop(record.partition))
 
@@ -257,15 +258,20 @@ class ConsumerService:
         return len(done)
 
     def _account(self, flight: Flight) -> None:
-        for letter in flight.rejected:
-            self._dead_letter(letter)
+        partition = flight.batch.partition
+        if flight.rejected:
+            # Raw records are not kept in flight (memory); the rejected few are read again.
+            offsets = [r.offset for r in flight.rejected]
+            found = read_offsets(self.settings.kafka, partition.topic, partition.partition, offsets)
+            for letter in letters_for(partition, flight.rejected, found):
+                self._dead_letter(letter)
         applied = len(flight.batch.offsets) - len(flight.rejected)
         self.dlq.limit.record(True, applied)
         metrics.events_applied(flight.batch.table.qualified_name, applied)
         metrics.batch_seconds(self.clock() - flight.batch.created_at)
-        rejected = {letter.record.offset for letter in flight.rejected}
+        rejected = {r.offset for r in flight.rejected}
         for entry in flight.batch.entries.values():
-            if entry.source.offset in rejected:
+            if entry.offset in rejected:
                 continue
             if entry.kind == "delete":
                 self.stats.deleted += 1

@@ -21,8 +21,14 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 from cdc_sync.config import ConsumerSettings
 from cdc_sync.consumer.backpressure import can_send
 from cdc_sync.consumer.batch import Entry, PartitionBatch
-from cdc_sync.consumer.dlq import DeadLetter
-from cdc_sync.consumer.flights import Flight, Part, halves, superseded, without_superseded
+from cdc_sync.consumer.flights import (
+    Flight,
+    Part,
+    Rejection,
+    halves,
+    superseded,
+    without_superseded,
+)
 from cdc_sync.errors import TerminalError, TransientError
 from cdc_sync.kafka.types import Partition
 from cdc_sync.sink.http import ApiRejected, SinkHttp
@@ -218,14 +224,14 @@ class Writer:
         culprits = [e for e in entries if e.doc_id in named]
         if culprits:
             for entry in culprits:
-                flight.rejected.append(DeadLetter(entry.source, code, message))
+                flight.rejected.append(Rejection(entry.offset, code, message))
             rest = [e for e in entries if e.doc_id not in named]
             if rest:
                 self._send(flight, Part(part.kind, rest))
         elif (named and part.resends < RESENDS) or (len(entries) == 1 and part.resends < RESENDS):
             self._send(flight, Part(part.kind, entries, resends=part.resends + 1))
         elif len(entries) == 1:
-            flight.rejected.append(DeadLetter(entries[0].source, code, message))
+            flight.rejected.append(Rejection(entries[0].offset, code, message))
         else:
             log.info(
                 "%s rejected %d documents (%s); splitting",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,3 +168,14 @@ def read_range(
         raise DependencyUnavailable(f"kafka at {kafka.bootstrap_servers}: {exc}") from None
     finally:
         consumer.close()
+
+
+def read_offsets(
+    kafka: KafkaSettings, topic: str, partition: int, offsets: Iterable[int]
+) -> dict[int, Record]:
+    """The records at `offsets` of one partition that Kafka still holds, by offset."""
+    wanted = set(offsets)
+    if not wanted:
+        return {}
+    span = read_range(kafka, topic, {partition: min(wanted)}, {partition: max(wanted) + 1})
+    return {r.offset: r for r in span if r.offset in wanted}

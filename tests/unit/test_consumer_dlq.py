@@ -1,6 +1,8 @@
 import pytest
 
-from cdc_sync.consumer.dlq import DeadLetter, DlqLimit, DlqLimitExceeded, headers_for
+from cdc_sync.consumer.dlq import DeadLetter, DlqLimit, DlqLimitExceeded, headers_for, letters_for
+from cdc_sync.consumer.flights import Rejection
+from cdc_sync.kafka.reader import Record
 from cdc_sync.kafka.types import Partition, Received
 
 LETTER = DeadLetter(Received(Partition("cdc.T", 2), 41, b"k", b"v", 1700), "decode_error", "bad")
@@ -41,3 +43,16 @@ def test_headers_name_the_error_and_the_origin() -> None:
         "cdc.original.offset": "41",
         "cdc.original.timestamp": "1700",
     }
+
+
+def test_rejected_documents_become_letters_with_their_records_read_again() -> None:
+    """Invariant: a rejected record is dead-lettered with its original bytes, or, gone from
+    Kafka, still dead-lettered with a reason saying so (nothing is silently dropped)."""
+    p = Partition("cdc.T", 2)
+    found = {7: Record("cdc.T", 2, 7, b"k7", b"v7", 1700)}
+    letters = letters_for(
+        p, [Rejection(7, "invalid", "bad"), Rejection(9, "invalid", "bad")], found
+    )
+    assert letters[0] == DeadLetter(Received(p, 7, b"k7", b"v7", 1700), "invalid", "bad")
+    assert letters[1].record == Received(p, 9, None, None)
+    assert "no longer in Kafka" in letters[1].reason

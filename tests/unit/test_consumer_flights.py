@@ -4,7 +4,7 @@ from cdc_sync.config import TableSettings
 from cdc_sync.consumer.batch import PartitionBatch
 from cdc_sync.consumer.flights import Flight, halves, superseded, without_superseded
 from cdc_sync.documents.mapping import Delete, Upsert
-from cdc_sync.kafka.types import Partition, Received
+from cdc_sync.kafka.types import Partition
 
 P = Partition("cdc.T", 0)
 TABLE = TableSettings(name="T", primary_key=["ID"])
@@ -13,9 +13,9 @@ TABLE = TableSettings(name="T", primary_key=["ID"])
 def flight(*ops: Upsert | Delete, truncate: bool = False, sent: bool = True) -> Flight:
     b = PartitionBatch(P, TABLE, 0.0)
     if truncate:
-        b.add_truncate(Received(P, 0, None, None))
+        b.add_truncate(0)
     for i, op in enumerate(ops):
-        b.add(Received(P, i + 1, b"k", b"v"), op)
+        b.add(i + 1, op)
     f = Flight(b)
     f.sent = sent
     return f
