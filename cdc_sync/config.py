@@ -105,6 +105,8 @@ class KafkaSettings(_Section):
     bootstrap_servers: str
     topic_prefix: str = Field("cdc", pattern=r"^[A-Za-z0-9._-]+$")
     group_id: str = "cdc-sync"
+    group_instance_id: str = Field("auto", pattern=r"^[A-Za-z0-9._-]*$")
+    """Static membership: "auto" (host name and a free slot), an id of your own, or "" (off)."""
     dead_letter_topic: str = Field("cdc-sync.dlq", pattern=r"^[A-Za-z0-9._-]+$")
     partitions: int = Field(6, ge=1)
     replication_factor: int = Field(1, ge=1)

@@ -28,6 +28,7 @@ from cdc_sync.errors import TerminalError, TransientError
 from cdc_sync.events.decode import decode_record
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.consumer import KafkaConsumer
+from cdc_sync.kafka.membership import static_member
 from cdc_sync.kafka.producer import Producer
 from cdc_sync.kafka.reader import read_offsets
 from cdc_sync.kafka.types import Partition, Received
@@ -64,7 +65,8 @@ class ConsumerService:
         self.tables: dict[str, TableSettings] = {t.topic_name(prefix): t for t in settings.tables}
         self.stats = ConsumerStats()
         self.state = StateStore(settings.state.url)
-        self.kafka = KafkaConsumer(settings.kafka)
+        self.member = static_member(settings.kafka.group_id, settings.kafka.group_instance_id)
+        self.kafka = KafkaConsumer(settings.kafka, instance_id=self.member.instance_id)
         self.client = meili_client(settings.meilisearch)
         self.sink = SinkHttp(settings.meilisearch)
         self.writer = Writer(self.sink, self.limits, self._idle, self._note_retry, self._stopping)
@@ -98,6 +100,8 @@ class ConsumerService:
         if until_caught_up:
             self.targets = self._end_offsets()
             log.info("catching up to end offsets of %d partitions", len(self.targets))
+        if self.member.instance_id:
+            log.info("static group member %s", self.member.instance_id)
         self.kafka.subscribe(list(self.tables), self._on_assign, self._on_revoke)
 
     def stop(self) -> None:
@@ -119,6 +123,7 @@ class ConsumerService:
             self._record_error(f"consumer stopped: {exc}", force=True)
             self._closing = True
             self.kafka.close()
+            self.member.release()
             raise
 
     def run_once(self) -> None:
@@ -155,6 +160,7 @@ class ConsumerService:
         if self.writer.tasks:
             log.warning("shutdown: abandoned %d unfinished tasks", len(self.writer.tasks))
         self.kafka.close()
+        self.member.release()
         self.dlq.producer.close()
         self.sink.close()
         log.info("consumer stopped", extra={"fields": {"stats": self.stats.as_dict()}})

@@ -30,9 +30,16 @@ def _parts(tps: Iterable[TopicPartition]) -> list[Partition]:
 class KafkaConsumer:
     """Group member that commits only the offsets it is given (auto commit and store off)."""
 
-    def __init__(self, kafka: KafkaSettings, group_id: str | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        group_id: str | None = None,
+        instance_id: str | None = None,
+        **overrides: Any,
+    ) -> None:
         config = {
             "group.id": group_id or kafka.group_id,
+            **({"group.instance.id": instance_id} if instance_id else {}),
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
