@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -140,36 +141,55 @@ def bootstrap(
     return elapsed, rate, int(usage.read_text().split()[-1]) // 1024
 
 
+def measure(rows: int, memory_at: list[int], batch: int = 5000) -> list[dict[str, Any]]:
+    client = meilisearch.Client(os.environ["MEILI_URL"], os.environ["MEILI_MASTER_KEY"], timeout=60)
+    lines: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for size in sorted({rows, *memory_at}):
+            source = folder / f"source_{size}.db"
+            make_source(source, size)
+            line: dict[str, Any] = {"rows": size}
+            if size == rows:
+                direct = direct_load(client, documents(source), batch)
+                line["direct_rows_per_s"] = round(size / direct)
+            wall, load_rate, rss = bootstrap(client, folder, source, batch)
+            line |= {
+                "bootstrap_wall_s": round(wall, 2),
+                "bootstrap_rows_per_s": round(size / wall),
+                "bootstrap_load_phase_rows_per_s": round(load_rate),
+                "bootstrap_peak_rss_mib": rss,
+            }
+            if size == rows:
+                line["ratio_wall"] = round(
+                    line["bootstrap_rows_per_s"] / line["direct_rows_per_s"], 3
+                )
+                line["ratio_load_phase"] = round(load_rate / line["direct_rows_per_s"], 3)
+            print(json.dumps(line), flush=True)
+            lines.append(line)
+    return lines
+
+
+def figure(quick: bool) -> dict[str, Any]:
+    """Bootstrap / direct bulk load (whole run and load phase), and peak RSS at two sizes."""
+    rows, small = (50_000, 10_000) if quick else (200_000, 50_000)
+    runs = [measure(rows, [small] if i == 0 else []) for i in range(1 if quick else 3)]
+    ratios = [line["ratio_wall"] for run in runs for line in run if "ratio_wall" in line]
+    return {
+        "rows": rows,
+        "ratio_wall_median": statistics.median(ratios),
+        "ratios_wall": ratios,
+        "runs": runs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--memory-at", type=int, nargs="*", default=[50_000, 200_000])
     parser.add_argument("--batch-size", type=int, default=5000)
     args = parser.parse_args()
-    client = meilisearch.Client(os.environ["MEILI_URL"], os.environ["MEILI_MASTER_KEY"], timeout=60)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        sizes = sorted({args.rows, *args.memory_at})
-        for rows in sizes:
-            source = folder / f"source_{rows}.db"
-            make_source(source, rows)
-            line = {"rows": rows}
-            if rows == args.rows:
-                direct = direct_load(client, documents(source), args.batch_size)
-                line["direct_rows_per_s"] = round(rows / direct)
-            wall, load_rate, rss = bootstrap(client, folder, source, args.batch_size)
-            line |= {
-                "bootstrap_wall_s": round(wall, 2),
-                "bootstrap_rows_per_s": round(rows / wall),
-                "bootstrap_load_phase_rows_per_s": round(load_rate),
-                "bootstrap_peak_rss_mib": rss,
-            }
-            if rows == args.rows:
-                line["ratio_wall"] = round(
-                    line["bootstrap_rows_per_s"] / line["direct_rows_per_s"], 3
-                )
-            print(json.dumps(line), flush=True)
+    measure(args.rows, args.memory_at, args.batch_size)
 
 
 if __name__ == "__main__":

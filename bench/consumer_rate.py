@@ -18,6 +18,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,22 +113,26 @@ def consume(config: Path, log: Path, profile: str | None) -> tuple[float, dict[s
     # py-spy (sampling, in its own process) shows where the consumer's time goes
     spy = ["py-spy", "record", "--format", "raw", "--rate", "250", "-o", profile or "", "--"]
     command = [sys.executable, "-m", "cdc_sync", "--config", str(config)]
+    # /usr/bin/time reports the child's own peak RSS; wait4 on a child forked from this
+    # process would count the pages it inherited before exec.
+    usage = log.with_suffix(".rss")
+    time_rss = ["/usr/bin/time", "-f", "%M", "-o", str(usage)]
     with log.open("wb") as err:
-        proc = subprocess.Popen(
-            [*(spy if profile else []), *command, "consume", "--until-caught-up"],
+        done = subprocess.run(
+            [*(spy if profile else time_rss), *command, "consume", "--until-caught-up"],
             stderr=err,
             env=env,
             cwd=ROOT,
+            timeout=3600,
         )
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"consume exited with {proc.returncode}: {log.read_text()[-2000:]}")
+    if done.returncode != 0:
+        raise SystemExit(f"consume exited with {done.returncode}: {log.read_text()[-2000:]}")
+    rss_kib = 0 if profile else int(usage.read_text().split()[-1])
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     assigned = next(log_time(x) for x in lines if x["msg"].startswith("assigned "))
     caught = next(log_time(x) for x in lines if x["msg"].startswith("caught up"))
     stats = next(x["stats"] for x in lines if x["msg"] == "consumer stopped")
-    return caught - assigned, stats, usage.ru_maxrss * 1024
+    return caught - assigned, stats, rss_kib * 1024
 
 
 def measure(
@@ -217,6 +222,22 @@ def main() -> None:
     )
     if "ratio" in r:
         print(f"ratio            : {r['ratio']:.2f} (target >= 0.95)")
+
+
+def figure(quick: bool) -> dict[str, Any]:
+    """Consumer rate / direct bulk load, both document shapes, median of 5 runs (2 if quick)."""
+    runs, events = (2, 20_000) if quick else (5, 100_000)
+    out: dict[str, Any] = {"events": events}
+    for shape in ("small", "text"):
+        results = [measure(events, shape) for _ in range(runs)]
+        ratios = [r["ratio"] for r in results]
+        out[shape] = {
+            "ratio_median": statistics.median(ratios),
+            "ratio_min": min(ratios),
+            "ratios": ratios,
+            "runs": results,
+        }
+    return out
 
 
 if __name__ == "__main__":

@@ -283,5 +283,11 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(len(ordered) * q + 0.5) - 1))]
 
 
+def figure(quick: bool) -> dict[str, Any]:
+    """Change → searchable at 100 and 1,000 changes/s, with each hop's share."""
+    seconds = 10 if quick else 30
+    return {f"{rate}_per_s": measure(rate, seconds) for rate in (100, 1000)}
+
+
 if __name__ == "__main__":
     main()

@@ -125,5 +125,13 @@ def main() -> None:
     )
 
 
+def figure(quick: bool) -> dict[str, Any]:
+    """kill -9 → first document applied, static membership and (for comparison) dynamic."""
+    return {
+        "static": measure(2 if quick else 5),
+        "dynamic": measure(1 if quick else 2, dynamic=True),
+    }
+
+
 if __name__ == "__main__":
     main()
