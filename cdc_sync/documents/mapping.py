@@ -40,7 +40,7 @@ class MappingError(TerminalError):
     """A row that cannot become a document; it is dead-lettered with this reason."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen instance is three times dearer to build
 class Upsert:
     doc_id: str
     document: dict[str, Any]
@@ -48,7 +48,7 @@ class Upsert:
     """True when some columns were unavailable: merge instead of replace."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen (as Upsert)
 class Delete:
     doc_id: str
 
@@ -79,6 +79,8 @@ class _Plan:
     fields: tuple[tuple[str, FieldSpec, frozenset[type]], ...]
     """(the row's column name, its field spec, value types it keeps as they are), in order."""
     soft_delete: str | None
+    key_complete: bool
+    """Whether rows of this shape hold every key column."""
 
 
 _PLANS: dict[tuple[int, tuple[str, ...]], tuple[TableSettings, _Plan]] = {}
@@ -99,8 +101,10 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
         if name is not None:
             fields.append((name, spec, _AS_IS.get(spec.type, _NONE_ONLY)))
     soft = table.soft_delete
+    key = tuple((c, _resolve(columns, c)) for c in table.primary_key)
     plan = _Plan(
-        key=tuple((c, _resolve(columns, c)) for c in table.primary_key),
+        key=key,
+        key_complete=all(name is not None for _, name in key),
         fields=tuple(fields),
         soft_delete=None if soft is None else _resolve(columns, soft.column),
     )
@@ -188,9 +192,7 @@ def _specs(table: TableSettings, columns: tuple[str, ...]) -> dict[str, FieldSpe
 
 
 def _kept(kind: type, value: Any) -> bool:
-    """Whether `convert` returns this value of an `_AS_IS` type unchanged."""
-    if kind is str:
-        return bool(value != UNAVAILABLE)
+    """Whether `convert` returns this value of an `_AS_IS` type (other than str) unchanged."""
     if kind is int:
         return bool(abs(value) <= _INT64)
     if kind is float:
@@ -222,7 +224,8 @@ def _document(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> Documen
     for column, spec, as_is in plan.fields:
         value = row[column]
         kind = value.__class__
-        if kind in as_is and _kept(kind, value):  # the common cases, without `convert`
+        # the common cases, without `convert` (strings, most of them, without a call)
+        if kind in as_is and (value != UNAVAILABLE if kind is str else _kept(kind, value)):
             document[spec.name] = value
             continue
         if value == UNAVAILABLE:
@@ -244,7 +247,7 @@ def operation_for_event(table: TableSettings, event: ChangeEvent) -> DocumentOp:
         return Delete(document_id(key_of(table, event.key)))
     row = event.after
     plan = _plan(table, row)
-    if any(name is None for _, name in plan.key):
+    if not plan.key_complete:
         row = {**event.key, **row}
         plan = _plan(table, row)
     return _document(table, plan, row)
