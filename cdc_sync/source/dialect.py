@@ -135,6 +135,10 @@ class Dialect:
     def txid(self) -> str:
         return "NULL"
 
+    def notify_channel(self, changelog: Table) -> str | None:
+        """The channel the triggers notify at commit, where the database has one."""
+        return None
+
     def comment(self, table: CapturedTable) -> str:
         return f"{MARKER}: change capture for {table.name}"
 

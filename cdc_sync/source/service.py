@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -32,6 +31,7 @@ from cdc_sync.source.install import changelog_exists
 from cdc_sync.source.relay import TriggerRelay
 from cdc_sync.source.schema import reflect_tables
 from cdc_sync.source.timestamp import TimestampPoller
+from cdc_sync.source.wakeup import ChannelListener, Pacer, Round, Sleeper, Waiter
 from cdc_sync.source.zone import resolve_zone
 from cdc_sync.state.store import StateStore
 
@@ -138,22 +138,22 @@ class RelayService:
             if t.settings.capture == "timestamp"
         ]
 
-    def step(self) -> bool:
-        """One round over every table; True when there may be more to do right away."""
-        busy = False
+    def step(self) -> Round:
+        """One round over every table: what it found decides how soon the next one runs."""
+        full = progressed = pending = False
         if self.relay is not None:
-            relay = self.relay
-            result = self._call(relay.run_batch, self._budget())
+            result = self._call(self.relay.run_batch, self._budget())
             self.published += result.events
-            busy = result.locked > 0
-            if result.locked and not result.published:
-                time.sleep(0.05)  # every key waits for another relay's earlier rows
+            full = result.published >= self.relay.batch_size
+            progressed = result.published > 0
+            pending = result.locked > result.published  # keys wait for another relay
         for poller in self.pollers:
             events, more = self._call(poller.poll, self._budget())
             self.published += events
             metrics.relay_published(poller.table.name, events)
-            busy = busy or more or events > 0
-        return busy
+            full = full or more
+            progressed = progressed or events > 0
+        return Round(full, progressed, pending)
 
     def _budget(self) -> float | None:
         return 300.0 if self.once else None
@@ -161,16 +161,27 @@ class RelayService:
     def run(self) -> int:
         """Run until stopped (or, with `once`, until there is nothing left); return events."""
         self.start()
-        interval = self.settings.relay.poll_interval_ms / 1000
+        pacer = Pacer(self.settings.relay.poll_interval_ms / 1000)
+        waiter = self._waiter()
         try:
             while not self.stopping.is_set():
-                if not self.step():
-                    if self.once:
-                        break
-                    self.stopping.wait(interval)
+                done = self.step()
+                if self.once and not done.active:
+                    break
+                delay = pacer.after(done)
+                if delay:
+                    waiter.wait(delay)
         finally:
+            waiter.close()
             self.close()
         return self.published
+
+    def _waiter(self) -> Waiter:
+        """LISTEN where the triggers notify (PostgreSQL); sleep elsewhere and with `once`."""
+        channel = self.relay.dialect.notify_channel(self.relay.changelog) if self.relay else None
+        if channel is None or self.once or self.engine is None:
+            return Sleeper(self.stopping)
+        return ChannelListener(self.engine, channel, self.stopping)
 
     def close(self) -> None:
         if self.producer is not None:

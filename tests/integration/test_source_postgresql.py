@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -225,3 +229,64 @@ def test_relay_publishes_the_final_state_of_statement_level_changes(
     assert {k for k, v in last.items() if v is not None} == set(rows)
     for key, name in rows.items():
         assert last[key] is not None and last[key]["after"]["name"] == name
+
+
+def wait_for_keys(bootstrap: str, topic: str, keys: set[int], timeout_s: float) -> float:
+    """Seconds until every key is in the topic (fails after `timeout_s`)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        with contextlib.suppress(Exception):  # the topic may not exist yet
+            found = {json.loads(k)["ID"] for k in by_key(read_topic(bootstrap, topic, 10))}
+            if keys <= found:
+                return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"keys {keys} not in {topic} after {timeout_s} s")
+
+
+def listeners(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        query = "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()"
+        return list(conn.execute(text(query)).scalars())
+
+
+def test_a_notification_wakes_the_relay_and_a_lost_listener_costs_a_poll_not_a_change(
+    engine: Engine, pg_url: str, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Invariant: a change committed while the relay waits is published without waiting
+    out the poll interval (60 s here, and an idle relay's first wait is that long: any
+    arrival sooner proves the wake-up); when the listening connection is killed, the
+    next change is still published and the relay listens again."""
+    run(engine, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+    config = make_config(pg_url, tables=[ITEMS], relay={"poll_interval_ms": 60_000})
+    assert cli(config, "source", "install").returncode == 0
+    prefix = config.read_text().split('topic_prefix = "')[1].split('"')[0]
+    topic = f"{prefix}.ITEMS"
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "cdc_sync", "--config", str(config), "relay"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = wait_for_listener(engine, exclude=None)  # found nothing; now in its 60 s wait
+        run(engine, "INSERT INTO items VALUES (1, 'a')")
+        assert wait_for_keys(kafka_bootstrap, topic, {1}, 30) < 30
+        run(engine, f"SELECT pg_terminate_backend({first})")
+        run(engine, "INSERT INTO items VALUES (2, 'b')")
+        wait_for_keys(kafka_bootstrap, topic, {2}, 30)
+        wait_for_listener(engine, exclude=first)
+    finally:
+        relay.terminate()
+        _, stderr = relay.communicate(timeout=30)
+    assert relay.returncode == 0, stderr
+    assert "listening on cdc_sync.cdc_change_log failed" in stderr
+
+
+def wait_for_listener(engine: Engine, exclude: int | None, timeout_s: float = 60) -> int:
+    """The pid of the relay's listening connection (other than `exclude`) once it exists."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [pid for pid in listeners(engine) if pid != exclude]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError("the relay never listened")
