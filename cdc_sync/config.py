@@ -92,6 +92,8 @@ class SourceSettings(_Section):
     connect_timeout_s: float = Field(10.0, gt=0)
     time_zone: TimeZone | None = None
     """The zone of DATE / TIMESTAMP values without one (None: the database's, see source.zone)."""
+    notify: bool = True
+    """PostgreSQL: triggers NOTIFY at commit so the relay wakes at once (false: it polls)."""
 
     def display_url(self) -> str:
         """The URL with its password masked, for logs and messages."""

@@ -36,8 +36,10 @@ class Dialect:
     qualified_changelog: ClassVar[bool] = True
     """Triggers name the change log with its schema (False where triggers cannot: SQLite)."""
 
-    def __init__(self, sa_dialect: SADialect) -> None:
+    def __init__(self, sa_dialect: SADialect, *, notify: bool = True) -> None:
         self.preparer = sa_dialect.identifier_preparer
+        self.notify = notify
+        """Triggers notify the relay at commit where the database can (`source.notify`)."""
         # A connected dialect knows the database's limit (Oracle: 30 before 12.2 compatibility).
         limit = getattr(sa_dialect, "max_identifier_length", None) or self.max_identifier
         self.identifier_limit = min(self.max_identifier, limit)
@@ -164,7 +166,7 @@ class Dialect:
         return tuple_(*columns).in_([tuple(k) for k in keys])
 
 
-def dialect_for(sa_dialect: SADialect) -> Dialect:
+def dialect_for(sa_dialect: SADialect, *, notify: bool = True) -> Dialect:
     from cdc_sync.source.oracle import OracleDialect
     from cdc_sync.source.postgresql import PostgresDialect
     from cdc_sync.source.sqlite import SqliteDialect
@@ -175,7 +177,7 @@ def dialect_for(sa_dialect: SADialect) -> Dialect:
         "sqlite": SqliteDialect,
     }
     try:
-        return known[sa_dialect.name](sa_dialect)
+        return known[sa_dialect.name](sa_dialect, notify=notify)
     except KeyError:
         from cdc_sync.errors import ConfigError
 

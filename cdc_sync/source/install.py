@@ -66,7 +66,7 @@ def changelog_exists(conn: Connection, changelog: Table) -> bool:
 
 def plan(conn: Connection, settings: Settings, strict: bool = True) -> Plan:
     """Check everything first: nothing is changed when the config does not fit the database."""
-    dialect = dialect_for(conn.dialect)
+    dialect = dialect_for(conn.dialect, notify=settings.source.notify)
     changelog = changelog_table(settings.source, home=dialect.changelog_home(conn))
     tables = reflect_tables(conn, trigger_tables(settings), strict=strict)
     foreign = [p for t in tables for p in dialect.foreign_triggers(conn, t)]

@@ -61,13 +61,15 @@ class PostgresDialect(Dialect):
     def txid(self) -> str:
         return "txid_current()::text"
 
-    def notify_channel(self, changelog: Table) -> str:
+    def notify_channel(self, changelog: Table) -> str | None:
         """The LISTEN/NOTIFY channel of a change log (at most 63 bytes, PostgreSQL's limit).
 
         From the table name only: install knows the schema the change log went to,
         a relay may not. Two change logs of one name share a channel: a relay may
         wake once for nothing, never miss a wake-up.
         """
+        if not self.notify:
+            return None
         name = f"cdc_sync.{changelog.name}".lower()
         if len(name) > self.max_identifier:
             name = f"cdc_sync_{hashlib.sha1(name.encode()).hexdigest()[:16]}"
@@ -124,6 +126,14 @@ class PostgresDialect(Dialect):
                 f"        {select}\n"
                 "        ) AS c (op, pk);"
             )
+        channel = self.notify_channel(changelog)
+        notify = ""
+        if channel:
+            notify = (
+                "    IF FOUND THEN\n"
+                f"        PERFORM pg_notify({self.literal(channel)}, '');\n"
+                "    END IF;\n"
+            )
         return (
             f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger\n"
             "LANGUAGE plpgsql AS $cdc$\n"
@@ -132,11 +142,7 @@ class PostgresDialect(Dialect):
             # statement that changed nothing.
             "    v_txid text := txid_current_if_assigned()::text;\n"
             "    v_now timestamptz := clock_timestamp();\n"
-            "BEGIN\n" + "\n".join(branches) + "\n    END IF;\n"
-            "    IF FOUND THEN\n"
-            f"        PERFORM pg_notify({self.literal(self.notify_channel(changelog))}, '');\n"
-            "    END IF;\n"
-            "    RETURN NULL;\n"
+            "BEGIN\n" + "\n".join(branches) + "\n    END IF;\n" + notify + "    RETURN NULL;\n"
             "END\n"
             "$cdc$"
         )

@@ -84,7 +84,7 @@ class RelayService:
         if not wanted:
             raise ConfigError(["tables: no table has capture = 'trigger' or 'timestamp'"])
         url = normalise_url(settings.source.url.get_secret_value())
-        dialect = dialect_for(url.get_dialect()())
+        dialect = dialect_for(url.get_dialect()(), notify=settings.source.notify)
         options = dialect.engine_options(settings.relay.batch_size)
         self.engine = engine = create_source_engine(settings.source, **options)
 

@@ -53,9 +53,9 @@ def run(engine: Engine, *statements: str) -> None:
             conn.exec_driver_sql(statement)
 
 
-def settings(url: str, tables: list[dict[str, Any]]) -> Settings:
+def settings(url: str, tables: list[dict[str, Any]], notify: bool = True) -> Settings:
     return Settings(
-        source={"url": url},  # type: ignore[arg-type]
+        source={"url": url, "notify": notify},  # type: ignore[arg-type]
         kafka={"bootstrap_servers": "127.0.0.1:9"},  # type: ignore[arg-type]
         meilisearch={"url": "http://127.0.0.1:9"},  # type: ignore[arg-type]
         tables=tables,  # type: ignore[arg-type]
@@ -199,6 +199,10 @@ def test_a_transaction_notifies_the_channel_once_at_commit(engine: Engine, pg_ur
         assert [n.channel for n in listener.notifies(timeout=1, stop_after=5)] == [CHANNEL]
         run(engine, "UPDATE items SET name = 'z' WHERE id > 100")
         assert list(listener.notifies(timeout=0.5)) == []
+        install(engine, settings(pg_url, [ITEMS], notify=False))  # [source] notify = false
+        run(engine, "UPDATE items SET name = 'q'")
+        assert list(listener.notifies(timeout=0.5)) == []
+        assert len(take(engine)) == 3 + 3 + 3  # still logged
 
 
 def test_relay_publishes_the_final_state_of_statement_level_changes(

@@ -29,7 +29,7 @@ def captured(name: str = "crasivttst", schema: str | None = "app", keys: int = 1
 
 def dialect(name: str) -> Dialect:
     module = {"oracle": oracle, "postgresql": postgresql, "sqlite": sqlite}[name]
-    return dialect_for(module.dialect())  # type: ignore[attr-defined]
+    return dialect_for(module.dialect())
 
 
 def changelog(home: str | None = None) -> Table:
@@ -146,13 +146,13 @@ def test_postgresql_uninstall_drops_statement_and_legacy_row_triggers() -> None:
 
 def test_postgresql_notify_channel_fits_63_bytes() -> None:
     d = dialect("postgresql")
-    assert d.notify_channel(changelog()) == "cdc_sync.cdc_change_log"  # type: ignore[attr-defined]
+    assert d.notify_channel(changelog()) == "cdc_sync.cdc_change_log"
     in_schema = changelog_table(SourceSettings(url="sqlite://", changelog_schema="APP"))  # type: ignore[arg-type]
     # The relay may not know the schema install chose: the channel does not depend on it.
-    assert d.notify_channel(in_schema) == "cdc_sync.cdc_change_log"  # type: ignore[attr-defined]
+    assert d.notify_channel(in_schema) == "cdc_sync.cdc_change_log"
     long = changelog_table(SourceSettings(url="sqlite://", changelog_table="L" * 60))  # type: ignore[arg-type]
-    channel = d.notify_channel(long)  # type: ignore[attr-defined]
-    assert len(channel) <= 63 and channel.startswith("cdc_sync_")
+    channel = d.notify_channel(long)
+    assert channel is not None and len(channel) <= 63 and channel.startswith("cdc_sync_")
 
 
 def test_postgresql_long_names_fit() -> None:
@@ -182,3 +182,9 @@ def test_mixed_case_names_are_quoted() -> None:
     table = captured(name="MyTable", schema=None)
     [ddl] = dialect("oracle").create_triggers(table, changelog())
     assert 'ON "MyTable"' in ddl
+
+
+def test_postgresql_without_notify_the_triggers_do_not_notify() -> None:
+    d = dialect_for(postgresql.dialect(), notify=False)
+    assert d.notify_channel(changelog()) is None
+    assert all("pg_notify" not in s for s in d.create_triggers(captured(), changelog()))
