@@ -25,21 +25,25 @@ class DeliveryFailed(TransientError):
         super().__init__(f"{len(errors)} records not delivered: {'; '.join(errors[:3])}{more}")
 
 
-class Producer:
+def producer_config(kafka: KafkaSettings, **overrides: Any) -> dict[str, Any]:
     """Idempotent, acks=all, Java-compatible murmur2 partitioning (per-key order holds)."""
+    return {
+        **kafka.client_config(),
+        "enable.idempotence": True,
+        "acks": "all",
+        "partitioner": "murmur2_random",
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        "message.timeout.ms": 60_000,
+        **overrides,
+    }
+
+
+class Producer:
+    """`producer_config`'s client; every failed delivery is reported by `flush`."""
 
     def __init__(self, kafka: KafkaSettings, **overrides: Any) -> None:
-        config = {
-            **kafka.client_config(),
-            "enable.idempotence": True,
-            "acks": "all",
-            "partitioner": "murmur2_random",
-            "linger.ms": 5,
-            "compression.type": "lz4",
-            "message.timeout.ms": 60_000,
-            **overrides,
-        }
-        self._producer = _Producer(config)
+        self._producer = _Producer(producer_config(kafka, **overrides))
         self._errors: list[str] = []
         self._pending = 0
 
