@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
-FIGURES = ["consumer_rate", "consumer_memory", "latency", "restart", "bootstrap_rate"]
+FIGURES = [
+    "consumer_rate",
+    "consumer_memory",
+    "latency",
+    "restart",
+    "bootstrap_rate",
+    "writer_overhead",
+    "relay_rate",
+    "relay_latency",
+]
 
 
 def load() -> list[float]:
