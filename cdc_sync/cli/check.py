@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import click
 from sqlalchemy import Connection, inspect, literal, select
 
 from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings
-from cdc_sync.database_url import normalise_url
 from cdc_sync.kafka.admin import cluster_id
 from cdc_sync.sink.meili import meili_client
-from cdc_sync.source.database import create_source_engine
+from cdc_sync.source.database import create_source_engine, missing_sqlite_file
 
 
 @dataclass
@@ -26,15 +24,9 @@ class Outcome:
 
 
 def check_source(settings: Settings) -> str:
-    url = normalise_url(settings.source.url.get_secret_value())
-    database = url.database or ":memory:"
-    # connecting to a missing SQLite file would create an empty one
-    if (
-        url.get_backend_name() == "sqlite"
-        and database != ":memory:"
-        and not Path(database).exists()
-    ):
-        raise RuntimeError(f"SQLite database file {database} does not exist")
+    missing_file = missing_sqlite_file(settings.source)
+    if missing_file:
+        raise RuntimeError(missing_file)
     engine = create_source_engine(settings.source)
     notes: list[str] = []
     try:

@@ -11,7 +11,8 @@ import click
 from cdc_sync.cli.context import AppContext, secrets_of
 from cdc_sync.consumer.service import ConsumerService
 from cdc_sync.ops import metrics
-from cdc_sync.ops.status import kafka_lag
+from cdc_sync.ops.reporter import Reporter
+from cdc_sync.state.store import process_name
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,17 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
             "consumer",
             ready=lambda: service.stats.ready,
             throughput=metrics.APPLIED_RATE.rate,
-            lag=kafka_lag(settings),
+            activity=metrics.APPLIED_ACTIVITY,
             details=lambda: _details(service),
             secrets=secrets_of(settings),
         )
+    reporter = Reporter(
+        settings.state.url, "consumer", process_name(), metrics.APPLIED_ACTIVITY
+    ).start()
     try:
         service.run(until_caught_up=until_caught_up)
     finally:
+        reporter.stop()
         if http is not None:
             http.stop()
     stats = service.stats

@@ -10,8 +10,9 @@ import click
 
 from cdc_sync.cli.context import AppContext, secrets_of
 from cdc_sync.ops import metrics
+from cdc_sync.ops.reporter import Reporter
 from cdc_sync.source.service import RelayService
-from cdc_sync.state.store import StateStore
+from cdc_sync.state.store import StateStore, process_name
 
 
 @click.command()
@@ -40,12 +41,17 @@ def relay(app: AppContext, once: bool) -> None:
             "relay",
             ready=lambda: service.producer is not None and not service.stopping.is_set(),
             throughput=metrics.PUBLISHED_RATE.rate,
+            activity=metrics.PUBLISHED_ACTIVITY,
             details=lambda: {"published": service.published},
             secrets=secrets_of(settings),
         )
+    reporter = Reporter(
+        settings.state.url, "relay", process_name(), metrics.PUBLISHED_ACTIVITY
+    ).start()
     try:
         published = service.run()
     finally:
+        reporter.stop()
         if http is not None:
             http.stop()
         signal.signal(signal.SIGTERM, previous)

@@ -1,15 +1,22 @@
-"""`cdc-sync status`: runs with their failures, leases held, fences, recent errors, counts."""
+"""`cdc-sync status`: per-table state, runs with their failures, leases, fences, recent errors.
+
+It runs as a process of its own: each number is read where it is kept (see
+``cdc_sync.ops.tables``), never from another process's memory.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import click
 
-from cdc_sync.cli.context import AppContext
+from cdc_sync.cli.context import AppContext, secrets_of
 from cdc_sync.config import Settings
-from cdc_sync.sink.meili import meili_client
+from cdc_sync.ops import format as fmt
+from cdc_sync.ops.redact import redact
+from cdc_sync.ops.tables import TableStatusReader, TablesView
 from cdc_sync.state.store import Run, StateStore
 
 
@@ -32,20 +39,17 @@ def _run(store: StateStore, run: Run) -> dict[str, Any]:
     }
 
 
-def index_counts(settings: Settings) -> dict[str, Any]:
-    """Documents per configured index; the error text when Meilisearch does not answer."""
-    try:
-        stats = meili_client(settings.meilisearch).get_all_stats().get("indexes", {})
-    except Exception as exc:
-        return {"error": f"meilisearch: {type(exc).__name__}"}
-    uids = sorted({t.index_uid for t in settings.tables})
-    return {uid: stats.get(uid, {}).get("numberOfDocuments") for uid in uids}
-
-
 def gather(settings: Settings, limit: int) -> dict[str, Any]:
+    reader = TableStatusReader(settings)
+    try:
+        view = reader.read()
+    finally:
+        reader.close()
     store = StateStore(settings.state.url)
     try:
-        return {
+        state = {
+            "tables": [dataclasses.asdict(t) for t in view.tables],
+            "unavailable": view.unavailable,
             "runs": [_run(store, r) for r in store.recent_runs(limit)],
             "leases": [
                 {
@@ -58,16 +62,65 @@ def gather(settings: Settings, limit: int) -> dict[str, Any]:
             ],
             "fenced_tables": sorted(store.fenced_tables()),
             "errors": store.recent_errors(limit),
-            "documents": index_counts(settings),
+            "documents": documents(view),
         }
     finally:
         store.close()
+    return dict(redact(state, secrets_of(settings)))
+
+
+def documents(view: TablesView) -> dict[str, Any]:
+    """Documents per configured index; the reason when Meilisearch does not answer."""
+    if "meilisearch" in view.unavailable:
+        return {"error": f"meilisearch: {view.unavailable['meilisearch']}"}
+    return {t.index: t.documents for t in sorted(view.tables, key=lambda t: t.index)}
+
+
+def render_table(t: dict[str, Any]) -> list[str]:
+    lines = [f"  {t['table']}  ({t['capture']} → index {t['index']}, topic {t['topic']})"]
+    facts = [f"documents {fmt.count(t['documents'])}"]
+    if t["backlog"] is not None:
+        b = t["backlog"]
+        rows = ("≥ " if b["capped"] else "") + fmt.count(b["rows"])
+        oldest = f", oldest {fmt.duration(b['oldest_age_s'])} old" if b["rows"] else ""
+        facts.append(f"relay backlog {rows}{oldest}")
+    if t["watermark"] is not None:
+        w = t["watermark"]
+        age = f" ({fmt.duration(w['age_s'])} old)" if w["age_s"] is not None else ""
+        facts.append(f"watermark {w['value']}{age}, moved {fmt.ago(w['moved_at'])}")
+    partitions = len(t["partitions"])
+    facts.append(f"consumer lag {fmt.count(t['lag'])} on {partitions} partition(s)")
+    lines.append("    " + " · ".join(facts))
+    activity = [f"last applied {fmt.ago(t['last_applied_at'])}"]
+    if t["capture"] != "debezium":
+        activity.insert(0, f"last published {fmt.ago(t['last_published_at'])}")
+    lines.append("    " + " · ".join(activity))
+    if t["latency"]:
+        lat = t["latency"]
+        lines.append(
+            f"    change → searchable p50 {fmt.millis(lat['p50_ms'])} · p90 "
+            f"{fmt.millis(lat['p90_ms'])} · p99 {fmt.millis(lat['p99_ms'])} "
+            f"({fmt.count(lat['changes'])} changes, last {fmt.duration(lat['window_s'])})"
+        )
+    for kind in ("bootstrap", "verify"):
+        run = t[kind]
+        if run:
+            error = f" — {run['error']}" if run["error"] else ""
+            lines.append(
+                f"    {kind} #{run['id']} {run['status']} {run['at']}: {run['summary']}{error}"
+            )
+    for component, values in t["extra"].items():
+        lines.append(f"    {component}: {fmt.notes(values)}")
+    return lines
 
 
 def render(state: dict[str, Any]) -> list[str]:
-    lines = ["documents:"]
-    lines += [f"  {uid}: {count}" for uid, count in state["documents"].items()]
-    lines.append("runs:")
+    lines = ["tables:" if state["tables"] else "tables: none configured"]
+    for table in state["tables"]:
+        lines += render_table(table)
+    for part, reason in state["unavailable"].items():
+        lines.append(f"  ({part} unavailable: {reason})")
+    lines.append("runs:" if state["runs"] else "runs: none")
     for run in state["runs"]:
         lines.append(
             f"  #{run['id']} {run['kind']} {run['table'] or '-'} {run['status']} "
@@ -94,7 +147,9 @@ def render(state: dict[str, Any]) -> list[str]:
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.pass_obj
 def status(app: AppContext, as_json: bool, limit: int) -> None:
-    """Recent runs (with failures), leases held, fenced tables, recent errors, document counts."""
+    """Per table: documents, relay backlog or watermark, consumer lag, last change applied,
+    change → searchable latency, latest bootstrap and verify. Then recent runs (with
+    failures), leases held, fenced tables and recent errors."""
     state = gather(app.settings, limit)
     if as_json:
         click.echo(json.dumps(state, indent=2, default=str))

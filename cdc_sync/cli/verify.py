@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from typing import Any
 
 import click
 
@@ -12,7 +14,63 @@ from cdc_sync.cli.context import AppContext
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine
+from cdc_sync.state.store import StateStore, process_name
 from cdc_sync.verify.compare import Report, Verifier
+
+log = logging.getLogger(__name__)
+
+
+def outcome(report: Report) -> dict[str, Any]:
+    """What status shows of a verify run."""
+    return {
+        "index": report.index,
+        "documents": report.index_documents,
+        "in_sync": report.diff.in_sync,
+        "missing": len(report.diff.missing),
+        "extra": len(report.diff.extra),
+        "differing": len(report.diff.differing),
+        "unmappable": len(report.unmappable),
+        "repaired": report.repaired,
+    }
+
+
+class RunHistory:
+    """Verify runs in the state store, for status; best effort (verify works without it)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            self.store: StateStore | None = StateStore(url)
+        except Exception as exc:
+            log.warning("verify runs are not recorded: state store unavailable: %s", exc)
+            self.store = None
+
+    def start(self, table: str) -> int | None:
+        if self.store is None:
+            return None
+        try:
+            return self.store.start_run("verify", table, process_name())
+        except Exception as exc:
+            log.warning("verify run of %s not recorded: %s", table, exc)
+            return None
+
+    def finish(
+        self,
+        run_id: int | None,
+        status: str,
+        rows: int,
+        error: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        if self.store is None or run_id is None:
+            return
+        try:
+            self.store.finish_run(run_id, status, rows, error=error, details=details)
+        except Exception as exc:
+            log.warning("verify run %d not recorded: %s", run_id, exc)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
 
 
 def describe(report: Report) -> list[str]:
@@ -48,20 +106,28 @@ def verify(
     client = meili_client(settings.meilisearch)
     http = SinkHttp(settings.meilisearch)
     reports = []
+    history = RunHistory(settings.state.url)
     try:
         for table in chosen_tables(settings, tables):
-            reader = SourceReader(engine, table, time_zone=settings.source.time_zone)
-            verifier = Verifier(reader, client, http, table, chunk)
-            report, wanted = verifier.compare(keep=repair)
-            if repair and not report.diff.in_sync:
-                failures = verifier.repair(report, wanted)
-                for key, reason in failures[:10]:
-                    click.echo(f"  repair failed for {key or '?'}: {reason}", err=True)
-                after, _ = verifier.compare()
-                report.repaired = after.diff.in_sync
+            run_id = history.start(table.qualified_name)
+            try:
+                reader = SourceReader(engine, table, time_zone=settings.source.time_zone)
+                verifier = Verifier(reader, client, http, table, chunk)
+                report, wanted = verifier.compare(keep=repair)
+                if repair and not report.diff.in_sync:
+                    failures = verifier.repair(report, wanted)
+                    for key, reason in failures[:10]:
+                        click.echo(f"  repair failed for {key or '?'}: {reason}", err=True)
+                    after, _ = verifier.compare()
+                    report.repaired = after.diff.in_sync
+            except BaseException as exc:
+                history.finish(run_id, "failed", 0, str(exc) or type(exc).__name__)
+                raise
+            history.finish(run_id, "succeeded", report.source_rows, None, outcome(report))
             reports.append(report)
     finally:
         engine.dispose()
+        history.close()
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2, default=str))
     else:

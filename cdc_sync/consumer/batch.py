@@ -10,6 +10,7 @@ limit is tested without waiting.
 from __future__ import annotations
 
 import json
+from array import array
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -61,14 +62,18 @@ class PartitionBatch:
     offsets: list[int] = field(default_factory=list)
     truncate: bool = False
     bytes: int = 0
+    source_ts: array[int] = field(default_factory=lambda: array("q"))
+    """Source times (epoch ms) of the records that carry one, for change → searchable latency."""
 
     @property
     def index_uid(self) -> str:
         return self.table.index_uid
 
-    def add(self, offset: int, op: DocumentOp | None) -> None:
+    def add(self, offset: int, op: DocumentOp | None, source_ts: int | None = None) -> None:
         """Add a record's operation; None means it changes nothing but its offset counts."""
         self.offsets.append(offset)
+        if source_ts is not None:
+            self.source_ts.append(source_ts)
         if op is None:
             return
         previous = self.entries.pop(op.doc_id, None)

@@ -50,6 +50,8 @@ class Flight:
     rejected: list[Rejection] = field(default_factory=list)
     sent: bool = False
     abandoned: bool = False
+    finished_ms: float | None = None
+    """When Meilisearch finished its last task (epoch ms, Meilisearch's clock)."""
 
     @property
     def done(self) -> bool:

@@ -191,7 +191,7 @@ class ConsumerService:
         if event.op == "t":
             batch.add_truncate(record.offset)
         else:
-            batch.add(record.offset, op)
+            batch.add(record.offset, op, event.ts_ms)
         if batch.is_full(self.limits):
             self.held.setdefault(record.partition, deque()).append(self.open.pop(record.partition))
 
@@ -273,7 +273,9 @@ class ConsumerService:
                 self._dead_letter(letter)
         applied = len(flight.batch.offsets) - len(flight.rejected)
         self.dlq.limit.record(True, applied)
-        metrics.events_applied(flight.batch.table.qualified_name, applied)
+        metrics.events_applied(
+            flight.batch.table.qualified_name, applied, flight.batch.source_ts, flight.finished_ms
+        )
         metrics.batch_seconds(self.clock() - flight.batch.created_at)
         rejected = {r.offset for r in flight.rejected}
         for entry in flight.batch.entries.values():
@@ -405,9 +407,15 @@ class ConsumerService:
         if now - self._times["lag"] < LAG_INTERVAL_S or not self.trackers:
             return
         self._times["lag"] = now
+        per_table: dict[str, int] = {}
         for partition, tracker in self.trackers.items():
             high = self.kafka.fetched_high(partition)
             position = tracker.committed
             if high is not None and position is not None:
-                self.stats.lag[str(partition)] = max(high - position, 0)
-                metrics.partition_lag(partition.topic, partition.partition, max(high - position, 0))
+                lag = max(high - position, 0)
+                self.stats.lag[str(partition)] = lag
+                metrics.partition_lag(partition.topic, partition.partition, lag)
+                table = self.tables[partition.topic].qualified_name
+                per_table[table] = per_table.get(table, 0) + lag
+        for table, lag in per_table.items():
+            metrics.table_lag(table, lag)

@@ -10,8 +10,10 @@ task rejected for its documents is split until the bad ones are isolated
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -43,6 +45,14 @@ TRANSIENT_TASK_CODES = frozenset(
 FATAL_STATUS = frozenset({401, 403})
 RESENDS = 4
 _NAMED_ID = re.compile(r'`"([A-Za-z0-9_-]{1,511})"`')
+
+
+def finished_ms(moment: dt.datetime | None) -> float:
+    """A task's finish time as epoch ms (Meilisearch reports UTC); now if it has none."""
+    if moment is None:
+        return time.time() * 1000
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.timestamp() * 1000
 
 
 def named_ids(message: str) -> set[str]:
@@ -176,6 +186,7 @@ class Writer:
             del self.tasks[task.uid]
             flight, part = found
             flight.open_parts.remove(part)
+            flight.finished_ms = max(flight.finished_ms or 0.0, finished_ms(task.finished_at))
             self._touched.append(flight)
             log.debug("task %s %s", task.uid, task.status)
             if task.status != "succeeded" and not flight.abandoned:

@@ -17,21 +17,26 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from cdc_sync.config import HttpSettings, Settings
 from cdc_sync.errors import ConfigError, DependencyUnavailable
-from cdc_sync.kafka.lag import PartitionLag
+from cdc_sync.ops.activity import Activity
 from cdc_sync.ops.dashboard import public_status, render_dashboard
 from cdc_sync.ops.status import StatusProvider, provider_for
+from cdc_sync.ops.table_metrics import TableCollector
 
 log = logging.getLogger(__name__)
 
 
-def create_app(provider: StatusProvider, secrets: Iterable[str] = ()) -> FastAPI:
+def create_app(
+    provider: StatusProvider, secrets: Iterable[str] = (), activity: Activity | None = None
+) -> FastAPI:
     """Endpoints are plain functions: FastAPI runs them in its thread pool, off the event loop."""
     masked = [s for s in secrets if s]
     app = FastAPI(title="cdc-sync", docs_url=None, redoc_url=None, openapi_url=None)
+    per_table = CollectorRegistry(auto_describe=False)
+    per_table.register(TableCollector(lambda: provider().tables, activity))
 
     @app.get("/healthz", response_class=PlainTextResponse)
     def healthz() -> str:
@@ -44,7 +49,8 @@ def create_app(provider: StatusProvider, secrets: Iterable[str] = ()) -> FastAPI
 
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest() + generate_latest(per_table)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/status")
     def status() -> JSONResponse:
@@ -120,7 +126,7 @@ def start_endpoint(
     *,
     ready: Callable[[], bool],
     throughput: Callable[[], float],
-    lag: Callable[[], Iterable[PartitionLag]] = lambda: (),
+    activity: Activity | None = None,
     details: Callable[[], dict[str, Any]] = dict,
     secrets: Iterable[str] = (),
 ) -> HttpHandle | None:
@@ -128,6 +134,6 @@ def start_endpoint(
     if not settings.http.enabled:
         return None
     provider = provider_for(
-        component, settings, ready=ready, throughput=throughput, lag=lag, details=details
+        component, settings, ready=ready, throughput=throughput, activity=activity, details=details
     )
-    return serve_in_background(settings.http, create_app(provider, secrets))
+    return serve_in_background(settings.http, create_app(provider, secrets, activity))

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Literal, get_args
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
+from cdc_sync.ops.activity import Activity
+from cdc_sync.ops.latency import sampled
 from cdc_sync.ops.rate import RateMeter
 
 MetricName = Literal[
@@ -28,6 +31,20 @@ MetricName = Literal[
     "cdc_sync_batch_seconds",
 ]
 METRIC_NAMES: tuple[MetricName, ...] = get_args(MetricName)
+
+TableMetricName = Literal[
+    # collected at scrape time by ops.table_metrics from the per-table view and activity
+    "cdc_sync_table_documents",
+    "cdc_sync_table_lag",
+    "cdc_sync_relay_backlog_rows",
+    "cdc_sync_relay_backlog_oldest_seconds",
+    "cdc_sync_watermark_age_seconds",
+    "cdc_sync_last_applied_timestamp_seconds",
+    "cdc_sync_change_latency_seconds",
+    "cdc_sync_last_run_timestamp_seconds",
+    "cdc_sync_verify_differences",
+]
+TABLE_METRIC_NAMES: tuple[TableMetricName, ...] = get_args(TableMetricName)
 
 Component = Literal["consumer", "relay", "bootstrap", "sink", "kafka", "source", "http"]
 
@@ -79,6 +96,10 @@ APPLIED_RATE = RateMeter()
 """Events applied per second over the last minute (the dashboard's throughput)."""
 PUBLISHED_RATE = RateMeter()
 """Events published per second over the last minute."""
+APPLIED_ACTIVITY = Activity("applied")
+"""Per table, this process's applied changes, latencies and lag over the last minutes."""
+PUBLISHED_ACTIVITY = Activity("published")
+"""Per table, this process's published changes over the last minutes."""
 
 _children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase] = {}
 _lock = threading.Lock()
@@ -93,10 +114,22 @@ def _child(metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:
     return child
 
 
-def events_applied(table: str, n: int) -> None:
+def events_applied(
+    table: str, n: int, source_ts: Sequence[int] = (), finished_ms: float | None = None
+) -> None:
+    """`n` events of a batch applied; their source times (epoch ms) and when the task finished
+    give the change → searchable latency (a sample of at most 64 per batch)."""
     if n:
         _child(_APPLIED, table).inc(n)  # type: ignore[attr-defined]
         APPLIED_RATE.add(n)
+    samples, weight = sampled(source_ts)
+    latencies = [finished_ms - ts for ts in samples] if finished_ms is not None else []
+    APPLIED_ACTIVITY.count(table, n, latencies, weight)
+
+
+def table_lag(table: str, lag: int) -> None:
+    """This process's lag on the table's partitions it owns (sampled every few seconds)."""
+    APPLIED_ACTIVITY.lag(table, lag)
 
 
 def events_dead_lettered(table: str, reason_code: str, n: int = 1) -> None:
@@ -128,6 +161,7 @@ def relay_published(table: str, n: int) -> None:
     if n:
         _child(_PUBLISHED, table).inc(n)  # type: ignore[attr-defined]
         PUBLISHED_RATE.add(n)
+        PUBLISHED_ACTIVITY.count(table, n)
 
 
 def bootstrap_rows(table: str, n: int) -> None:

@@ -2,10 +2,11 @@
 
 A service hands the HTTP app a ``StatusProvider``: a callable returning a
 ``StatusSnapshot``. ``provider_for`` builds one from the few live numbers the
-service knows (ready, lag, throughput) plus what every service shares: document
-counts from Meilisearch and recent runs and errors from the state store. Those
-shared parts are cached for a few seconds so a dashboard on auto-refresh costs
-next to nothing.
+service knows (ready, throughput, its activity over the last minutes) plus the
+per-table view every process reads alike (``ops.tables``: Meilisearch, the
+source's change log, Kafka, the state store) and recent runs and errors. The
+shared parts are cached for a few seconds, so a dashboard on auto-refresh
+costs next to nothing.
 """
 
 from __future__ import annotations
@@ -14,24 +15,18 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cdc_sync.config import Settings
 from cdc_sync.kafka.lag import PartitionLag
-from cdc_sync.state.store import Run, StateStore
+from cdc_sync.ops.activity import Activity, History
+from cdc_sync.ops.tables import TableStatus, TableStatusReader, TablesView
+from cdc_sync.state.store import Run, StateStore, process_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class TableCount:
-    table: str
-    index: str
-    documents: int | None
-    """None when Meilisearch did not answer or the index does not exist."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +53,22 @@ class ErrorEntry:
 class StatusSnapshot:
     component: str
     ready: bool
-    tables: list[TableCount] = field(default_factory=list)
-    lag: list[PartitionLag] = field(default_factory=list)
+    tables: list[TableStatus] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """Parts of the per-table view that could not be read, with the reason."""
     throughput: float = 0.0
     """Events per second over the last minute."""
     runs: list[RunSummary] = field(default_factory=list)
     errors: list[ErrorEntry] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     """Service-specific numbers (counters, state), shown as a key/value list."""
+    history: History | None = None
+    """This process's activity over the last minutes (the dashboard's charts)."""
+
+    @property
+    def lag(self) -> list[PartitionLag]:
+        """The group's lag on every configured table's partitions."""
+        return [p for t in self.tables for p in t.partitions]
 
     @property
     def total_lag(self) -> int:
@@ -74,6 +77,7 @@ class StatusSnapshot:
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        data["lag"] = [dataclasses.asdict(p) for p in self.lag]
         data["total_lag"] = self.total_lag
         return data
 
@@ -95,53 +99,20 @@ def run_summary(run: Run) -> RunSummary:
     )
 
 
-class _Shared:
-    """Document counts, runs and errors, refreshed at most every `ttl_s` seconds."""
-
-    def __init__(self, settings: Settings, ttl_s: float, limit: int) -> None:
-        self.settings = settings
-        self.ttl_s = ttl_s
-        self.limit = limit
-        self._at = -ttl_s
-        self._value: tuple[list[TableCount], list[RunSummary], list[ErrorEntry]] = ([], [], [])
-        self._lock = threading.Lock()
-
-    def get(self) -> tuple[list[TableCount], list[RunSummary], list[ErrorEntry]]:
-        with self._lock:
-            if time.monotonic() - self._at >= self.ttl_s:
-                self._value = (self._counts(), *self._history())
-                self._at = time.monotonic()
-            return self._value
-
-    def _counts(self) -> list[TableCount]:
-        from cdc_sync.sink.meili import meili_client
-
-        try:
-            stats = meili_client(self.settings.meilisearch).get_all_stats().get("indexes", {})
-        except Exception as exc:
-            log.debug("status: meilisearch stats unavailable: %s", type(exc).__name__)
-            stats = {}
-        return [
-            TableCount(
-                t.qualified_name, t.index_uid, stats.get(t.index_uid, {}).get("numberOfDocuments")
-            )
-            for t in self.settings.tables
-        ]
-
-    def _history(self) -> tuple[list[RunSummary], list[ErrorEntry]]:
-        try:
-            store = StateStore(self.settings.state.url)
-        except Exception:
-            return [], []
-        try:
-            runs = [run_summary(r) for r in store.recent_runs(self.limit)]
-            errors = [ErrorEntry(**e) for e in store.recent_errors(self.limit)]
-            return runs, errors
-        except Exception as exc:
-            log.debug("status: state store unavailable: %s", type(exc).__name__)
-            return [], []
-        finally:
-            store.close()
+def _history(settings: Settings, limit: int) -> tuple[list[RunSummary], list[ErrorEntry]]:
+    try:
+        store = StateStore(settings.state.url)
+    except Exception:
+        return [], []
+    try:
+        runs = [run_summary(r) for r in store.recent_runs(limit)]
+        errors = [ErrorEntry(**e) for e in store.recent_errors(limit)]
+        return runs, errors
+    except Exception as exc:
+        log.debug("status: state store unavailable: %s", type(exc).__name__)
+        return [], []
+    finally:
+        store.close()
 
 
 def _cached(fn: Callable[[], T], ttl_s: float) -> Callable[[], T]:
@@ -158,52 +129,44 @@ def _cached(fn: Callable[[], T], ttl_s: float) -> Callable[[], T]:
     return get
 
 
-def kafka_lag(settings: Settings) -> Callable[[], list[PartitionLag]]:
-    """The group's lag on the configured topics, as `cdc-sync lag` shows it (all members)."""
-    from cdc_sync.kafka.groups import GroupOffsets
-    from cdc_sync.kafka.lag import group_lag
-
-    offsets = GroupOffsets(settings.kafka, timeout_s=5.0)
-    group = settings.kafka.group_id
-    topics = [t.topic_name(settings.kafka.topic_prefix) for t in settings.tables]
-
-    def lag() -> list[PartitionLag]:
-        try:
-            return group_lag(offsets, group, topics).partitions
-        except Exception as exc:
-            log.debug("status: kafka offsets unavailable: %s", exc)
-            return []
-
-    return lag
-
-
 def provider_for(
     component: str,
     settings: Settings,
     *,
     ready: Callable[[], bool],
     throughput: Callable[[], float],
-    lag: Callable[[], Iterable[PartitionLag]] = lambda: (),
+    activity: Activity | None = None,
     details: Callable[[], dict[str, Any]] = dict,
     ttl_s: float = 3.0,
     limit: int = 10,
 ) -> StatusProvider:
     """A provider for a running service; `ready`, `throughput` and `details` must be cheap and
-    thread-safe; `lag` may do I/O: its result is cached like the shared parts."""
-    shared = _Shared(settings, ttl_s, limit)
-    lag_now = _cached(lambda: sorted(lag(), key=lambda p: (p.topic, p.partition)), ttl_s)
+    thread-safe. The service's own `activity` stands in for its stored report (fresher)."""
+    reader = TableStatusReader(settings)
+    holder = process_name()
+
+    def read_tables() -> TablesView:
+        live = None
+        if activity is not None:
+            live = {(t, component, holder): v for t, v in activity.report().items()}
+        return reader.read(live)
+
+    tables_now = _cached(read_tables, ttl_s)
+    history_now = _cached(lambda: _history(settings, limit), ttl_s)
 
     def snapshot() -> StatusSnapshot:
-        tables, runs, errors = shared.get()
+        view = tables_now()
+        runs, errors = history_now()
         return StatusSnapshot(
             component=component,
             ready=ready(),
-            tables=tables,
-            lag=lag_now(),
+            tables=view.tables,
+            unavailable=view.unavailable,
             throughput=throughput(),
             runs=runs,
             errors=errors,
             details=details(),
+            history=activity.history() if activity is not None else None,
         )
 
     return snapshot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine
@@ -33,3 +34,16 @@ def create_source_engine(source: SourceSettings, **kwargs: Any) -> Engine:
 
         prepare_engine(engine)
     return engine
+
+
+def missing_sqlite_file(source: SourceSettings) -> str | None:
+    """Why not to connect: a SQLite file that does not exist (connecting would create it)."""
+    url = normalise_url(source.url.get_secret_value())
+    database = url.database or ":memory:"
+    if (
+        url.get_backend_name() == "sqlite"
+        and database != ":memory:"
+        and not Path(database).exists()
+    ):
+        return f"SQLite database file {database} does not exist"
+    return None

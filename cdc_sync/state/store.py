@@ -94,7 +94,18 @@ errors = Table(
     Column("message", Text, nullable=False),
 )
 
+table_reports = Table(
+    "cdc_sync_table_reports",
+    metadata,
+    Column("table_name", String(256), primary_key=True),
+    Column("component", String(64), primary_key=True),
+    Column("holder", String(256), primary_key=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("report", JSON, nullable=False),
+)
+
 KEEP_ERRORS = 200
+KEEP_REPORTS = dt.timedelta(days=1)
 
 
 def utcnow() -> dt.datetime:
@@ -131,6 +142,17 @@ class Lease:
     holder: str
     run_id: int | None
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """What one service process last reported about one table (see ``ops.activity``)."""
+
+    table_name: str
+    component: str
+    holder: str
+    updated_at: dt.datetime
+    values: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -312,22 +334,18 @@ class StateStore:
     def recent_runs(self, limit: int = 20) -> list[Run]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(runs).order_by(runs.c.id.desc()).limit(limit)).all()
-        return [
-            Run(
-                r.id,
-                r.kind,
-                r.table_name,
-                r.holder,
-                r.status,
-                _aware(r.started_at),
-                _aware(r.ended_at) if r.ended_at else None,
-                r.rows,
-                r.failures,
-                r.error,
-                r.details,
-            )
-            for r in rows
-        ]
+        return [_run(r) for r in rows]
+
+    def latest_runs(self, kinds: tuple[str, ...]) -> list[Run]:
+        """The latest run of each of these kinds for each table."""
+        latest = (
+            select(func.max(runs.c.id))
+            .where(runs.c.kind.in_(kinds))
+            .group_by(runs.c.kind, runs.c.table_name)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs).where(runs.c.id.in_(latest))).all()
+        return [_run(r) for r in rows]
 
     # -- watermarks (timestamp capture)
 
@@ -346,6 +364,50 @@ class StateStore:
             ).rowcount
             if not done:
                 conn.execute(insert(watermarks).values(name=name, value=value, updated_at=utcnow()))
+
+    def watermark_entry(self, name: str) -> tuple[Any, dt.datetime] | None:
+        """The stored watermark and when it last moved."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(watermarks.c.value, watermarks.c.updated_at).where(watermarks.c.name == name)
+            ).first()
+        return None if row is None else (row.value, _aware(row.updated_at))
+
+    # -- per-table reports of running services, for status in any process
+
+    def publish_reports(
+        self, component: str, holder: str, reports: dict[str, dict[str, Any]]
+    ) -> None:
+        """Replace this process's reports (one per table); forget day-old ones of anyone."""
+        now = utcnow()
+        key = (table_reports.c.component == component, table_reports.c.holder == holder)
+        with self.engine.begin() as conn:
+            conn.execute(delete(table_reports).where(*key))
+            if reports:
+                conn.execute(
+                    insert(table_reports),
+                    [
+                        {
+                            "table_name": table,
+                            "component": component,
+                            "holder": holder,
+                            "updated_at": now,
+                            "report": values,
+                        }
+                        for table, values in reports.items()
+                    ],
+                )
+            conn.execute(
+                delete(table_reports).where(table_reports.c.updated_at < now - KEEP_REPORTS)
+            )
+
+    def table_reports(self) -> list[TableReport]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table_reports)).all()
+        return [
+            TableReport(r.table_name, r.component, r.holder, _aware(r.updated_at), r.report)
+            for r in rows
+        ]
 
     # -- recent errors, for status and the dashboard
 
@@ -371,6 +433,22 @@ class StateStore:
             }
             for r in rows
         ]
+
+
+def _run(r: Any) -> Run:
+    return Run(
+        r.id,
+        r.kind,
+        r.table_name,
+        r.holder,
+        r.status,
+        _aware(r.started_at),
+        _aware(r.ended_at) if r.ended_at else None,
+        r.rows,
+        r.failures,
+        r.error,
+        r.details,
+    )
 
 
 def dumps(value: Any) -> str:

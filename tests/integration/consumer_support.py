@@ -207,13 +207,21 @@ def wait_for(
 
 
 class ConsumerProcess:
-    """`python -m cdc_sync --config … consume` as a child process, logging JSON to a file."""
+    """`python -m cdc_sync --config … consume` (or another `command`) as a child process,
+    logging JSON to a file."""
 
-    def __init__(self, config: Path, log: Path, *args: str) -> None:
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        *args: str,
+        command: str = "consume",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.log = log
-        env = {**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json"}
+        env = {**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json", **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cdc_sync", "--config", str(config), "consume", *args],
+            [sys.executable, "-m", "cdc_sync", "--config", str(config), command, *args],
             stdout=subprocess.DEVNULL,
             stderr=log.open("ab"),
             env=env,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,6 @@ import pytest
 from cdc_sync.cli.context import secrets_of
 from cdc_sync.config import HttpSettings, load_settings
 from cdc_sync.errors import ConfigError
-from cdc_sync.kafka.lag import PartitionLag
 from cdc_sync.ops import metrics
 from cdc_sync.ops.http import create_app, serve_in_background
 from cdc_sync.ops.status import provider_for
@@ -39,16 +39,18 @@ def test_endpoints(
     store.record_error("consumer", f"meilisearch refused key {stack['MEILI_MASTER_KEY']}")
     store.close()
     ready = {"now": False}
-    metrics.events_applied("APP.CRASIVTTST", 10)
+    now_ms = time.time() * 1000
+    metrics.events_applied("APP.CRASIVTTST", 10, [int(now_ms) - 40] * 10, now_ms)
     provider = provider_for(
         "consumer",
         settings,
         ready=lambda: ready["now"],
         throughput=metrics.APPLIED_RATE.rate,
-        lag=lambda: [PartitionLag("cdc.APP.CRASIVTTST", 0, 5, 9, 4, 4)],
+        activity=metrics.APPLIED_ACTIVITY,
         ttl_s=0,
     )
-    handle = serve_in_background(HttpSettings(port=0), create_app(provider, secrets_of(settings)))
+    app = create_app(provider, secrets_of(settings), metrics.APPLIED_ACTIVITY)
+    handle = serve_in_background(HttpSettings(port=0), app)
     try:
         assert handle.port > 0
         with httpx.Client(base_url=handle.url, timeout=10) as http:
@@ -59,24 +61,35 @@ def test_endpoints(
 
             scraped = http.get("/metrics")
             assert scraped.status_code == 200
-            for name in metrics.METRIC_NAMES:
+            for name in (*metrics.METRIC_NAMES, *metrics.TABLE_METRIC_NAMES):
                 assert name in scraped.text, name
 
             status = http.get("/status")
             assert status.status_code == 200
             data = status.json()
             assert data["component"] == "consumer" and data["ready"] is True
-            assert data["tables"] == [
-                {"table": "APP.CRASIVTTST", "index": index_uid, "documents": 2}
-            ]
-            assert data["lag"][0]["lag"] == 4 and data["throughput"] > 0
+            (table,) = data["tables"]
+            assert table["table"] == "APP.CRASIVTTST" and table["index"] == index_uid
+            assert table["documents"] == 2 and table["capture"] == "trigger"
+            assert 30 <= table["latency"]["p50_ms"] <= 50  # this process's own, live
+            assert table["last_applied_at"] is not None
+            assert data["lag"] == [] and data["throughput"] > 0
+            assert data["unavailable"]["source"].endswith("source.db does not exist")
+            documents = (
+                f'cdc_sync_table_documents{{index="{index_uid}",table="APP.CRASIVTTST"}} 2.0'
+            )
+            assert documents in scraped.text
+            assert (
+                'cdc_sync_change_latency_seconds_bucket{le="0.05",table="APP.CRASIVTTST"}'
+                in scraped.text
+            )
             assert "meilisearch refused key ***" in data["errors"][0]["message"]
             assert stack["MEILI_MASTER_KEY"] not in status.text
 
             page = http.get("/")
             assert page.status_code == 200 and "text/html" in page.headers["content-type"]
             assert "APP.CRASIVTTST" in page.text and index_uid in page.text
-            assert "cdc.APP.CRASIVTTST" in page.text
+            assert "source unavailable" in page.text
             assert stack["MEILI_MASTER_KEY"] not in page.text
     finally:
         handle.stop()

@@ -64,3 +64,39 @@ def test_rate_over_the_last_minute() -> None:
     assert meter.rate() == 500 / 60  # the first batch has left the window
     clock.now += 120
     assert meter.rate() == 0.0
+
+
+def test_every_table_metric_is_collected() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from cdc_sync.ops.activity import Activity
+    from cdc_sync.ops.table_metrics import TableCollector
+    from cdc_sync.ops.tables import Backlog, RunResult, TableStatus, Watermark
+
+    activity = Activity("applied")
+    activity.count("APP.X", 3, [20.0, 40.0, 2000.0])
+    table = TableStatus(
+        "APP.X",
+        "x",
+        "trigger",
+        "cdc.APP.X",
+        documents=5,
+        backlog=Backlog(2, False, "2024-05-01T10:00:00+00:00", 3.0),
+        watermark=Watermark("2024-05-01T10:00:00", 9.0, "2024-05-01T10:00:00+00:00", 1.0),
+        lag=4,
+        last_applied_at="2024-05-01T10:00:00+00:00",
+        verify=RunResult(
+            1, "succeeded", "2024-05-01T10:00:00+00:00", 5, "NOT in sync: 2 missing", None, 2
+        ),
+    )
+    registry = CollectorRegistry()
+    registry.register(TableCollector(lambda: [table], activity))
+    text = generate_latest(registry).decode()
+    for name in metrics.TABLE_METRIC_NAMES:
+        assert name in text, name
+    assert registry.get_sample_value("cdc_sync_verify_differences", {"table": "APP.X"}) == 2
+    bucket = {"table": "APP.X", "le": "0.05"}
+    assert registry.get_sample_value("cdc_sync_change_latency_seconds_bucket", bucket) == 2
+    assert (
+        registry.get_sample_value("cdc_sync_change_latency_seconds_count", {"table": "APP.X"}) == 3
+    )
