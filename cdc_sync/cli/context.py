@@ -15,12 +15,13 @@ def secrets_of(settings: Settings) -> list[str]:
     for secret in (settings.meilisearch.api_key, settings.kafka.sasl_password):
         if secret is not None:
             found.append(secret.get_secret_value())
-    try:
-        password = make_url(settings.source.url.get_secret_value()).password
-    except Exception:
-        password = None
-    if password:
-        found.append(str(password))
+    for url in (settings.source.url.get_secret_value(), settings.state.url):
+        try:
+            password = make_url(url).password
+        except Exception:
+            password = None
+        if password:
+            found.append(str(password))
     return found
 
 

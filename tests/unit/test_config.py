@@ -162,8 +162,10 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
     assert "does not exist" in caught.value.problems[0]
 
 
-def test_shipped_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", ["cdc-sync.toml", "cdc-sync-debezium.toml"])
+def test_shipped_example_configs_are_valid(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setenv("MEILI_API_KEY", "k" * 20)
+    monkeypatch.setenv("STATE_DB_PASSWORD", "s" * 12)
     root = Path(__file__).resolve().parents[2]
-    settings = load_settings(root / "examples" / "cdc-sync.toml")
+    settings = load_settings(root / "examples" / name)
     assert settings.tables[0].topic_name(settings.kafka.topic_prefix) == "cdc.APP.CRASIVTTST"

@@ -1,0 +1,130 @@
+"""docker-compose.yml, validated by docker-compose itself (Debian's package needs no engine).
+
+It has never been brought up here (no Docker engine): these checks hold the wiring
+that `docker compose up` relies on.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy.engine import make_url
+
+from cdc_sync.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CDC_SERVICES = ("setup", "relay", "consumer", "bootstrap", "cdc")
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("docker-compose") is None,
+    reason="docker-compose is not installed (dev/test installs Debian's package as root)",
+)
+
+
+def _config(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "docker-compose",
+            "--project-directory",
+            str(ROOT),
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            *args,
+            "config",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    done = _config("--profile", "debezium", "--profile", "tools")
+    assert done.returncode == 0, done.stderr
+    return dict(yaml.safe_load(done.stdout))
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    done = _config()
+    assert done.returncode == 0, done.stderr
+    services = set(yaml.safe_load(done.stdout)["services"])
+    assert {"oracle", "kafka", "meilisearch", "statedb", "setup", "relay", "consumer"} <= services
+
+
+def test_every_cdc_sync_service_shares_one_state_store(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invariant: runs, leases and bootstrap fences live in one database every service reaches,
+    so a bootstrap run in one container fences the consumer in another."""
+    services = compose["services"]
+    configs = set()
+    for name in CDC_SERVICES:
+        service = services[name]
+        assert service["build"]["context"] == str(ROOT), name
+        assert f"{ROOT / 'examples'}:/config:ro" in service["volumes"], name
+        assert "CDC_SYNC__STATE__URL" not in service["environment"], name
+        configs.add(service["environment"]["CDC_SYNC_CONFIG"])
+    assert configs == {"/config/cdc-sync.toml"}
+
+    for env in ("MEILI_API_KEY", "STATE_DB_PASSWORD", "ORACLE_PASSWORD"):
+        monkeypatch.setenv(env, services["consumer"]["environment"][env])
+    for name in ("cdc-sync.toml", "cdc-sync-debezium.toml"):
+        settings = load_settings(ROOT / "examples" / name)
+        state = make_url(settings.state.url)
+        assert state.get_backend_name() == "postgresql" and state.host == "statedb"
+        assert state.password == services["statedb"]["environment"]["POSTGRES_PASSWORD"]
+        assert make_url(settings.source.url.get_secret_value()).host == "oracle"
+        assert settings.kafka.bootstrap_servers == "kafka:9092"
+        assert settings.meilisearch.url == "http://meilisearch:7700"
+        assert settings.meilisearch.api_key is not None
+        key = settings.meilisearch.api_key.get_secret_value()
+        assert key == services["meilisearch"]["environment"]["MEILI_MASTER_KEY"]
+
+
+def test_services_start_in_order_with_health_checks(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("oracle", "kafka", "meilisearch", "statedb", "connect", "relay", "consumer"):
+        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
+    assert services["relay"]["depends_on"]["setup"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert services["setup"]["command"] == ["source", "install"]
+    assert services["setup"]["depends_on"]["oracle"] == {"condition": "service_healthy"}
+    for infra in ("kafka", "meilisearch", "statedb"):
+        assert services["consumer"]["depends_on"][infra] == {"condition": "service_healthy"}
+    assert services["consumer"]["ports"][0].startswith("127.0.0.1:8787:8787")
+    assert services["bootstrap"]["entrypoint"] == ["cdc-sync", "bootstrap"]
+    assert "tools" in services["bootstrap"]["profiles"]
+    init = f"{ROOT / 'examples' / 'oracle-init'}:/container-entrypoint-initdb.d:ro"
+    assert init in services["oracle"]["volumes"]
+    assert (ROOT / "examples" / "oracle-init" / "01-crasivttst.sql").exists()
+
+
+def test_kafka_connect_runs_debezium_with_the_files_in_connectors(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    connect, register = services["connect"], services["connect-register"]
+    assert "debezium" in connect["profiles"] and "debezium" in register["profiles"]
+    assert f"{ROOT / 'connectors'}:/connectors:ro" in connect["volumes"]
+    assert "/connectors/connect-worker.properties" in " ".join(connect["command"])
+    assert "--data @/connectors/oracle-crasivttst.json" in " ".join(register["command"])
+    assert register["depends_on"]["connect"] == {"condition": "service_healthy"}
+    worker = (ROOT / "connectors" / "connect-worker.properties").read_text()
+    assert "bootstrap.servers=kafka:9092" in worker
+    connector = (ROOT / "connectors" / "oracle-crasivttst.json").read_text()
+    assert '"database.hostname": "oracle"' in connector
+    example = tomllib.loads((ROOT / "examples" / "cdc-sync-debezium.toml").read_text())
+    assert example["tables"][0]["capture"] == "debezium"
+
+
+def test_readme_says_how_to_run_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for text in ("docker compose up -d", "docker compose run --rm bootstrap", "--profile debezium"):
+        assert text in readme, text
