@@ -16,7 +16,8 @@ from cdc_sync.cli.context import AppContext, secrets_of
 from cdc_sync.config import Settings
 from cdc_sync.ops import format as fmt
 from cdc_sync.ops.redact import redact
-from cdc_sync.ops.tables import TableStatusReader, TablesView
+from cdc_sync.ops.table_reader import TableStatusReader
+from cdc_sync.ops.tables import TablesView
 from cdc_sync.state.store import Run, StateStore
 
 

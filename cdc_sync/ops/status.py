@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 from cdc_sync.config import Settings
 from cdc_sync.kafka.lag import PartitionLag
 from cdc_sync.ops.activity import Activity, History
-from cdc_sync.ops.tables import TableStatus, TableStatusReader, TablesView
+from cdc_sync.ops.table_reader import TableStatusReader
+from cdc_sync.ops.tables import TableStatus, TablesView
 from cdc_sync.state.store import Run, StateStore, process_name
 
 log = logging.getLogger(__name__)

@@ -15,36 +15,27 @@ table):
 - ``extra``: per-table notes services publish with their reports.
 
 A part that cannot be read leaves its fields empty and is named, with the
-reason, in ``unavailable``: the rest still shows.
+reason, in ``unavailable``: the rest still shows. This module combines the
+readings (pure); ``ops.table_reader`` takes them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.kafka.lag import GroupLag, PartitionLag
 from cdc_sync.ops.latency import LatencyHistogram
-from cdc_sync.state.store import Run, StateStore, TableReport
+from cdc_sync.state.store import Run, TableReport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BACKLOG_CAP = 100_000
-"""Change-log rows counted per table at most, so a huge backlog costs a bounded query."""
 FRESH_S = 60.0
 """A report older than this no longer counts for latency (its process has stopped)."""
-
-Reports = Mapping[tuple[str, str, str], Mapping[str, Any]]
-"""(table, component, holder) → report values: a running service's own, fresher than stored."""
-
-
-class Unreadable(Exception):
-    """A part that cannot be read, for a reason the message says in full."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,104 +235,3 @@ def _extra(reports: list[TableReport]) -> dict[str, dict[str, Any]]:
         if notes:
             extra.setdefault(report.component, {}).update(notes)
     return extra
-
-
-class TableStatusReader:
-    """Reads the parts from Meilisearch, the source, Kafka and the state store (any process)."""
-
-    def __init__(self, settings: Settings, timeout_s: float = 5.0) -> None:
-        self.settings = settings
-        self.timeout_s = timeout_s
-        self._engine: Any = None
-        self._offsets: Any = None
-
-    def read(self, live: Reports | None = None) -> TablesView:
-        unavailable: dict[str, str] = {}
-        parts = Parts(
-            documents=_attempt("meilisearch", self._documents, unavailable),
-            backlog=_attempt("source", self._backlog, unavailable),
-            lag=_attempt("kafka", self._lag, unavailable),
-        )
-        store = _attempt("state", lambda: StateStore(self.settings.state.url), unavailable)
-        if store is not None:
-            try:
-                parts.watermarks = _attempt("state", lambda: self._watermarks(store), unavailable)
-                parts.reports = _attempt("state", store.table_reports, unavailable)
-                parts.runs = _attempt(
-                    "state", lambda: store.latest_runs(("bootstrap", "verify")), unavailable
-                )
-            finally:
-                store.close()
-        if live:
-            parts.reports = _with_live(parts.reports or [], live)
-        now = dt.datetime.now(dt.UTC)
-        return TablesView(assemble(self.settings, parts, now), unavailable)
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-
-    def _documents(self) -> dict[str, int | None]:
-        from cdc_sync.sink.meili import meili_client
-
-        stats = meili_client(self.settings.meilisearch).get_all_stats().get("indexes", {})
-        return {uid: s.get("numberOfDocuments") for uid, s in stats.items()}
-
-    def _backlog(self) -> dict[str, Backlog] | None:
-        triggered = [t.qualified_name for t in self.settings.tables if t.capture == "trigger"]
-        if not triggered:
-            return None
-        from cdc_sync.source.backlog import changelog_backlog
-        from cdc_sync.source.database import create_source_engine, missing_sqlite_file
-
-        missing = missing_sqlite_file(self.settings.source)
-        if missing:
-            raise Unreadable(missing)
-        if self._engine is None:
-            self._engine = create_source_engine(self.settings.source, pool_size=1)
-        found = changelog_backlog(self._engine, self.settings.source, triggered, BACKLOG_CAP)
-        now = dt.datetime.now(dt.UTC)
-        return {
-            name: Backlog(
-                rows,
-                rows >= BACKLOG_CAP,
-                _iso(oldest) if oldest else None,
-                round((now - oldest).total_seconds(), 1) if oldest else None,
-            )
-            for name, (rows, oldest) in found.items()
-        }
-
-    def _lag(self) -> GroupLag:
-        from cdc_sync.kafka.groups import GroupOffsets
-        from cdc_sync.kafka.lag import group_lag
-
-        if self._offsets is None:
-            self._offsets = GroupOffsets(self.settings.kafka, timeout_s=self.timeout_s)
-        topics = [t.topic_name(self.settings.kafka.topic_prefix) for t in self.settings.tables]
-        return group_lag(self._offsets, self.settings.kafka.group_id, topics)
-
-    def _watermarks(self, store: StateStore) -> dict[str, tuple[Any, dt.datetime]]:
-        found = {}
-        for table in self.settings.tables:
-            if table.capture == "timestamp":
-                entry = store.watermark_entry(f"timestamp:{table.qualified_name}")
-                if entry is not None:
-                    found[table.qualified_name] = entry
-        return found
-
-
-def _with_live(stored: list[TableReport], live: Reports) -> list[TableReport]:
-    now = dt.datetime.now(dt.UTC)
-    kept = [r for r in stored if (r.table_name, r.component, r.holder) not in live]
-    return kept + [TableReport(t, c, h, now, dict(v)) for (t, c, h), v in live.items()]
-
-
-def _attempt(part: str, read: Callable[[], T], unavailable: dict[str, str]) -> T | None:
-    try:
-        return read()
-    except Exception as exc:
-        first = (str(exc).splitlines() or [""])[0][:300]
-        reason = first if isinstance(exc, Unreadable) else f"{type(exc).__name__}: {first}"
-        unavailable.setdefault(part, reason.rstrip(": "))
-        log.debug("status: %s unavailable: %s", part, first)
-        return None
