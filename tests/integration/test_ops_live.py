@@ -57,7 +57,7 @@ def test_status_shows_each_table_from_a_separate_process(
     assert _table(live.status(), "NOTES")["watermark"] is None  # the relay has not run
 
     live.start_relay(tmp_path / "relay.log")
-    wait_for(lambda: live.documents("ITEMS") == 5 and live.documents("NOTES") == 3, 90, "sync")
+    wait_for(lambda: live.documents("ITEMS") == 5 and live.documents("NOTES") == 3, 180, "sync")
     verified = live.cli("verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     loaded = live.cli("bootstrap", "--table", "ITEMS")
@@ -67,7 +67,7 @@ def test_status_shows_each_table_from_a_separate_process(
         status = live.status()
         return all(t["latency"] and t["last_applied_at"] for t in status["tables"])
 
-    wait_for(reported, 30, "the consumer's report in the state store", every=1)
+    wait_for(reported, 90, "the consumer's report in the state store", every=1)
     status = live.status()
     items, notes = _table(status, "ITEMS"), _table(status, "NOTES")
     assert status["unavailable"] == {}
@@ -108,7 +108,7 @@ def test_dashboard_in_a_real_browser(live: LivePipeline, tmp_path: Path) -> None
 
     if live.relay is None:
         live.start_relay(tmp_path / "relay.log")
-    wait_for(lambda: live.documents("ITEMS") >= 5 and live.documents("NOTES") >= 3, 90, "sync")
+    wait_for(lambda: live.documents("ITEMS") >= 5 and live.documents("NOTES") >= 3, 180, "sync")
     errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
@@ -130,7 +130,7 @@ def test_dashboard_in_a_real_browser(live: LivePipeline, tmp_path: Path) -> None
 
             before = live.documents("ITEMS")
             live.sql("INSERT INTO items VALUES (100, 'added while the page is open')")
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120
             while items.text_content() != str(before + 1):  # the page refreshes itself
                 assert time.monotonic() < deadline, "the page never showed the new document"
                 time.sleep(0.5)
