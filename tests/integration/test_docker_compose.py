@@ -103,9 +103,14 @@ def test_services_start_in_order_with_health_checks(compose: dict[str, Any]) -> 
     assert services["consumer"]["ports"][0].startswith("127.0.0.1:8787:8787")
     assert services["bootstrap"]["entrypoint"] == ["cdc-sync", "bootstrap"]
     assert "tools" in services["bootstrap"]["profiles"]
-    init = f"{ROOT / 'examples' / 'oracle-init'}:/container-entrypoint-initdb.d:ro"
-    assert init in services["oracle"]["volumes"]
+    # the example table first, then the Debezium setup (which alters that table)
+    init = "/container-entrypoint-initdb.d"
+    assert services["oracle"]["volumes"] == [
+        f"{ROOT / 'examples/oracle-init/01-crasivttst.sql'}:{init}/01-crasivttst.sql:ro",
+        f"{ROOT / 'connectors/oracle-setup.sql'}:{init}/02-debezium-setup.sql:ro",
+    ]
     assert (ROOT / "examples" / "oracle-init" / "01-crasivttst.sql").exists()
+    assert "ALTER TABLE APP.CRASIVTTST" in (ROOT / "connectors" / "oracle-setup.sql").read_text()
 
 
 def test_kafka_connect_runs_debezium_with_the_files_in_connectors(compose: dict[str, Any]) -> None:
