@@ -44,14 +44,21 @@ TRANSIENT_TASK_CODES = frozenset(
 )
 FATAL_STATUS = frozenset({401, 403})
 RESENDS = 4
+_FRACTION = re.compile(r"\.\d+")
 _NAMED_ID = re.compile(r'`"([A-Za-z0-9_-]{1,511})"`')
 
 
-def finished_ms(moment: dt.datetime | None) -> float:
-    """A task's finish time as epoch ms (Meilisearch reports UTC); now if it has none."""
-    if moment is None:
+def finished_ms(moment: str | None) -> float:
+    """A task's finish time (RFC 3339, nanoseconds) as epoch ms; now if it has none."""
+    if not moment:
         return time.time() * 1000
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    # fromisoformat takes at most microseconds
+    text = _FRACTION.sub(lambda m: m.group(0)[:7], moment.replace("Z", "+00:00"))
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return time.time() * 1000
+    aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     return aware.timestamp() * 1000
 
 

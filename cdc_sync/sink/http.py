@@ -43,6 +43,8 @@ class TaskOutcome:
     uid: int
     status: str
     error: dict[str, Any] | None
+    finished_at: str | None = None
+    """RFC 3339 (UTC, nanoseconds) as Meilisearch reports it."""
 
 
 class SinkHttp:
@@ -79,11 +81,16 @@ class SinkHttp:
             return []
         params = {"uids": ",".join(map(str, wanted)), "statuses": FINISHED, "limit": len(wanted)}
         found = self._request("GET", "/tasks", params=params)["results"]
-        return [TaskOutcome(int(t["uid"]), t["status"], t.get("error")) for t in found]
+        return [
+            TaskOutcome(int(t["uid"]), t["status"], t.get("error"), t.get("finishedAt"))
+            for t in found
+        ]
 
     def task(self, uid: int) -> TaskOutcome:
         found = self._request("GET", f"/tasks/{uid}")
-        return TaskOutcome(int(found["uid"]), found["status"], found.get("error"))
+        return TaskOutcome(
+            int(found["uid"]), found["status"], found.get("error"), found.get("finishedAt")
+        )
 
     def wait(self, uid: int, timeout_s: float, interval_s: float = 0.025) -> TaskOutcome:
         """Poll one task until it finished (any status); TransientError past `timeout_s`."""
