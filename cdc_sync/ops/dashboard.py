@@ -43,6 +43,8 @@ class Line:
     color: str
     segments: list[str]
     """SVG polyline point lists; a gap in the data starts a new segment."""
+    dots: list[tuple[str, str]]
+    """Points with no neighbour (a line of one point would not show)."""
     last: str
 
 
@@ -82,8 +84,15 @@ def chart_view(chart: dict[str, Any], slot_s: int) -> ChartView:
             segments[-1].append(f"{j * step:.1f},{y:.1f}")
         last = next((v for v in reversed(points) if v is not None), None)
         shown = "-" if last is None else _value(last, chart["unit"])
+        color = PALETTE[i % len(PALETTE)]
         lines.append(
-            Line(s["name"], PALETTE[i % len(PALETTE)], [" ".join(p) for p in segments if p], shown)
+            Line(
+                s["name"],
+                color,
+                [" ".join(p) for p in segments if len(p) > 1],
+                [(p[0].split(",")[0], p[0].split(",")[1]) for p in segments if len(p) == 1],
+                shown,
+            )
         )
     span = fmt.duration(len(series[0]["points"]) * slot_s) if series else ""
     return ChartView(chart["title"], chart["unit"], _value(top, chart["unit"]), span, lines)

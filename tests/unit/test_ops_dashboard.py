@@ -133,5 +133,6 @@ def test_chart_lines_break_at_gaps_and_scale_to_a_nice_top() -> None:
     )
     assert view.top == "5" and view.span == "25.0 s"
     (line,) = view.lines
-    assert len(line.segments) == 2 and line.last == "1"
+    assert len(line.segments) == 1 and line.last == "1"
+    assert line.dots == [("320.0", "76.8")]  # a point alone is drawn as a dot
     assert nice_ceiling(0.3) == 1 and nice_ceiling(13) == 20 and nice_ceiling(4999) == 5000
