@@ -17,6 +17,7 @@ from typing import Any
 
 import meilisearch
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from tests.integration.cli_support import run_cli
 from tests.integration.debezium.conftest import RESULTS
@@ -69,6 +70,7 @@ def pipeline(
     debezium_stack: dict[str, str],
     pg_url: str,
     meili: meilisearch.Client,
+    kafka_admin: AdminClient,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Pipeline]:
     setup: Setup = request.param
@@ -88,10 +90,9 @@ def pipeline(
         yield line
     finally:
         with contextlib.suppress(Exception):
-            report = line.compare()
             RESULTS.append(
-                f"{setup}: {line.events()} events on {capture.partitions} partitions, "
-                f"{report.source_rows} rows; index equals table: {report.diff.in_sync}"
+                f"{setup}: {line.events()} events on {capture.partitions} partitions; "
+                f"index equals table after: {'; '.join(line.proven) or 'nothing'}"
             )
         if line.consumer is not None:
             line.consumer.kill()
@@ -100,6 +101,9 @@ def pipeline(
         source.dispose()
         with contextlib.suppress(Exception):
             meili.delete_index(name)
+        for future in kafka_admin.delete_topics([capture.topic, f"{name}-dlq"]).values():
+            with contextlib.suppress(Exception):
+                future.result(30)
 
 
 @pytest.fixture(autouse=True)
@@ -111,7 +115,7 @@ def avro_pending(request: pytest.FixtureRequest) -> None:
 class TestDebeziumPostgres:
     def test_snapshot_equals_table(self, pipeline: Pipeline) -> None:
         """Invariant: after Debezium's initial snapshot (≥ 1,000 rows) the index equals the table."""
-        report = pipeline.wait_in_sync()
+        report = pipeline.wait_in_sync("snapshot")
         assert report.source_rows == SNAPSHOT_ROWS
         assert pipeline.dead_letters() == 0
 
@@ -150,7 +154,7 @@ class TestDebeziumPostgres:
         )
         pipeline.sql("UPDATE public.{table} SET qty = qty + 1 WHERE id IN (100, 101, 102)")
 
-        pipeline.wait_in_sync()
+        pipeline.wait_in_sync("changes")
         bodies = pipeline.documents(list(TOASTED_IDS))
         assert all(len(bodies[i]["body"]) == 700 * 32 for i in TOASTED_IDS)
         assert pipeline.dead_letters() == 0
@@ -183,7 +187,7 @@ class TestDebeziumPostgres:
                 id=row_id,
                 v=value,
             )
-        pipeline.wait_in_sync()
+        pipeline.wait_in_sync("numeric edge rows")
         documents = pipeline.documents(list(golden))
         got = {row_id: documents[row_id]["amount"] for row_id in golden}
         assert got == {row_id: expected for row_id, (_, expected) in golden.items()}
@@ -211,7 +215,9 @@ class TestDebeziumPostgres:
             assert report.diff.extra and not report.diff.missing
             repaired = run_cli(pipeline.config, "verify", "--repair")
             assert repaired.returncode == 0, repaired.stdout + repaired.stderr
-            assert pipeline.compare().diff.in_sync
+            report = pipeline.compare()
+            assert report.diff.in_sync
+            pipeline.prove("truncate + 60 rows, then verify --repair", report)
             return
 
         pending(request, "truncate")
@@ -219,6 +225,7 @@ class TestDebeziumPostgres:
         report = pipeline.compare()
         assert report.diff.in_sync, report.as_dict()
         assert report.source_rows == 60
+        pipeline.prove("truncate + 60 rows", report)
 
     def test_registry_restart_loses_nothing(self, pipeline: Pipeline) -> None:
         """Invariant: while the registry is down the consumer waits (no dead letter, nothing
@@ -241,5 +248,5 @@ class TestDebeziumPostgres:
             assert pipeline.consumed() == committed
         finally:
             dev_stack("up", "registry")
-        pipeline.wait_in_sync()
+        pipeline.wait_in_sync("registry restart")
         assert pipeline.dead_letters() == 0
