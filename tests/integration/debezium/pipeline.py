@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 from collections.abc import Callable
@@ -12,15 +13,12 @@ from typing import Any
 import httpx
 import meilisearch
 import tomli_w
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from cdc_sync.bootstrap.reader import SourceReader
-from cdc_sync.config import load_settings
-from cdc_sync.source.database import create_source_engine
-from cdc_sync.verify.compare import Report, Verifier
 from tests.conftest import ROOT
+from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import ConsumerProcess
 from tests.integration.debezium.support import PostgresCapture, Setup, wait_for
 
@@ -105,6 +103,24 @@ def offsets(bootstrap: str, topic: str, group: str | None = None) -> int:
         consumer.close()
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """One table's report from `cdc-sync verify --json`."""
+
+    report: dict[str, Any]
+
+    @property
+    def in_sync(self) -> bool:
+        return bool(self.report["in_sync"])
+
+    @property
+    def source_rows(self) -> int:
+        return int(self.report["source_rows"])
+
+    def count(self, kind: str) -> int:  # missing | extra | differing
+        return int(self.report[kind]["count"])
+
+
 def tolerant(condition: Callable[[], bool]) -> Callable[[], bool]:
     """`condition`, where a probe's error (a broker still creating its offsets topic, an
     index being created) means "not yet"; assertion errors still end the wait."""
@@ -112,9 +128,7 @@ def tolerant(condition: Callable[[], bool]) -> Callable[[], bool]:
     def probe() -> bool:
         try:
             return condition()
-        except AssertionError:
-            raise
-        except Exception as exc:
+        except (KafkaException, httpx.HTTPError) as exc:
             log.info("probe not ready yet: %r", exc)
             return False
 
@@ -159,16 +173,12 @@ class Pipeline:
     def dead_letters(self) -> int:
         return offsets(self.stack["KAFKA_BOOTSTRAP_SERVERS"], f"{self.capture.name}-dlq")
 
-    def compare(self) -> Report:
-        settings = load_settings(self.config)
-        table = settings.tables[0]
-        engine = create_source_engine(settings.source)
-        try:
-            client = meilisearch.Client(self.stack["MEILI_URL"], self.stack["MEILI_MASTER_KEY"])
-            report, _ = Verifier(SourceReader(engine, table), client, table, 1000).compare()
-            return report
-        finally:
-            engine.dispose()
+    def compare(self) -> Comparison:
+        """`cdc-sync verify --json` for the table: the product's own source/index comparison."""
+        done = run_cli(self.config, "verify", "--json")
+        if done.returncode not in (0, 1):
+            raise AssertionError(f"cdc-sync verify failed:\n{done.stderr[-2000:]}")
+        return Comparison(json.loads(done.stdout)[0])
 
     def _alive(self) -> None:
         if self.consumer is not None and self.consumer.proc.poll() is not None:
@@ -184,12 +194,12 @@ class Pipeline:
 
         wait_for(tolerant(done), f"{at_least} records published and consumed", timeout_s)
 
-    def prove(self, stage: str, report: Report) -> None:
+    def prove(self, stage: str, report: Comparison) -> None:
         self.proven.append(f"{stage} ({report.source_rows} rows, {self.events()} events)")
 
-    def wait_in_sync(self, stage: str, timeout_s: float = 90) -> Report:
+    def wait_in_sync(self, stage: str, timeout_s: float = 90) -> Comparison:
         """Index equals table, with every published record committed (so it stays equal)."""
-        last: list[Report] = []
+        last: list[Comparison] = []
 
         def in_sync() -> bool:
             self._alive()
@@ -197,12 +207,12 @@ class Pipeline:
             if end == 0 or self.consumed() != end:
                 return False
             last[:] = [self.compare()]
-            return last[0].diff.in_sync
+            return last[0].in_sync
 
         try:
             wait_for(tolerant(in_sync), "index equals table", timeout_s)
         except AssertionError:
-            summary = last[0].as_dict() if last else "no comparison made"
+            summary = last[0].report if last else "no comparison made"
             tail = self.consumer.tail() if self.consumer else ""
             raise AssertionError(f"index differs from table: {summary}\n{tail}") from None
         self.prove(stage, last[0])
