@@ -25,3 +25,20 @@ def partitions_to_pause(
     if buffered_bytes >= limits.max_buffered_bytes:
         return set(assigned)
     return {p for p in waiting if p in assigned}
+
+
+LIGHT_TASK_POLL_S = 0.01
+MAX_TASK_POLL_S = 0.2
+
+
+def task_poll_interval(previous: float, light: bool, finished: int) -> float:
+    """How long until task status is asked for again.
+
+    At light traffic (few tasks in flight) or right after tasks finished: soon,
+    so offsets are committed and room is made at once. Otherwise the interval
+    doubles while polls find nothing finished: Meilisearch is working through a
+    deep queue, and every poll costs CPU that indexing needs.
+    """
+    if light or finished:
+        return LIGHT_TASK_POLL_S
+    return min(max(previous, LIGHT_TASK_POLL_S) * 2, MAX_TASK_POLL_S)

@@ -16,7 +16,11 @@ from collections import deque
 from collections.abc import Callable
 
 from cdc_sync.config import Settings, TableSettings
-from cdc_sync.consumer.backpressure import partitions_to_pause
+from cdc_sync.consumer.backpressure import (
+    LIGHT_TASK_POLL_S,
+    partitions_to_pause,
+    task_poll_interval,
+)
 from cdc_sync.consumer.batch import PartitionBatch
 from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue, letters_for
 from cdc_sync.consumer.flights import Flight
@@ -44,9 +48,9 @@ log = logging.getLogger(__name__)
 FENCE_POLL_S = 0.25
 """How stale the consumer's view of bootstrap fences may be; bootstrap waits longer than this."""
 COMMIT_INTERVAL_S = 0.2
+LIGHT_BYTES_IN_FLIGHT = 1024 * 1024
+"""Below this (about 2,000 small documents) in flight, traffic counts as light."""
 TASK_POLL_S = 0.05
-LIGHT_TASK_POLL_S = 0.01
-"""Task status is asked for this often while few tasks are in flight (light traffic)."""
 LAG_INTERVAL_S = 5.0
 CAUGHT_UP_POLL_S = 0.1
 
@@ -81,6 +85,7 @@ class ConsumerService:
         self.targets: dict[Partition, int] | None = None
         # While fewer tasks than this are in flight, traffic is light: batches go at once.
         self._eager_tasks = max(1, self.limits.max_tasks_in_flight // 4)
+        self._poll_s = LIGHT_TASK_POLL_S
         self._stop = False
         self._closing = False
         self._busy = False  # inside the writer: a rebalance then abandons instead of settling
@@ -129,18 +134,21 @@ class ConsumerService:
     def run_once(self) -> None:
         now = self.clock()
         busy = bool(self.writer.tasks or self.open or any(self.held.values()))
-        light = len(self.writer.tasks) < self._eager_tasks
-        poll_s = LIGHT_TASK_POLL_S if light else TASK_POLL_S
+        light = self._light()
+        if light:
+            self._poll_s = LIGHT_TASK_POLL_S
+        next_poll = self._times["tasks"] + self._poll_s
         records, self.backlog = self.backlog, []
-        records += self.kafka.consume(1000, poll_s if busy else 0.5)
+        records += self.kafka.consume(1000, max(next_poll - now, 0.001) if busy else 0.5)
         for record in records:
             self._intake(record, now)
         now = self.clock()
         self._dispatch(now)
         finished = 0
-        if now - self._times["tasks"] >= poll_s:
+        if now >= next_poll:
             self._times["tasks"] = now
             finished = self._collect()
+            self._poll_s = task_poll_interval(self._poll_s, light, finished)
         self._flow_control()
         # catching up, the end is noticed sooner when finished work is committed at once
         self._commit(now, force=finished > 0 and self.targets is not None)
@@ -223,11 +231,18 @@ class ConsumerService:
             while queue and self._send_allowed(queue[0]):
                 self._submit(queue.popleft())
             batch = self.open.get(partition)
-            eager = len(self.writer.tasks) < self._eager_tasks
+            eager = self._light()
             if queue or batch is None or not (eager or batch.is_due(now, self.limits)):
                 continue
             if self._send_allowed(batch):
                 self._submit(self.open.pop(partition))
+
+    def _light(self) -> bool:
+        """Light traffic: few tasks and little data in flight (latency matters more than CPU)."""
+        return (
+            len(self.writer.tasks) < self._eager_tasks
+            and self.writer.buffered_bytes < LIGHT_BYTES_IN_FLIGHT
+        )
 
     def _send_allowed(self, batch: PartitionBatch) -> bool:
         # A fenced table's batches wait, in order, until bootstrap lifts the fence. The view

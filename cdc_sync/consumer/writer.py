@@ -160,6 +160,10 @@ class Writer:
             except ApiRejected as exc:
                 raise _rejected(exc) from exc
 
+        try:  # the common case, without building the retry machinery per call
+            return attempt_once()
+        except TransientError:
+            pass  # retried below with backoff (the first retry goes at once)
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             wait=wait_exponential_jitter(initial=0.2, max=self.limits.retry_max_s),

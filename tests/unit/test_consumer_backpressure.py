@@ -1,5 +1,11 @@
 from cdc_sync.config import ConsumerSettings
-from cdc_sync.consumer.backpressure import can_send, partitions_to_pause
+from cdc_sync.consumer.backpressure import (
+    LIGHT_TASK_POLL_S,
+    MAX_TASK_POLL_S,
+    can_send,
+    partitions_to_pause,
+    task_poll_interval,
+)
 from cdc_sync.kafka.types import Partition
 
 LIMITS = ConsumerSettings(max_tasks_in_flight=2, max_buffered_bytes=10_000)
@@ -19,3 +25,14 @@ def test_only_partitions_with_waiting_batches_pause() -> None:
 
 def test_a_full_buffer_pauses_everything() -> None:
     assert partitions_to_pause({A, B, C}, set(), 10_000, LIMITS) == {A, B, C}
+
+
+def test_task_polls_back_off_only_while_heavy_traffic_finishes_nothing() -> None:
+    interval = LIGHT_TASK_POLL_S
+    seen = []
+    for _ in range(6):
+        interval = task_poll_interval(interval, light=False, finished=0)
+        seen.append(interval)
+    assert seen == [0.02, 0.04, 0.08, 0.16, MAX_TASK_POLL_S, MAX_TASK_POLL_S]
+    assert task_poll_interval(MAX_TASK_POLL_S, light=False, finished=3) == LIGHT_TASK_POLL_S
+    assert task_poll_interval(MAX_TASK_POLL_S, light=True, finished=0) == LIGHT_TASK_POLL_S
