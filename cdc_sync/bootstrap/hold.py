@@ -47,6 +47,8 @@ class Keeper:
         self.store, self.lease, self.ttl_s = store, lease, ttl_s
         self.table_name = table_name
         self.fenced = False
+        self.fenced_at = 0.0
+        """When the fence was last raised (monotonic clock)."""
         self.lost: str | None = None
         self._clock = clock
         self._valid_until = taken_at + ttl_s
@@ -117,6 +119,7 @@ class Keeper:
             started = self._clock()
             self.store.set_fence(self.table_name, self.lease.holder, self.ttl_s)
             self.fenced = True
+            self.fenced_at = time.monotonic()
             # the lease outlives the fence: it was renewed no later than the fence was set
             self._valid_until = min(self._valid_until, started + self.ttl_s)
 

@@ -178,11 +178,12 @@ class TableBootstrap:
         ensure_topics(self.settings.kafka, [topic])
         start = end_offsets(self.settings.kafka, topic)  # (1) P0
         self._prepare_indexes()
-        seen = self._load(reader, keeper, outcome)  # (2)
-        self._hook("loaded")
         try:
-            keeper.fence()  # (3)
-            time.sleep(2 * FENCE_POLL_S + 0.1)
+            # (3) is raised as soon as every chunk is read, so the consumers' time to see
+            # it overlaps with Meilisearch indexing the last chunks of (2).
+            seen = self._load(reader, keeper, outcome, on_read=keeper.fence)  # (2)
+            self._hook("loaded")
+            time.sleep(max(0.0, keeper.fenced_at + 2 * FENCE_POLL_S + 0.1 - time.monotonic()))
             self._drain(self.live)
             self._hook("fenced")
             if seen is not None:
@@ -196,7 +197,8 @@ class TableBootstrap:
             if not self.options.in_place:
                 self._swap()  # (5)
         finally:
-            _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
+            if keeper.fenced:
+                _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
         self._hook("swapped")
 
     def _prepare_indexes(self) -> None:
@@ -207,8 +209,13 @@ class TableBootstrap:
         else:
             ensure_index(self.client, self.live, self.table)
 
-    def _load(self, reader: SourceReader, keeper: Keeper, outcome: Outcome) -> set[str] | None:
-        """(2) Every chunk into the target index; returns the ids seen (in-place only)."""
+    def _load(
+        self, reader: SourceReader, keeper: Keeper, outcome: Outcome, on_read: Callable[[], None]
+    ) -> set[str] | None:
+        """(2) Every chunk into the target index; returns the ids seen (in-place only).
+
+        `on_read` runs once every chunk is read and sent, before the wait for the last tasks.
+        """
         seen: set[str] | None = set() if self.options.in_place else None
         meter = Meter(total=reader.count())
         reporter: Reporter = reporter_for(self.table.qualified_name, self.options.terminal)
@@ -228,6 +235,7 @@ class TableBootstrap:
                 if time.monotonic() - last_update > 5:
                     self.store.update_run(outcome.run_id, rows=outcome.rows)
                     last_update = time.monotonic()
+            on_read()
             loader.finish()
         finally:
             loader.close()
