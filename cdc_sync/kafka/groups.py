@@ -27,7 +27,8 @@ class GroupActive(CdcSyncError):
         shown = ", ".join(members[:5]) + (" …" if len(members) > 5 else "")
         super().__init__(
             f"consumer group {group} has {len(members)} active member(s) ({shown}): "
-            f"stop the consumers of group {group} first"
+            f"stop the consumers of group {group} first (a stopped static member stays "
+            "listed until its session times out, about 10 s)"
         )
 
 
