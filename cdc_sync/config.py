@@ -148,7 +148,8 @@ class ConsumerSettings(_Section):
     batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     linger_ms: int = Field(100, ge=0)
     max_tasks_in_flight: int = Field(32, ge=1)
-    max_buffered_bytes: int = Field(128 * 1024 * 1024, ge=1024)
+    max_buffered_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    """Memory of documents in flight (each counted with its bookkeeping), not only payload."""
     shutdown_timeout_s: float = Field(30.0, gt=0)
     dlq_max_ratio: float = Field(0.5, gt=0, le=1)
     dlq_window: int = Field(1000, ge=1)

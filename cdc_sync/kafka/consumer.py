@@ -47,6 +47,8 @@ class KafkaConsumer:
             "heartbeat.interval.ms": 2_000,
             "max.poll.interval.ms": 300_000,
             "fetch.max.bytes": 16 * 1024 * 1024,
+            # librdkafka prefetches up to 64 MiB by default: memory that grows with the backlog
+            "queued.max.messages.kbytes": 16 * 1024,
             **kafka.client_config(),
             **overrides,
         }
