@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -221,6 +222,102 @@ class IndexSettings(_Section):
         }
 
 
+def _duration_s(value: Any) -> Any:
+    """Seconds from a number or a text such as ``"300"``, ``"90s"``, ``"5m"``, ``"1h"``."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", value)
+        if not match:
+            raise ValueError(f"{value!r} is not a duration (seconds, or a number with s, m or h)")
+        return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration_s), Field(gt=0)]
+FieldMap = dict[Identifier, str | FieldSpec]
+
+
+def _specs_of(fields: FieldMap | None) -> dict[str, FieldSpec] | None:
+    if fields is None:
+        return None
+    return {
+        column: spec if isinstance(spec, FieldSpec) else FieldSpec(name=spec)
+        for column, spec in fields.items()
+    }
+
+
+def _check_filter(predicate: str | None) -> None:
+    if predicate is not None and ";" in predicate:
+        raise ValueError("filter must be a single SQL predicate (no ';')")
+
+
+class ChildSettings(_Section):
+    """``[[tables.children]]``: rows of another table as an array field of the parent document."""
+
+    name: Identifier
+    schema_: Identifier | None = Field(None, alias="schema")
+    primary_key: list[Identifier] = Field(min_length=1)
+    parent_key: list[Identifier] = Field(min_length=1)
+    """Child columns holding the parent's primary key, in the parent's key order."""
+    field: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    fields: FieldMap | None = None
+    order_by: list[Identifier] = Field(default_factory=list)
+    filter: str | None = None
+    modified_column: Identifier | None = None
+    """Needed when the parent uses timestamp capture."""
+    max_children: int = Field(1000, ge=1, le=1_000_000)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _check(self) -> ChildSettings:
+        _check_filter(self.filter)
+        return self
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema_}.{self.name}" if self.schema_ else self.name
+
+    def field_specs(self) -> dict[str, FieldSpec] | None:
+        return _specs_of(self.fields)
+
+
+class LookupSettings(_Section):
+    """``[[tables.lookups]]``: columns of a code table flattened into the parent document."""
+
+    name: Identifier
+    schema_: Identifier | None = Field(None, alias="schema")
+    key: list[Identifier] = Field(min_length=1)
+    parent_columns: list[Identifier] = Field(min_length=1)
+    """Parent columns referencing the lookup's key, in key order."""
+    fields: FieldMap = Field(min_length=1)
+    modified_column: Identifier | None = None
+    """Needed when the parent uses timestamp capture."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _check(self) -> LookupSettings:
+        if len(self.key) != len(self.parent_columns):
+            raise ValueError(
+                f"parent_columns has {len(self.parent_columns)} columns, key has {len(self.key)}"
+            )
+        return self
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema_}.{self.name}" if self.schema_ else self.name
+
+    @property
+    def label(self) -> str:
+        """How events and the change log name this lookup of its parent: ``STATUS_CODE.STATUS``."""
+        return ".".join([self.qualified_name, *self.parent_columns])
+
+    def field_specs(self) -> dict[str, FieldSpec]:
+        specs = _specs_of(self.fields)
+        assert specs is not None
+        return specs
+
+
 class TableSettings(_Section):
     name: Identifier
     schema_: Identifier | None = Field(None, alias="schema")
@@ -237,6 +334,12 @@ class TableSettings(_Section):
     decimals: Literal["float", "string"] = "string"
     binary: Literal["drop", "base64"] = "drop"
     settings: IndexSettings = Field(default_factory=IndexSettings)
+    children: list[ChildSettings] = Field(default_factory=list)
+    lookups: list[LookupSettings] = Field(default_factory=list)
+    delete_sweep_interval: Duration | None = None
+    """Timestamp capture: seconds between hard-delete sweeps (None: no sweep)."""
+    max_document_bytes: int = Field(1_000_000, ge=1024)
+    """Largest document (and relay event) accepted; larger ones are dead-lettered."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -244,9 +347,55 @@ class TableSettings(_Section):
     def _check_mode(self) -> TableSettings:
         if self.capture == "timestamp" and not self.modified_column:
             raise ValueError("capture = 'timestamp' needs modified_column")
-        if self.filter is not None and ";" in self.filter:
-            raise ValueError("filter must be a single SQL predicate (no ';')")
+        _check_filter(self.filter)
+        if self.delete_sweep_interval is not None and self.capture != "timestamp":
+            raise ValueError(
+                "delete_sweep_interval is for capture = 'timestamp' (trigger capture sees deletes)"
+            )
+        problems = self._composition_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def _composition_problems(self) -> list[str]:
+        if not self.composed:
+            return []
+        if self.capture == "debezium":
+            return [
+                "children and lookups need capture = 'trigger' or 'timestamp': Debezium "
+                "publishes each table's rows on their own, so a parent's document cannot be "
+                "rebuilt when a child or lookup row changes"
+            ]
+        problems = []
+        fields = [c.field for c in self.children]
+        for name in {f for f in fields if fields.count(f) > 1}:
+            problems.append(f"children: field {name!r} is used by more than one child")
+        labels = [lk.label for lk in self.lookups]
+        for label in {x for x in labels if labels.count(x) > 1}:
+            problems.append(f"lookups: {label} is configured more than once")
+        for i, child in enumerate(self.children):
+            if len(child.parent_key) != len(self.primary_key):
+                problems.append(
+                    f"children[{i}].parent_key has {len(child.parent_key)} columns, "
+                    f"the primary key has {len(self.primary_key)}"
+                )
+            if self.capture == "timestamp" and not child.modified_column:
+                problems.append(f"children[{i}].modified_column: needed by timestamp capture")
+        names = [s.name for s in (self.field_specs() or {}).values()]
+        names += fields + [s.name for lk in self.lookups for s in lk.field_specs().values()]
+        for name in sorted({n for n in names if names.count(n) > 1 or n == self.id_field}):
+            problems.append(
+                f"document field {name!r} is produced twice (fields, children, lookups)"
+            )
+        for i, lookup in enumerate(self.lookups):
+            if self.capture == "timestamp" and not lookup.modified_column:
+                problems.append(f"lookups[{i}].modified_column: needed by timestamp capture")
+        return problems
+
+    @property
+    def composed(self) -> bool:
+        """Whether documents are built from several tables."""
+        return bool(self.children or self.lookups)
 
     @property
     def index_uid(self) -> str:
@@ -261,12 +410,7 @@ class TableSettings(_Section):
         return self.topic or f"{prefix}.{self.qualified_name}"
 
     def field_specs(self) -> dict[str, FieldSpec] | None:
-        if self.fields is None:
-            return None
-        return {
-            column: spec if isinstance(spec, FieldSpec) else FieldSpec(name=spec)
-            for column, spec in self.fields.items()
-        }
+        return _specs_of(self.fields)
 
 
 class Settings(BaseSettings):

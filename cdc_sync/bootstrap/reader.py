@@ -21,6 +21,8 @@ from cdc_sync.bootstrap.keyset import chunk_query, count_query
 from cdc_sync.config import TableSettings
 from cdc_sync.errors import ConfigError, DependencyUnavailable
 from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.related import attach_related
+from cdc_sync.source.schema import CapturedTable, reflect_tables
 from cdc_sync.source.zone import localize, naive_times, resolve_zone
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,13 @@ class SourceReader:
             if table.capture == "debezium"
             else naive_times(self.table, skip=[c.name for c in self.key])
         )
+        self.dialect = dialect_for(engine.dialect)
+        self.composed = self._call(self._reflect_related) if table.composed else None
+        """With children or lookups: the tables their rows are read from."""
+
+    def _reflect_related(self) -> CapturedTable:
+        with self.engine.connect() as conn:
+            return reflect_tables(conn, [(0, self.settings)], zone=self.zone)[0]
 
     def _call(self, fn: Callable[[], T]) -> T:
         """Run a short query, retrying connection problems; then give up with exit 3."""
@@ -134,9 +143,11 @@ class SourceReader:
                 result = conn.execute(query)
                 names = list(result.keys())
                 rows = [dict(zip(names, row, strict=True)) for row in result]
-            for row in rows:  # naive date-times of non-key columns are the source zone's
-                for name in self.local_times:
-                    row[name] = localize(row[name], self.zone)
+                for row in rows:  # naive date-times of non-key columns are the source zone's
+                    for name in self.local_times:
+                        row[name] = localize(row[name], self.zone)
+                if self.composed is not None:
+                    rows = attach_related(conn, self.dialect, self.composed, rows)
             return rows
 
         return self._call(run)

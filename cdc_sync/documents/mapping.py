@@ -60,6 +60,8 @@ _AS_IS = {"auto": frozenset({type(None), str, bool, int, float}), "string": _TEX
 _AS_IS |= {"datetime": _TEXT, "base64": _TEXT}
 """Value types `convert` returns unchanged, per field type (see `_kept`)."""
 _INT64 = 2**63 - 1
+RESERVED_PREFIX = "__cdc_"
+"""Row-image keys that carry a composed document's related rows, never columns."""
 
 
 def _resolve(columns: tuple[str, ...], column: str) -> str | None:
@@ -183,7 +185,11 @@ def _specs(table: TableSettings, columns: tuple[str, ...]) -> dict[str, FieldSpe
     configured = table.field_specs()
     excluded = {c.upper() for c in table.exclude}
     if configured is None:
-        return {c: FieldSpec(name=c.lower()) for c in columns if c.upper() not in excluded}
+        return {
+            c: FieldSpec(name=c.lower())
+            for c in columns
+            if c.upper() not in excluded and not c.startswith(RESERVED_PREFIX)
+        }
     specs = dict(configured)
     for column in table.primary_key:  # key columns always stay as fields
         if not any(c.upper() == column.upper() for c in specs):
@@ -219,6 +225,22 @@ def _document(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> Documen
     doc_id = document_id(_key_values(plan, row))
     if _soft_deleted(table, plan, row):
         return Delete(doc_id)
+    document, partial = _fields(table, plan, row)
+    document[table.id_field] = doc_id
+    if table.composed:
+        from cdc_sync.documents.compose import add_related
+
+        add_related(table, row, document)
+    return Upsert(doc_id, document, partial)
+
+
+def fields_of(table: TableSettings, row: dict[str, Any]) -> dict[str, Any]:
+    """The mapped fields of a row, without id or soft-delete handling (child rows)."""
+    document, _ = _fields(table, _plan(table, row), row)
+    return document
+
+
+def _fields(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     document: dict[str, Any] = {}
     partial = False
     for column, spec, as_is in plan.fields:
@@ -237,8 +259,7 @@ def _document(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> Documen
             raise MappingError(f"column {column} ({spec.type}): {exc}") from None
         if converted is not DROP:
             document[spec.name] = converted
-    document[table.id_field] = doc_id
-    return Upsert(doc_id, document, partial)
+    return document, partial
 
 
 def operation_for_event(table: TableSettings, event: ChangeEvent) -> DocumentOp:

@@ -59,10 +59,8 @@ def to_json_value(
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, dict):
-        return {
-            str(k): to_json_value(v, decimals=decimals, binary=binary) for k, v in value.items()
-        }
+    if isinstance(value, dict):  # a nested row (a composed document's child): drops as a row
+        return row_to_json(value, decimals=decimals, binary=binary)
     if isinstance(value, list | tuple):
         return [to_json_value(v, decimals=decimals, binary=binary) for v in value]
     read = getattr(value, "read", None)  # database LOB handles
@@ -80,6 +78,7 @@ def row_to_json(
     """A whole row image; dropped columns are left out."""
     out = {}
     for column, value in row.items():
+        column = str(column)
         converted = to_json_value(value, decimals=decimals, binary=binary)
         if converted is not DROP:
             out[column] = converted

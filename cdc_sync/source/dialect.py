@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cdc_sync.config import TableSettings
 from cdc_sync.source.changelog import MARKER, Op
-from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.schema import CapturedTable, RelatedTable
 
 _SAFE_LITERAL = re.compile(r"^[A-Za-z0-9_$#.]+$")
 
@@ -53,15 +53,20 @@ class Dialect:
         schema = f"{self.ident(table.schema)}." if table.schema else ""
         return schema + self.ident(table.name)
 
-    def object_name(self, table: CapturedTable, suffix: str) -> str:
-        """``cdc_<table>_<suffix>``, shortened with a hash when too long for the database."""
-        name = f"cdc_{table.settings.name}_{suffix}".lower()
+    def object_name(self, table: CapturedTable | RelatedTable, suffix: str) -> str:
+        """``cdc_<table>_<suffix>``, shortened with a hash when too long for the database.
+
+        A child or lookup table's triggers are named after parent and table
+        (``cdc_<parent>_<child>_<suffix>``): one table may serve several parents.
+        """
+        stem = table.stem if isinstance(table, RelatedTable) else table.settings.name
+        name = f"cdc_{stem}_{suffix}".lower()
         if len(name) > self.identifier_limit:
             digest = hashlib.sha1(name.encode()).hexdigest()[:8]
             name = f"{name[: self.identifier_limit - 10 - len(suffix)]}_{digest}_{suffix}"
         return name
 
-    def qualified(self, table: CapturedTable, name: str) -> str:
+    def qualified(self, table: CapturedTable | RelatedTable, name: str) -> str:
         schema = table.table.schema
         return f"{self.ident(schema)}.{self.ident(name)}" if schema else self.ident(name)
 
@@ -72,7 +77,10 @@ class Dialect:
             raise ValueError(f"{value!r} is not a plain identifier")
         return f"'{value}'"
 
-    def columns(self, table: CapturedTable, prefix: str) -> list[str]:
+    def columns(self, table: CapturedTable | RelatedTable, prefix: str) -> list[str]:
+        """The columns a trigger logs as ``pk``: the key, or a child's or lookup's link."""
+        if isinstance(table, RelatedTable):
+            return [f"{prefix}{self.ident(c.name)}" for c in table.link_columns]
         return [f"{prefix}{self.ident(c.name)}" for c in table.key_columns]
 
     def changelog_home(self, conn: Connection) -> str | None:
@@ -108,6 +116,11 @@ class Dialect:
         """
         return []
 
+    def key_json(self, table: CapturedTable | RelatedTable, record: str) -> str:
+        """The JSON-array text of the logged columns of `record` (a trigger's ``NEW``/``OLD``,
+        or a table reference), spelled as the table's own trigger writes it."""
+        raise NotImplementedError
+
     # -- DDL (each item is one statement, executed on its own)
 
     def grant_insert(self, changelog: Table, owner: str) -> list[str]:
@@ -126,7 +139,27 @@ class Dialect:
     def drop_triggers(self, table: CapturedTable) -> list[str]:
         raise NotImplementedError
 
-    def insert_change(self, changelog: Table, table: CapturedTable, op: Op, pk: str) -> str:
+    def create_related_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
+        """Triggers on a composed table's children and lookups (after its own)."""
+        return [s for r in table.related for s in self.create_link_triggers(r, changelog)]
+
+    def drop_related_triggers(self, table: CapturedTable) -> list[str]:
+        return [s for r in table.related for s in self.drop_link_triggers(r)]
+
+    def create_link_triggers(self, related: RelatedTable, changelog: Table) -> list[str]:
+        """Log ``U`` of the parent (child) or lookup key (lookup) from ``OLD`` and ``NEW``.
+
+        Nothing is logged for a NULL link; an update logs the old value, and the
+        new one too when it differs (a child moving to another parent).
+        """
+        raise NotImplementedError(f"{self.name}: children and lookups")
+
+    def drop_link_triggers(self, related: RelatedTable) -> list[str]:
+        raise NotImplementedError(f"{self.name}: children and lookups")
+
+    def insert_change(
+        self, changelog: Table, table: CapturedTable | RelatedTable, op: Op, pk: str
+    ) -> str:
         """The INSERT a trigger runs; `pk` is the dialect's JSON-array expression."""
         cl = self.table_ref(changelog)
         return (
@@ -141,7 +174,7 @@ class Dialect:
         """The channel the triggers notify at commit, where the database has one."""
         return None
 
-    def comment(self, table: CapturedTable) -> str:
+    def comment(self, table: CapturedTable | RelatedTable) -> str:
         return f"{MARKER}: change capture for {table.name}"
 
     # -- DML

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, case, literal, select, text
 
+from cdc_sync.documents.compose import CHILDREN, LOOKUPS, refused_row, too_large, too_many
+from cdc_sync.documents.mapping import dumps
 from cdc_sync.events.model import ChangeEvent, Op
 from cdc_sync.events.values import row_to_json, to_json_value
 from cdc_sync.source.changelog import chunks
@@ -86,7 +88,27 @@ def row_event(
     key = key_event(table, key_of_row(table, row))
     settings = table.settings
     after = row_to_json(row, decimals=settings.decimals, binary=settings.binary)
+    if table.related:
+        after = publishable(table, after)
     return ChangeEvent(op, key, after, None, table.name, change_id, ts_ms)
+
+
+def publishable(table: CapturedTable, after: dict[str, Any]) -> dict[str, Any]:
+    """A composed image, or a refusal when it breaks a limit (the consumer dead-letters it).
+
+    Refusing here keeps Kafka records small: a parent with a million children
+    is published as its row and the reason, not as a million rows.
+    """
+    children = after.get(CHILDREN) or {}
+    parent = {k: v for k, v in after.items() if k not in (CHILDREN, LOOKUPS)}
+    for child in table.settings.children:
+        count = len(children.get(child.field) or ())
+        if count > child.max_children:
+            return refused_row(parent, too_many(child, count))
+    size = len(dumps(after))
+    if size > table.settings.max_document_bytes:
+        return refused_row(parent, too_large(table.settings, size))
+    return after
 
 
 def delete_event(

@@ -14,6 +14,11 @@ the relay reads current row images, so the log needs keys only.
 After logging, the function sends one ``NOTIFY`` on the change log's channel
 (PostgreSQL delivers it at commit, once per transaction), which wakes a
 listening relay at once.
+
+A composed table's child and lookup tables get the same three triggers
+(``cdc_<parent>_<table>_…``); they log ``U`` of each parent key (child) or
+lookup key (lookup) the statement touched, once: an UPDATE logs the old and
+the new ones, so a child moving to another parent names both.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from sqlalchemy import types as sqltypes
 
 from cdc_sync.source.changelog import MARKER
 from cdc_sync.source.dialect import Dialect
-from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.schema import CapturedTable, RelatedTable
 
 OLD_ROWS = "cdc_old"
 NEW_ROWS = "cdc_new"
@@ -75,13 +80,16 @@ class PostgresDialect(Dialect):
             name = f"cdc_sync_{hashlib.sha1(name.encode()).hexdigest()[:16]}"
         return name
 
-    def _pk(self, table: CapturedTable, alias: str) -> str:
+    def _pk(self, table: CapturedTable | RelatedTable, alias: str) -> str:
         """The key as JSON text, spelled as ``json_build_array`` spells it (``[1, 2]``).
 
         Integer keys are concatenated directly: the same text, at a fraction of the cost.
+        A child's or lookup's logged columns (its link) are spelled the same way, so
+        the parent's key has one spelling in the change log whoever logged it.
         """
         columns = self.columns(table, alias + ".")
-        if all(isinstance(c.type, sqltypes.Integer) for c in table.key_columns):
+        logged = table.link_columns if isinstance(table, RelatedTable) else table.key_columns
+        if all(isinstance(c.type, sqltypes.Integer) for c in logged):
             return "'[' || " + " || ', ' || ".join(columns) + " || ']'"
         return f"json_build_array({', '.join(columns)})::text"
 
@@ -112,13 +120,32 @@ class PostgresDialect(Dialect):
             ),
         }
 
-    def _function(self, function: str, table: CapturedTable, changelog: Table) -> str:
+    def key_json(self, table: CapturedTable | RelatedTable, record: str) -> str:
+        return self._pk(table, record)
+
+    def link_changes(self, related: RelatedTable) -> dict[str, str]:
+        """Per event, a SELECT of (op, pk) rows: each parent (child table) or lookup key
+        (lookup table) the statement touched, once; a moved child names both parents."""
+
+        def logged(rows: str, alias: str) -> str:
+            present = " AND ".join(f"{c} IS NOT NULL" for c in self.columns(related, alias + "."))
+            pk = self._pk(related, alias)
+            return f"SELECT DISTINCT 'U', {pk} FROM {rows} {alias} WHERE {present}"
+
+        old, new = logged(OLD_ROWS, "o"), logged(NEW_ROWS, "n")
+        return {"INSERT": new, "DELETE": old, "UPDATE": f"{old}\n        UNION\n        {new}"}
+
+    def _function(
+        self,
+        function: str,
+        table: CapturedTable | RelatedTable,
+        changelog: Table,
+        changes: dict[str, str],
+    ) -> str:
         cl = self.table_ref(changelog)
         name = self.literal(table.name)
         branches = []
-        for keyword, (event, select) in zip(
-            ("IF", "ELSIF", "ELSIF"), self.changes(table).items(), strict=True
-        ):
+        for keyword, (event, select) in zip(("IF", "ELSIF", "ELSIF"), changes.items(), strict=True):
             branches.append(
                 f"    {keyword} TG_OP = '{event}' THEN\n"
                 f"        INSERT INTO {cl} (table_name, op, pk, txid, changed_at)\n"
@@ -148,11 +175,22 @@ class PostgresDialect(Dialect):
         )
 
     def create_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
+        return [
+            *self._statement_triggers(table, changelog, self.changes(table)),
+            *self.create_related_triggers(table, changelog),
+        ]
+
+    def create_link_triggers(self, related: RelatedTable, changelog: Table) -> list[str]:
+        return self._statement_triggers(related, changelog, self.link_changes(related))
+
+    def _statement_triggers(
+        self, table: CapturedTable | RelatedTable, changelog: Table, changes: dict[str, str]
+    ) -> list[str]:
         function = self.qualified(table, self.object_name(table, "fn"))
         target = self.table_ref(table.table)
         statements = [
             *self._drop_trigger_statements(table),
-            self._function(function, table, changelog),
+            self._function(function, table, changelog, changes),
             f"COMMENT ON FUNCTION {function}() IS '{self.comment(table)}'",
         ]
         for suffix, event in EVENTS.items():
@@ -165,7 +203,7 @@ class PostgresDialect(Dialect):
             ]
         return statements
 
-    def _drop_trigger_statements(self, table: CapturedTable) -> list[str]:
+    def _drop_trigger_statements(self, table: CapturedTable | RelatedTable) -> list[str]:
         target = self.table_ref(table.table)
         suffixes = [LEGACY_ROW_TRIGGER, *(f"trg_{s}" for s in EVENTS)]
         return [
@@ -174,5 +212,11 @@ class PostgresDialect(Dialect):
         ]
 
     def drop_triggers(self, table: CapturedTable) -> list[str]:
+        return [*self.drop_related_triggers(table), *self._drop(table)]
+
+    def drop_link_triggers(self, related: RelatedTable) -> list[str]:
+        return self._drop(related)
+
+    def _drop(self, table: CapturedTable | RelatedTable) -> list[str]:
         function = self.qualified(table, self.object_name(table, "fn"))
         return [*self._drop_trigger_statements(table), f"DROP FUNCTION IF EXISTS {function}()"]

@@ -26,7 +26,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Delete, Engine, Select, Table, delete, select
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Engine,
+    Select,
+    Table,
+    delete,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
 
 from cdc_sync.events.encode import encode
 from cdc_sync.events.model import ChangeEvent, Op
@@ -42,6 +53,7 @@ from cdc_sync.source.changelog import (
 )
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.images import delete_event, match_key, read_images, row_event
+from cdc_sync.source.related import with_related
 from cdc_sync.source.schema import CapturedTable
 
 log = logging.getLogger(__name__)
@@ -99,10 +111,13 @@ class TriggerRelay:
         self.dialect = dialect
         self.changelog = changelog
         self.tables = {t.name: t for t in tables}
+        self.lookups = {lk.name: (t, lk) for t in tables for lk in t.lookups}
+        """Change-log names of lookup changes → (parent, lookup): fanned out to parents."""
+        self.names = sorted([*self.tables, *self.lookups])
         self.topics = topics
         self.producer = producer
         self.batch_size = batch_size
-        self.query = pending_query(changelog, self.tables)
+        self.query = pending_query(changelog, self.names)
 
     def run_batch(self) -> BatchResult:
         with self.engine.begin() as conn:
@@ -112,12 +127,14 @@ class TriggerRelay:
             batch = [Change(r.id, r.table_name, r.op, r.pk, r.changed_at) for r in rows]
             ready = batch
             if self.dialect.row_locks:
-                older = conn.execute(older_query(self.changelog, self.tables, batch))
+                older = conn.execute(older_query(self.changelog, self.names, batch))
                 blocked = blocked_identities(
                     batch, (Change(r.id, r.table_name, "U", r.pk) for r in older)
                 )
                 ready = [c for c in batch if c.identity not in blocked]
-            events = self._events(conn, last_per_key(ready).values())
+            latest = last_per_key(ready).values()
+            self._fan_out(conn, [c for c in latest if c.table_name in self.lookups])
+            events = self._events(conn, [c for c in latest if c.table_name in self.tables])
             self._publish(events)
             if os.environ.get(CRASH_HOOK):
                 os._exit(int(os.environ[CRASH_HOOK]))
@@ -134,6 +151,8 @@ class TriggerRelay:
             table = self.tables[name]
             keys = [table.key_values(parse_pk(c.pk)) for c in changes]
             images = read_images(conn, self.dialect, table, keys)
+            if table.related:
+                images = with_related(conn, self.dialect, table, images)
             for change, key in zip(changes, keys, strict=True):
                 ts_ms = epoch_ms(change.changed_at)
                 row, inside = images.get(match_key(key), (None, False))
@@ -143,6 +162,30 @@ class TriggerRelay:
                     op: Op = "c" if change.op == "I" else "u"
                     events.append(row_event(table, op, row, change.id, ts_ms))
         return events
+
+    def _fan_out(self, conn: Connection, changes: Sequence[Change]) -> None:
+        """A lookup row changed: log a change of every parent referencing its key.
+
+        The parents' change-log rows are written in this transaction (one
+        INSERT … SELECT per ≤ 1000 keys, no rows through this process) and go
+        out in the following batches, `batch_size` at a time, however many
+        parents share the code.
+        """
+        by_lookup: dict[str, list[Change]] = defaultdict(list)
+        for change in changes:
+            by_lookup[change.table_name].append(change)
+        for name, found in by_lookup.items():
+            parent, lookup = self.lookups[name]
+            keys = [lookup.parent_values(parse_pk(c.pk)) for c in found]
+            for chunk in chunks(keys, 1000):
+                logged: Select[Any] = select(
+                    literal(parent.name),
+                    literal("U"),
+                    literal_column(
+                        self.dialect.key_json(parent, self.dialect.table_ref(parent.table))
+                    ),
+                ).where(self.dialect.key_condition(lookup.parent_columns, chunk))
+                conn.execute(insert(self.changelog).from_select(["table_name", "op", "pk"], logged))
 
     def _publish(self, events: list[ChangeEvent]) -> None:
         now_ms = int(time.time() * 1000)

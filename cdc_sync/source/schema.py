@@ -4,17 +4,69 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, Connection, MetaData, Table, inspect, literal, select, text
 from sqlalchemy.exc import DBAPIError
 
-from cdc_sync.config import TableSettings
+from cdc_sync.config import ChildSettings, LookupSettings, TableSettings
 from cdc_sync.errors import ConfigError
 from cdc_sync.source.changelog import fold
 from cdc_sync.source.zone import naive_times
+
+
+@dataclass(frozen=True)
+class RelatedTable:
+    """A child or lookup table of a composed document, reflected.
+
+    Its triggers log a change of the parent (child) or of the lookup key
+    (lookup): `log_name` is what they write into the change log's
+    ``table_name``, `link_columns` the columns whose values they write as ``pk``.
+    """
+
+    settings: ChildSettings | LookupSettings
+    table: Table
+    key_columns: list[Column[Any]]
+    """Child: its primary key; lookup: its key."""
+    link_columns: list[Column[Any]]
+    """Child: its parent_key columns; lookup: its key."""
+    parent_columns: list[Column[Any]]
+    """The parent's columns the link columns match (child: the parent's primary key)."""
+    order: list[Column[Any]]
+    """Child rows' order within a parent: order_by, then the child's primary key."""
+    column_names: dict[str, str]
+    log_name: str
+    stem: str
+    """Base of the trigger names (``<parent>_<table>``, shortened by the dialect)."""
+    local_times: frozenset[str] = frozenset()
+    """Columns (database spelling) whose naive date-times get the source's zone, as a
+    table's do; key and link columns stay as read."""
+
+    @property
+    def name(self) -> str:
+        return self.log_name
+
+    def parent_values(self, raw: Sequence[Any]) -> list[Any]:
+        """Change-log link values as bind values of the parent columns they match."""
+        return [_coerce(c, v) for c, v in zip(self.parent_columns, raw, strict=True)]
+
+    @property
+    def slot(self) -> str:
+        """Where a composed row holds its rows: the child's field, the lookup's label."""
+        if isinstance(self.settings, ChildSettings):
+            return self.settings.field
+        return self.settings.label
+
+    @property
+    def is_child(self) -> bool:
+        return isinstance(self.settings, ChildSettings)
+
+    @property
+    def modified(self) -> Column[Any] | None:
+        column = self.settings.modified_column
+        return find_column(self.table, column) if column else None
 
 
 @dataclass(frozen=True)
@@ -30,6 +82,12 @@ class CapturedTable:
     """The source's zone for naive date-times (`cdc_sync.source.zone`)."""
     local_times: frozenset[str] = frozenset()
     """Non-key columns (database spelling) whose naive date-times get `zone` at the edge."""
+    children: tuple[RelatedTable, ...] = ()
+    lookups: tuple[RelatedTable, ...] = ()
+
+    @property
+    def related(self) -> tuple[RelatedTable, ...]:
+        return self.children + self.lookups
 
     @property
     def name(self) -> str:
@@ -87,7 +145,10 @@ def _spelling(conn: Connection, name: str) -> str:
     return name
 
 
-def _locate(conn: Connection, settings: TableSettings) -> tuple[str, str | None] | None:
+Named = TableSettings | ChildSettings | LookupSettings
+
+
+def _locate(conn: Connection, settings: Named) -> tuple[str, str | None] | None:
     inspector = inspect(conn)
     schema = fold(settings.schema_) if settings.schema_ else None
     for name in dict.fromkeys((fold(settings.name), settings.name)):
@@ -126,16 +187,118 @@ def _check(conn: Connection, where: str, settings: TableSettings, table: Table) 
         if find_column(table, column) is None:
             problems.append(f"{key}: column {column} does not exist in {settings.qualified_name}")
     if settings.filter and not problems:
-        try:
-            probe = (
-                select(literal(1)).select_from(table).where(text(settings.filter), text("1 = 0"))
-            )
-            conn.execute(probe)
-        except DBAPIError as exc:
-            conn.rollback()
-            reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-            problems.append(f"{where}.filter: {settings.filter!r} is not valid here: {reason}")
+        problems += _filter_problems(conn, where, table, settings.filter)
     return problems
+
+
+def _filter_problems(conn: Connection, where: str, table: Table, predicate: str) -> list[str]:
+    try:
+        conn.execute(select(literal(1)).select_from(table).where(text(predicate), text("1 = 0")))
+    except DBAPIError as exc:
+        conn.rollback()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        return [f"{where}.filter: {predicate!r} is not valid here: {reason}"]
+    return []
+
+
+def _columns(table: Table, names: Sequence[str]) -> list[Column[Any]]:
+    return [c for c in (find_column(table, n) for n in names) if c is not None]
+
+
+def _reflect_related(
+    conn: Connection,
+    where: str,
+    parent: CapturedTable,
+    settings: ChildSettings | LookupSettings,
+    position: int,
+) -> tuple[RelatedTable | None, list[str]]:
+    kind = "children" if isinstance(settings, ChildSettings) else "lookups"
+    where = f"{where}.{kind}[{position}] ({settings.qualified_name})"
+    located = _locate(conn, settings)
+    if located is None:
+        return None, [f"{where}: table {settings.qualified_name} does not exist"]
+    name, schema = located
+    table = Table(name, MetaData(), schema=schema, autoload_with=conn)
+    if isinstance(settings, ChildSettings):
+        wanted = {
+            "primary_key": settings.primary_key,
+            "parent_key": settings.parent_key,
+            "order_by": settings.order_by,
+            "fields": list(settings.fields or {}),
+        }
+        keys, links = settings.primary_key, settings.parent_key
+        parent_columns = parent.key_columns
+    else:
+        wanted = {"key": settings.key, "fields": list(settings.fields)}
+        keys = links = settings.key
+        missing = [c for c in settings.parent_columns if find_column(parent.table, c) is None]
+        parent_columns = _columns(parent.table, settings.parent_columns)
+        if missing:
+            return None, [
+                f"{where}.parent_columns: column {c} does not exist in "
+                f"{parent.settings.qualified_name}"
+                for c in missing
+            ]
+    if settings.modified_column:
+        wanted["modified_column"] = [settings.modified_column]
+    problems = [
+        f"{where}.{key}: column {column} does not exist in {settings.qualified_name}"
+        for key, columns in wanted.items()
+        for column in columns
+        if find_column(table, column) is None
+    ]
+    child_filter = settings.filter if isinstance(settings, ChildSettings) else None
+    if child_filter and not problems:
+        problems += _filter_problems(conn, where, table, child_filter)
+    if problems:
+        return None, problems
+    if isinstance(settings, ChildSettings):
+        log_name = parent.name
+        order = _columns(table, [*settings.order_by, *settings.primary_key])
+    else:
+        log_name = f"{parent.name}..{settings.label}"
+        order = _columns(table, settings.key)
+    names = {c.name: _spelling(conn, c.name) for c in table.c}
+    kept = [c.name for c in _columns(table, [*keys, *links])]
+    related = RelatedTable(
+        settings=settings,
+        table=table,
+        key_columns=_columns(table, keys),
+        link_columns=_columns(table, links),
+        parent_columns=parent_columns,
+        order=order,
+        column_names=names,
+        local_times=frozenset(names[c] for c in naive_times(table, skip=kept)),
+        log_name=log_name,
+        stem="_".join(
+            [
+                parent.settings.name,
+                settings.name,
+                *([] if isinstance(settings, ChildSettings) else settings.parent_columns),
+            ]
+        ),
+    )
+    return related, []
+
+
+def _with_related(
+    conn: Connection, where: str, parent: CapturedTable, strict: bool
+) -> tuple[CapturedTable, list[str]]:
+    problems: list[str] = []
+    found: dict[bool, list[RelatedTable]] = {True: [], False: []}
+    configured: list[ChildSettings | LookupSettings] = [
+        *parent.settings.children,
+        *parent.settings.lookups,
+    ]
+    positions = [*enumerate(parent.settings.children), *enumerate(parent.settings.lookups)]
+    for settings, (position, _) in zip(configured, positions, strict=True):
+        related, trouble = _reflect_related(conn, where, parent, settings, position)
+        if related is not None:
+            found[related.is_child].append(related)
+        elif strict:
+            problems += trouble
+    composed = replace(parent, children=tuple(found[True]), lookups=tuple(found[False]))
+    return composed, problems
 
 
 def reflect_tables(
@@ -174,7 +337,11 @@ def reflect_tables(
             names = {c.name: _spelling(conn, c.name) for c in table.c}
             local = naive_times(table, skip=[k.name for k in keys])
             local_names = frozenset(names[c] for c in local)
-            found.append(CapturedTable(settings, table, keys, names, zone, local_names))
+            captured = CapturedTable(settings, table, keys, names, zone, local_names)
+            if settings.composed:
+                captured, related_problems = _with_related(conn, where, captured, strict)
+                problems += related_problems
+            found.append(captured)
     if problems:
         raise ConfigError(problems)
     return found
