@@ -94,7 +94,7 @@ def test_missing_lookup_row_gives_null_fields_and_missing_children_an_empty_arra
 
 def test_more_children_than_the_limit_is_refused_with_the_reason() -> None:
     row = composed_row(parent(), {"notes": [note(i, "x") for i in range(1, 5)]}, {})
-    with pytest.raises(MappingError, match="4 rows .* more than max_children = 3"):
+    with pytest.raises(MappingError, match=r"4 rows .* more than max_children = 3"):
         document_for_row(table(), row)
 
 
