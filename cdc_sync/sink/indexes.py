@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import meilisearch
@@ -52,3 +53,24 @@ def ensure_index(client: meilisearch.Client, uid: str, table: TableSettings) -> 
     if changed:
         wait(client, index.update_settings(changed).task_uid, timeout_s=600)
         log.info("applied settings to %s: %s", uid, ", ".join(sorted(changed)))
+
+
+def document_ids(
+    client: meilisearch.Client, uid: str, id_field: str, page: int = 1000
+) -> Iterator[list[str]]:
+    """Every document id of an index, `page` at a time (none when the index does not exist)."""
+    offset = 0
+    while True:
+        body = {"fields": [id_field], "limit": page, "offset": offset}
+        try:
+            response = client.http.post(f"indexes/{uid}/documents/fetch", body)
+        except MeilisearchApiError as exc:
+            if getattr(exc, "code", None) == "index_not_found":
+                return
+            raise
+        ids = [str(d[id_field]) for d in response["results"]]
+        if ids:
+            yield ids
+        if len(ids) < page:
+            return
+        offset += page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -24,12 +25,14 @@ from cdc_sync.errors import ConfigError, DependencyUnavailable, TransientError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.producer import Producer
 from cdc_sync.ops import metrics
+from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.changelog import changelog_table
 from cdc_sync.source.database import create_source_engine
-from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.dialect import Dialect, dialect_for
 from cdc_sync.source.install import changelog_exists
 from cdc_sync.source.relay import TriggerRelay
-from cdc_sync.source.schema import reflect_tables
+from cdc_sync.source.schema import CapturedTable, reflect_tables
+from cdc_sync.source.sweep import DeleteSweep
 from cdc_sync.source.timestamp import TimestampPoller
 from cdc_sync.source.wakeup import ChannelListener, Pacer, Round, Sleeper, Waiter
 from cdc_sync.source.zone import resolve_zone
@@ -53,6 +56,8 @@ class RelayService:
         self.stopping = threading.Event()
         self.relay: TriggerRelay | None = None
         self.pollers: list[TimestampPoller] = []
+        self.sweeps: list[DeleteSweep] = []
+        self.dialect: Dialect | None = None
         self.published = 0
         self.engine: Engine | None = None
         self.producer: Producer | None = None
@@ -84,7 +89,7 @@ class RelayService:
         if not wanted:
             raise ConfigError(["tables: no table has capture = 'trigger' or 'timestamp'"])
         url = normalise_url(settings.source.url.get_secret_value())
-        dialect = dialect_for(url.get_dialect()(), notify=settings.source.notify)
+        self.dialect = dialect = dialect_for(url.get_dialect()(), notify=settings.source.notify)
         options = dialect.engine_options(settings.relay.batch_size)
         self.engine = engine = create_source_engine(settings.source, **options)
 
@@ -127,16 +132,50 @@ class RelayService:
         self.pollers = [
             TimestampPoller(
                 engine,
+                dialect,
                 t,
                 topics[t.name],
                 self.producer,
                 self.state,
                 settings.relay.batch_size,
                 settings.relay.overlap_s,
+                related,
             )
             for t in tables
             if t.settings.capture == "timestamp"
+            for related in (None, *t.related)
         ]
+        self._start_sweeps(tables, topics)
+
+    def _start_sweeps(self, tables: list[CapturedTable], topics: dict[str, str]) -> None:
+        swept = [t for t in tables if t.settings.delete_sweep_interval]
+        if not swept:
+            return
+        assert self.engine is not None and self.producer is not None and self.dialect is not None
+        client = meili_client(self.settings.meilisearch)
+        self.sweeps = [
+            DeleteSweep(
+                self.engine,
+                self.dialect,
+                t,
+                topics[t.name],
+                self.producer,
+                self.state,
+                client,
+                float(t.settings.delete_sweep_interval or 0),
+            )
+            for t in swept
+        ]
+
+    def sweep(self, force: bool = False) -> int:
+        """Run the sweeps that are due (all with `force`); return the deletes published."""
+        now = time.monotonic()
+        deleted = 0
+        for sweep in self.sweeps:
+            if force or sweep.due(now):
+                deleted += self._call(sweep.run, self._budget()).deleted
+        self.published += deleted
+        return deleted
 
     def step(self) -> Round:
         """One round over every table: what it found decides how soon the next one runs."""
@@ -153,6 +192,8 @@ class RelayService:
             metrics.relay_published(poller.table.name, events)
             full = full or more
             progressed = progressed or events > 0
+        if self.sweeps and not self.once:
+            progressed = self.sweep() > 0 or progressed
         return Round(full, progressed, pending)
 
     def _budget(self) -> float | None:
@@ -167,6 +208,7 @@ class RelayService:
             while not self.stopping.is_set():
                 done = self.step()
                 if self.once and not done.active:
+                    self.sweep(force=True)  # a drain ends with one sweep of each table
                     break
                 delay = pacer.after(done)
                 if delay:

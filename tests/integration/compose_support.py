@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import meilisearch
 from sqlalchemy import Engine, create_engine, text
@@ -161,24 +161,15 @@ class Mixer:
     def ids(self, conn: Any, query: str) -> list[Any]:
         return [r[0] for r in conn.execute(text(query))]
 
-    def step(self) -> str:
-        kind = self.random.choices(
-            [
-                "insert_case",
-                "update_case",
-                "rekey_case",
-                "delete_case",
-                "insert_note",
-                "update_note",
-                "move_note",
-                "hide_note",
-                "delete_note",
-                "insert_code",
-                "update_code",
-                "delete_code",
-            ],
-            weights=[8, 10, 3, 3, 14, 10, 8, 4, 6, 2, 4, 2],
-        )[0]
+    WEIGHTS: ClassVar[dict[str, int]] = {
+        "insert_case": 8, "update_case": 10, "rekey_case": 3, "delete_case": 3,
+        "insert_note": 14, "update_note": 10, "move_note": 8, "hide_note": 4, "delete_note": 6,
+        "insert_code": 2, "update_code": 4, "delete_code": 2,
+    }  # fmt: skip
+
+    def step(self, weights: dict[str, int] | None = None) -> str:
+        chosen = weights or self.WEIGHTS
+        kind = self.random.choices(list(chosen), weights=list(chosen.values()))[0]
         self.apply(kind)
         return kind
 
