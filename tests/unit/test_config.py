@@ -169,3 +169,59 @@ def test_shipped_example_configs_are_valid(monkeypatch: pytest.MonkeyPatch, name
     root = Path(__file__).resolve().parents[2]
     settings = load_settings(root / "examples" / name)
     assert settings.tables[0].topic_name(settings.kafka.topic_prefix) == "cdc.APP.CRASIVTTST"
+
+
+COMPOSED = """
+[[tables.children]]
+name = "CRASIVTTST_NOTE"
+primary_key = ["NOTE_ID"]
+parent_key = ["CASE_ID"]
+field = "notes"
+fields = { NOTE_TEXT = "text", CREATED_AT = { name = "created_at", type = "epoch" } }
+order_by = ["CREATED_AT"]
+filter = "DEL_YN = 'N'"
+
+[[tables.lookups]]
+name = "STATUS_CODE"
+key = ["CODE"]
+parent_columns = ["STATUS"]
+fields = { CODE_NAME = "status_name" }
+"""
+
+
+def test_children_and_lookups_load_with_the_spec_keys(tmp_path: Path) -> None:
+    table = load_settings(write(tmp_path, GOOD + COMPOSED)).tables[0]
+    assert table.composed
+    assert table.children[0].parent_key == ["CASE_ID"]
+    assert table.children[0].max_children == 1000
+    assert table.lookups[0].label == "STATUS_CODE.STATUS"
+
+
+def test_debezium_capture_with_children_is_refused_naming_the_reason(tmp_path: Path) -> None:
+    text = GOOD.replace('index = "crasivttst"', 'index = "crasivttst"\ncapture = "debezium"')
+    [problem] = problems(tmp_path, text + COMPOSED)
+    assert problem.startswith("tables[0]: children and lookups need capture = 'trigger' or")
+
+
+def test_composition_problems_name_the_key(tmp_path: Path) -> None:
+    text = GOOD.replace('index = "crasivttst"', 'index = "crasivttst"\ncapture = "timestamp"')
+    bad = COMPOSED.replace('parent_key = ["CASE_ID"]', 'parent_key = ["CASE_ID", "X"]')
+    bad = bad.replace('fields = { CODE_NAME = "status_name" }', 'fields = { CODE_NAME = "title" }')
+    [found] = problems(tmp_path, text + bad)
+    assert "children[0].parent_key has 2 columns, the primary key has 1" in found
+    assert "children[0].modified_column: needed by timestamp capture" in found
+    assert "document field 'title' is produced twice" in found
+    assert "lookups[0].modified_column: needed by timestamp capture" in found
+
+
+def test_sweep_interval_takes_units_and_needs_timestamp_capture(tmp_path: Path) -> None:
+    stamped = GOOD.replace('index = "crasivttst"', 'index = "crasivttst"\ncapture = "timestamp"')
+    swept = stamped.replace(
+        'index = "crasivttst"', 'index = "crasivttst"\ndelete_sweep_interval = "5m"'
+    )
+    assert load_settings(write(tmp_path, swept)).tables[0].delete_sweep_interval == 300
+    triggered = GOOD.replace(
+        'index = "crasivttst"', 'index = "crasivttst"\ndelete_sweep_interval = 60'
+    )
+    [problem] = problems(tmp_path, triggered)
+    assert "delete_sweep_interval is for capture = 'timestamp'" in problem

@@ -188,3 +188,100 @@ def test_postgresql_without_notify_the_triggers_do_not_notify() -> None:
     d = dialect_for(postgresql.dialect(), notify=False)
     assert d.notify_channel(changelog()) is None
     assert all("pg_notify" not in s for s in d.create_triggers(captured(), changelog()))
+
+
+def composed() -> CapturedTable:
+    """CRASIVTTST with notes (child) and a status code (lookup)."""
+    from dataclasses import replace
+
+    from cdc_sync.source.schema import RelatedTable
+
+    parent = captured(schema=None)
+    notes = Table(
+        "crasivttst_note",
+        MetaData(),
+        Column("note_id", Integer, primary_key=True),
+        Column("case_id", Integer),
+    )
+    codes = Table("status_code", MetaData(), Column("code", String(10), primary_key=True))
+    settings = TableSettings.model_validate(
+        {
+            "name": "CRASIVTTST",
+            "primary_key": ["ID"],
+            "children": [
+                {
+                    "name": "CRASIVTTST_NOTE",
+                    "primary_key": ["NOTE_ID"],
+                    "parent_key": ["CASE_ID"],
+                    "field": "notes",
+                }
+            ],
+            "lookups": [
+                {
+                    "name": "STATUS_CODE",
+                    "key": ["CODE"],
+                    "parent_columns": ["TITLE"],
+                    "fields": {"CODE_NAME": "status_name"},
+                }
+            ],
+        }
+    )
+    child = RelatedTable(
+        settings.children[0],
+        notes,
+        [notes.c.note_id],
+        [notes.c.case_id],
+        parent.key_columns,
+        [notes.c.note_id],
+        {c.name: c.name for c in notes.c},
+        "CRASIVTTST",
+        "CRASIVTTST_CRASIVTTST_NOTE",
+    )
+    lookup = RelatedTable(
+        settings.lookups[0],
+        codes,
+        [codes.c.code],
+        [codes.c.code],
+        [parent.table.c.title],
+        [codes.c.code],
+        {"code": "code"},
+        "CRASIVTTST..STATUS_CODE.TITLE",
+        "CRASIVTTST_STATUS_CODE_TITLE",
+    )
+    return replace(parent, settings=settings, children=(child,), lookups=(lookup,))
+
+
+def test_postgresql_child_trigger_logs_the_parent_and_both_parents_of_a_move() -> None:
+    statements = dialect("postgresql").create_triggers(composed(), changelog())
+    [function] = [
+        s for s in statements if "cdc_crasivttst_crasivttst_note_fn()" in s and "BEGIN" in s
+    ]
+    log_old = (
+        "INSERT INTO cdc_change_log (table_name, op, pk, txid) VALUES ('CRASIVTTST', 'U', "
+        "json_build_array(OLD.case_id)::text, txid_current()::text)"
+    )
+    assert "IF TG_OP <> 'INSERT' THEN\n        IF OLD.case_id IS NOT NULL THEN\n" in function
+    assert log_old in function
+    assert (
+        "IF NEW.case_id IS NOT NULL AND ROW(OLD.case_id) IS DISTINCT FROM ROW(NEW.case_id)"
+        in function
+    )
+    assert any(
+        "CREATE TRIGGER cdc_crasivttst_crasivttst_note_trg AFTER INSERT OR UPDATE OR DELETE "
+        "ON crasivttst_note" in s
+        for s in statements
+    )
+
+
+def test_sqlite_lookup_trigger_logs_the_lookup_key_under_its_label() -> None:
+    statements = dialect("sqlite").create_triggers(composed(), changelog())
+    update = next(
+        s for s in statements if "cdc_crasivttst_status_code_title_trg_u" in s and "BEGIN" in s
+    )
+    assert (
+        "SELECT 'CRASIVTTST..STATUS_CODE.TITLE', 'U', json_array(NEW.code) "
+        "WHERE NEW.code IS NOT NULL AND (OLD.code IS NOT NEW.code)"
+    ) in update
+    drops = dialect("sqlite").drop_triggers(composed())
+    assert "DROP TRIGGER IF EXISTS cdc_crasivttst_status_code_title_trg_d" in drops
+    assert "DROP TRIGGER IF EXISTS cdc_crasivttst_crasivttst_note_trg_i" in drops
