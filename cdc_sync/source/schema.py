@@ -285,7 +285,7 @@ def _with_related(
     conn: Connection, where: str, parent: CapturedTable, strict: bool
 ) -> tuple[CapturedTable, list[str]]:
     problems: list[str] = []
-    if conn.dialect.name == "oracle" and parent.settings.capture == "trigger":
+    if strict and conn.dialect.name == "oracle" and parent.settings.capture == "trigger":
         # the Oracle child and lookup triggers join the Oracle statement review first
         problems.append(
             f"{where}: children and lookups with capture = 'trigger' are not available on "
