@@ -31,10 +31,14 @@ class Plan:
 
     def table_statements(self, table: CapturedTable) -> list[str]:
         """The grant a trigger in another schema needs, then the table's triggers."""
-        owner = table.table.schema or self.changelog.schema
         grants = []
-        if owner and self.changelog.schema and owner != self.changelog.schema:
-            grants = self.dialect.grant_insert(self.changelog, owner)
+        schemas = [t.schema for t in (table.table, *(r.table for r in table.related))]
+        for schema in schemas:  # child and lookup tables' triggers write it too
+            owner = schema or self.changelog.schema
+            if owner and self.changelog.schema and owner != self.changelog.schema:
+                grants += [
+                    g for g in self.dialect.grant_insert(self.changelog, owner) if g not in grants
+                ]
         return grants + self.dialect.create_triggers(table, self.changelog)
 
     def install_statements(self, *, for_review: bool = False) -> list[str]:

@@ -285,12 +285,6 @@ def _with_related(
     conn: Connection, where: str, parent: CapturedTable, strict: bool
 ) -> tuple[CapturedTable, list[str]]:
     problems: list[str] = []
-    if strict and conn.dialect.name == "oracle" and parent.settings.capture == "trigger":
-        # the Oracle child and lookup triggers join the Oracle statement review first
-        problems.append(
-            f"{where}: children and lookups with capture = 'trigger' are not available on "
-            "Oracle yet; use capture = 'timestamp' (with modified_column on each table)"
-        )
     found: dict[bool, list[RelatedTable]] = {True: [], False: []}
     configured: list[ChildSettings | LookupSettings] = [
         *parent.settings.children,

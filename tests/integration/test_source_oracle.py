@@ -185,3 +185,66 @@ def test_number_date_and_raw_keys_round_trip_on_oracle(
         with engine.begin() as conn:
             conn.execute(text(f"DROP TABLE {name} PURGE"))
         engine.dispose()
+
+
+def test_children_and_lookups_on_oracle(
+    oracle_url: str, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Invariant: on Oracle, a child's move logs both parents and a lookup change reaches
+    every parent using it; each parent's event carries its whole document image."""
+    engine = create_engine(oracle_url)
+    tag = uuid.uuid4().hex[:6].upper()
+    cases, notes, codes = f"CASES_{tag}", f"NOTES_{tag}", f"CODES_{tag}"
+    ddl = [
+        f"CREATE TABLE {codes} (CODE VARCHAR2(10) PRIMARY KEY, CODE_NAME VARCHAR2(40))",
+        f"CREATE TABLE {cases} (ID NUMBER(10) PRIMARY KEY, TITLE VARCHAR2(50), STATUS VARCHAR2(10))",
+        f"CREATE TABLE {notes} (NOTE_ID NUMBER(10) PRIMARY KEY, CASE_ID NUMBER(10), BODY VARCHAR2(50))",
+    ]
+    with engine.begin() as conn:
+        for statement in ddl:
+            conn.execute(text(statement))
+    table = {
+        "name": cases,
+        "primary_key": ["ID"],
+        "children": [
+            {"name": notes, "primary_key": ["NOTE_ID"], "parent_key": ["CASE_ID"], "field": "notes"}
+        ],
+        "lookups": [
+            {"name": codes, "key": ["CODE"], "parent_columns": ["STATUS"],
+             "fields": {"CODE_NAME": "status_name"}}
+        ],
+    }  # fmt: skip
+    config = make_config(
+        oracle_url, tables=[table], source={"url": oracle_url, "changelog_table": f"CDC_LOG_{tag}"}
+    )
+    try:
+        done = cli(config, "source", "install")
+        assert done.returncode == 0, done.stderr
+        with engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO {codes} VALUES ('OPEN', 'Open')"))
+            conn.execute(text(f"INSERT INTO {cases} VALUES (1, 'a', 'OPEN')"))
+            conn.execute(text(f"INSERT INTO {cases} VALUES (2, 'b', 'OPEN')"))
+            conn.execute(text(f"INSERT INTO {notes} VALUES (10, 1, 'first')"))
+        assert cli(config, "relay", "--once").returncode == 0
+        with engine.begin() as conn:
+            conn.execute(text(f"UPDATE {notes} SET CASE_ID = 2 WHERE NOTE_ID = 10"))
+            conn.execute(text(f"UPDATE {codes} SET CODE_NAME = 'Opened' WHERE CODE = 'OPEN'"))
+        done = cli(config, "relay", "--once")
+        assert done.returncode == 0, done.stderr
+        last = {
+            k: rs[-1].value
+            for k, rs in by_key(read_topic(kafka_bootstrap, topic(config, cases))).items()
+        }
+        one, two = last['{"ID": 1}'], last['{"ID": 2}']
+        assert one is not None and two is not None
+        assert one["after"]["__cdc_children"]["notes"] == []
+        assert [n["BODY"] for n in two["after"]["__cdc_children"]["notes"]] == ["first"]
+        labels = {f"{codes}.STATUS"}
+        assert set(two["after"]["__cdc_lookups"]) == labels
+        assert one["after"]["__cdc_lookups"][f"{codes}.STATUS"]["CODE_NAME"] == "Opened"
+    finally:
+        cli(config, "source", "uninstall", "--force")
+        with engine.begin() as conn:
+            for name in (notes, cases, codes):
+                conn.execute(text(f"DROP TABLE {name} PURGE"))
+        engine.dispose()

@@ -285,3 +285,28 @@ def test_sqlite_lookup_trigger_logs_the_lookup_key_under_its_label() -> None:
     drops = dialect("sqlite").drop_triggers(composed())
     assert "DROP TRIGGER IF EXISTS cdc_crasivttst_status_code_title_trg_d" in drops
     assert "DROP TRIGGER IF EXISTS cdc_crasivttst_crasivttst_note_trg_i" in drops
+
+
+def test_oracle_child_and_lookup_triggers_log_the_parent_and_are_checked_with_it() -> None:
+    d = dialect("oracle")
+    statements = d.create_triggers(composed(), changelog())
+    child = next(s for s in statements if "CDC_CRASIVTTST_CRASIVTTST_NOTE_TRG" in s)
+    assert "AFTER INSERT OR UPDATE OR DELETE ON CRASIVTTST_NOTE\nFOR EACH ROW\n" in child
+    assert "    -- cdc-sync: change capture for CRASIVTTST\n" in child
+    assert (
+        "    IF NOT INSERTING AND :OLD.CASE_ID IS NOT NULL THEN\n"
+        "        INSERT INTO CDC_CHANGE_LOG (table_name, op, pk, txid) "
+        "VALUES ('CRASIVTTST', 'U', JSON_ARRAY(:OLD.CASE_ID NULL ON NULL), v_txid);\n"
+        "    END IF;\n"
+    ) in child
+    assert (
+        "    ELSIF UPDATING AND :NEW.CASE_ID IS NOT NULL THEN\n"
+        "        IF NOT (:OLD.CASE_ID IS NOT NULL) OR :OLD.CASE_ID <> :NEW.CASE_ID THEN\n"
+    ) in child
+    assert child.endswith("END IF;\nEND;")
+    lookup = next(s for s in statements if "CDC_CRASIVTTST_STATUS_CODE_TITLE_TRG" in s)
+    assert (
+        "VALUES ('CRASIVTTST..STATUS_CODE.TITLE', 'U', JSON_ARRAY(:NEW.CODE NULL ON NULL)" in lookup
+    )
+    drops = d.drop_triggers(composed())
+    assert len(drops) == 3 and "CDC_CRASIVTTST_CRASIVTTST_NOTE_TRG" in drops[1]

@@ -49,7 +49,7 @@ from cdc_sync.source.changelog import MARKER
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.oracle import dictionary
 from cdc_sync.source.oracle.driver import PREFETCH_OPTION
-from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.schema import CapturedTable, RelatedTable
 
 TRIGGER_MISSING = -4080
 TABLE_MISSING = -942
@@ -91,14 +91,16 @@ class OracleDialect(Dialect):
     def txid(self) -> str:
         return "v_txid"
 
-    def _pk(self, table: CapturedTable, record: str) -> str:
+    def _pk(self, table: CapturedTable | RelatedTable, record: str) -> str:
+        logged = table.link_columns if isinstance(table, RelatedTable) else table.key_columns
         values = [
             f"RAWTOHEX({name})" if _is_binary(column) else name
-            for column, name in zip(
-                table.key_columns, self.columns(table, record + "."), strict=True
-            )
+            for column, name in zip(logged, self.columns(table, record + "."), strict=True)
         ]
         return f"JSON_ARRAY({', '.join(values)} NULL ON NULL)"
+
+    def key_json(self, table: CapturedTable | RelatedTable, record: str) -> str:
+        return self._pk(table, record)
 
     def create_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
         trigger = self.qualified(table, self.object_name(table, "trg"))
@@ -129,18 +131,56 @@ class OracleDialect(Dialect):
             "    ELSE\n"
             f"        {insert('U', new)};\n"
             "    END IF;\n"
+            "END;",
+            *self.create_related_triggers(table, changelog),
+        ]
+
+    def create_link_triggers(self, related: RelatedTable, changelog: Table) -> list[str]:
+        trigger = self.qualified(related, self.object_name(related, "trg"))
+        old_link, new_link = self.columns(related, ":OLD."), self.columns(related, ":NEW.")
+        old_set = " AND ".join(f"{c} IS NOT NULL" for c in old_link)
+        new_set = " AND ".join(f"{c} IS NOT NULL" for c in new_link)
+        # NULLs were excluded just before, so <> decides "moved" exactly
+        moved = " OR ".join(f"{o} <> {n}" for o, n in zip(old_link, new_link, strict=True))
+        old = self.insert_change(changelog, related, "U", self._pk(related, ":OLD"))
+        new = self.insert_change(changelog, related, "U", self._pk(related, ":NEW"))
+        return [
+            f"CREATE OR REPLACE TRIGGER {trigger}\n"
+            f"AFTER INSERT OR UPDATE OR DELETE ON {self.table_ref(related.table)}\n"
+            "FOR EACH ROW\n"
+            "DECLARE\n"
+            "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
+            "BEGIN\n"
+            f"    -- {self.comment(related)}\n"
+            f"    IF NOT INSERTING AND {old_set} THEN\n"
+            f"        {old};\n"
+            "    END IF;\n"
+            f"    IF INSERTING AND {new_set} THEN\n"
+            f"        {new};\n"
+            f"    ELSIF UPDATING AND {new_set} THEN\n"
+            f"        IF NOT ({old_set}) OR {moved} THEN\n"
+            f"            {new};\n"
+            "        END IF;\n"
+            "    END IF;\n"
             "END;"
         ]
 
     def drop_triggers(self, table: CapturedTable) -> list[str]:
         return [
-            _ignoring(f"DROP TRIGGER {self.qualified(table, name)}", TRIGGER_MISSING)
-            for name in self.trigger_names(table)
+            _ignoring(f"DROP TRIGGER {self.qualified(on, name)}", TRIGGER_MISSING)
+            for on, name in self._triggers(table)
         ]
 
     def trigger_names(self, table: CapturedTable) -> list[str]:
-        """Every trigger `create_triggers` makes for `table`, unquoted, in its schema."""
+        """Every trigger `create_triggers` makes on `table` itself, unquoted, in its schema."""
         return [self.object_name(table, "trg")]
+
+    def _triggers(self, table: CapturedTable) -> list[tuple[CapturedTable | RelatedTable, str]]:
+        """(the table a trigger is on, its name): the table's, then its children's and lookups'."""
+        own: list[tuple[CapturedTable | RelatedTable, str]] = [
+            (table, name) for name in self.trigger_names(table)
+        ]
+        return own + [(r, self.object_name(r, "trg")) for r in table.related]
 
     # -- data-dictionary checks
 
@@ -162,30 +202,30 @@ class OracleDialect(Dialect):
         return dictionary.column_problems(columns, keys, where, logged_key=logged)
 
     def foreign_triggers(self, conn: Connection, table: CapturedTable) -> list[str]:
-        owner = self._owner(conn, table.table)
         problems = []
-        for name in self.trigger_names(table):
+        for on, name in self._triggers(table):
+            owner = self._owner(conn, on.table)
             stored = str(self._stored(conn, name))
             rows = dictionary.trigger_rows(conn, owner, stored)
-            table_name = str(self._stored(conn, table.table.name))
+            table_name = str(self._stored(conn, on.table.name))
             found = dictionary.foreign_trigger(
-                f"{owner}.{stored}", owner, table_name, self.comment(table), rows
+                f"{owner}.{stored}", owner, table_name, self.comment(on), rows
             )
             if found:
                 problems.append(f"tables ({table.name}): {found}")
         return problems
 
     def failed_objects(self, conn: Connection, table: CapturedTable) -> list[str]:
-        owner = self._owner(conn, table.table)
         failed = []
-        for name in self.trigger_names(table):
+        for on, name in self._triggers(table):
+            owner = self._owner(conn, on.table)
             stored = str(self._stored(conn, name))
             errors = dictionary.compile_errors(conn, owner, stored, "TRIGGER")
             if errors is None:
                 continue
-            conn.exec_driver_sql(f"DROP TRIGGER {self.qualified(table, name)}")
+            conn.exec_driver_sql(f"DROP TRIGGER {self.qualified(on, name)}")
             failed.append(
-                f"trigger {owner}.{stored} on {table.name} did not compile and was dropped "
+                f"trigger {owner}.{stored} on {on.table.name} did not compile and was dropped "
                 "again (the table's writes would fail with ORA-04098):"
             )
             failed += [f"  {e}" for e in errors]
