@@ -338,7 +338,7 @@ class TableSettings(_Section):
     lookups: list[LookupSettings] = Field(default_factory=list)
     delete_sweep_interval: Duration | None = None
     """Timestamp capture: seconds between hard-delete sweeps (None: no sweep)."""
-    max_document_bytes: int = Field(1_000_000, ge=1024)
+    max_document_bytes: int = Field(900_000, ge=1024)
     """Largest document (and relay event) accepted; larger ones are dead-lettered."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
