@@ -71,13 +71,13 @@ def test_random_mixes_keep_every_document_equal_to_its_tables(
     mixer = Mixer(source, seed)
     mixer.seed_rows(cases=40, notes=80)
     with services(config):
-        for _ in range(250):
+        for _ in range(200):
             mixer.step()
         streamed = wait_equal(meili, index_uid, source)
         stream_counts = dict(mixer.counts)
 
         mixer.counts.clear()
-        background = threading.Thread(target=lambda: [mixer.step() for _ in range(200)])
+        background = threading.Thread(target=lambda: [mixer.step() for _ in range(150)])
         background.start()
         bootstrap = cli(config, "bootstrap", "--batch-size", "16")
         background.join()
