@@ -256,21 +256,19 @@ def test_postgresql_child_trigger_logs_the_parent_and_both_parents_of_a_move() -
     [function] = [
         s for s in statements if "cdc_crasivttst_crasivttst_note_fn()" in s and "BEGIN" in s
     ]
-    log_old = (
-        "INSERT INTO cdc_change_log (table_name, op, pk, txid) VALUES ('CRASIVTTST', 'U', "
-        "json_build_array(OLD.case_id)::text, txid_current()::text)"
-    )
-    assert "IF TG_OP <> 'INSERT' THEN\n        IF OLD.case_id IS NOT NULL THEN\n" in function
-    assert log_old in function
-    assert (
-        "IF NEW.case_id IS NOT NULL AND ROW(OLD.case_id) IS DISTINCT FROM ROW(NEW.case_id)"
-        in function
-    )
+    old = "SELECT DISTINCT 'U', '[' || o.case_id || ']' FROM cdc_old o WHERE o.case_id IS NOT NULL"
+    new = "SELECT DISTINCT 'U', '[' || n.case_id || ']' FROM cdc_new n WHERE n.case_id IS NOT NULL"
+    assert f"{old}\n        UNION\n        {new}" in function  # an update names both parents
+    assert "SELECT 'CRASIVTTST', c.op, c.pk, v_txid, v_now FROM (" in function
+    assert "PERFORM pg_notify(" in function
     assert any(
-        "CREATE TRIGGER cdc_crasivttst_crasivttst_note_trg AFTER INSERT OR UPDATE OR DELETE "
-        "ON crasivttst_note" in s
+        "CREATE TRIGGER cdc_crasivttst_crasivttst_note_trg_u AFTER UPDATE ON crasivttst_note\n"
+        "    REFERENCING OLD TABLE AS cdc_old NEW TABLE AS cdc_new\n"
+        "    FOR EACH STATEMENT" in s
         for s in statements
     )
+    drops = dialect("postgresql").drop_triggers(composed())
+    assert "DROP FUNCTION IF EXISTS cdc_crasivttst_status_code_title_fn()" in drops
 
 
 def test_sqlite_lookup_trigger_logs_the_lookup_key_under_its_label() -> None:
