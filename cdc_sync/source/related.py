@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, select, text
+from sqlalchemy import Column, Connection, Select, select, text
 
 from cdc_sync.documents.compose import composed_row
 from cdc_sync.source.changelog import chunks
@@ -57,14 +57,9 @@ def read_children(
     zone: dt.tzinfo = dt.UTC,
 ) -> dict[KeyTuple, list[Row]]:
     """Children by parent key, in order; parents without children are absent."""
-    query = select(*child.table.c).order_by(*child.order)
-    predicate = getattr(child.settings, "filter", None)
-    if predicate:
-        query = query.where(text(f"({predicate})"))
     found: dict[KeyTuple, list[Row]] = {}
     for chunk in chunks(parent_keys, 1000):
-        stmt = query.where(dialect.key_condition(child.link_columns, chunk))
-        for key, row in _rows(child, conn, stmt, zone):
+        for key, row in _rows(child, conn, children_query(dialect, child, chunk), zone):
             found.setdefault(key, []).append(row)
     return found
 
@@ -77,11 +72,27 @@ def read_lookups(
     zone: dt.tzinfo = dt.UTC,
 ) -> dict[KeyTuple, Row]:
     found: dict[KeyTuple, Row] = {}
-    query = select(*lookup.table.c)
     for chunk in chunks(keys, 1000):
-        stmt = query.where(dialect.key_condition(lookup.link_columns, chunk))
-        found.update(_rows(lookup, conn, stmt, zone))
+        found.update(_rows(lookup, conn, lookups_query(dialect, lookup, chunk), zone))
     return found
+
+
+def children_query(
+    dialect: Dialect, child: RelatedTable, parent_keys: Sequence[Sequence[Any]]
+) -> Select[Any]:
+    """The children of ≤ 1000 parents, inside the child's filter, in order."""
+    query = select(*child.table.c).where(dialect.key_condition(child.link_columns, parent_keys))
+    predicate = getattr(child.settings, "filter", None)
+    if predicate:
+        query = query.where(text(f"({predicate})"))
+    return query.order_by(*child.order)
+
+
+def lookups_query(
+    dialect: Dialect, lookup: RelatedTable, keys: Sequence[Sequence[Any]]
+) -> Select[Any]:
+    """The lookup rows of ≤ 1000 keys."""
+    return select(*lookup.table.c).where(dialect.key_condition(lookup.link_columns, keys))
 
 
 def attach_related(

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Connection,
     Delete,
     Engine,
+    Insert,
     Select,
     Table,
     delete,
@@ -54,7 +55,7 @@ from cdc_sync.source.changelog import (
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.images import delete_event, match_key, read_images, row_event
 from cdc_sync.source.related import with_related
-from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.schema import CapturedTable, RelatedTable
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,22 @@ def older_query(changelog: Table, tables: Iterable[str], batch: Sequence[Change]
 
 def delete_query(changelog: Table, ids: Sequence[int]) -> Delete:
     return delete(changelog).where(changelog.c.id.in_(ids))
+
+
+def fan_out_query(
+    dialect: Dialect,
+    changelog: Table,
+    parent: CapturedTable,
+    lookup: RelatedTable,
+    keys: Sequence[Sequence[Any]],
+) -> Insert:
+    """Log a change of every parent whose reference is one of ≤ 1000 lookup keys."""
+    logged: Select[Any] = select(
+        literal(parent.name),
+        literal("U"),
+        literal_column(dialect.key_json(parent, dialect.table_ref(parent.table))),
+    ).where(dialect.key_condition(lookup.parent_columns, keys))
+    return insert(changelog).from_select(["table_name", "op", "pk"], logged)
 
 
 class TriggerRelay:
@@ -178,14 +195,7 @@ class TriggerRelay:
             parent, lookup = self.lookups[name]
             keys = [lookup.parent_values(parse_pk(c.pk)) for c in found]
             for chunk in chunks(keys, 1000):
-                logged: Select[Any] = select(
-                    literal(parent.name),
-                    literal("U"),
-                    literal_column(
-                        self.dialect.key_json(parent, self.dialect.table_ref(parent.table))
-                    ),
-                ).where(self.dialect.key_condition(lookup.parent_columns, chunk))
-                conn.execute(insert(self.changelog).from_select(["table_name", "op", "pk"], logged))
+                conn.execute(fan_out_query(self.dialect, self.changelog, parent, lookup, chunk))
 
     def _publish(self, events: list[ChangeEvent]) -> None:
         now_ms = int(time.time() * 1000)

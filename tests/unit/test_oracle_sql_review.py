@@ -16,7 +16,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,10 @@ from cdc_sync.source.dialect import dialect_for
 from cdc_sync.source.images import image_query
 from cdc_sync.source.install import Plan, script
 from cdc_sync.source.oracle import dictionary, driver, preflight
-from cdc_sync.source.relay import delete_query, older_query, pending_query
-from cdc_sync.source.schema import CapturedTable
-from cdc_sync.source.timestamp import page_query
+from cdc_sync.source.related import children_query, lookups_query
+from cdc_sync.source.relay import delete_query, fan_out_query, older_query, pending_query
+from cdc_sync.source.schema import CapturedTable, RelatedTable
+from cdc_sync.source.timestamp import page_query, related_page_query
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "oracle"
@@ -190,6 +191,114 @@ def _sample(column: Column[Any], i: int) -> Any:
     return i
 
 
+NOTES = Table(
+    "crasivttst_note",
+    MetaData(),
+    num("note_id", key=True, precision=12),
+    num("case_id", precision=10),
+    Column("note_text", CLOB),
+    Column("created_at", oracle.TIMESTAMP),
+    Column("del_yn", oracle.CHAR(1)),
+    Column("modified_date", oracle.DATE),
+    schema="app",
+)
+CODES = Table(
+    "status_code",
+    MetaData(),
+    text_("code", 10, key=True),
+    text_("code_name", 100),
+    Column("modified_date", oracle.DATE),
+    schema="app",
+)
+
+
+def composed() -> CapturedTable:
+    """CRASIVTTST with its notes (child) and status code (lookup), as docs/documents.md shows."""
+    s = SHAPES["crasivttst"]
+    data = s.settings.model_dump(by_alias=True)
+    data.update(
+        {
+            "children": [
+                {
+                    "name": "CRASIVTTST_NOTE",
+                    "schema": "APP",
+                    "primary_key": ["NOTE_ID"],
+                    "parent_key": ["CASE_ID"],
+                    "field": "notes",
+                    "order_by": ["CREATED_AT"],
+                    "filter": "DEL_YN = 'N'",
+                    "modified_column": "MODIFIED_DATE",
+                }
+            ],
+            "lookups": [
+                {
+                    "name": "STATUS_CODE",
+                    "schema": "APP",
+                    "key": ["CODE"],
+                    "parent_columns": ["STATUS"],
+                    "fields": {"CODE_NAME": "status_name"},
+                    "modified_column": "MODIFIED_DATE",
+                }
+            ],
+        }
+    )
+    settings = TableSettings.model_validate(data)
+    parent = captured(Shape(s.table, settings, s.changelog_home))
+
+    def upper(table: Table) -> dict[str, str]:
+        return {c.name: c.name.upper() for c in table.c}
+
+    notes = RelatedTable(
+        settings.children[0],
+        NOTES,
+        [NOTES.c.note_id],
+        [NOTES.c.case_id],
+        parent.key_columns,
+        [NOTES.c.created_at, NOTES.c.note_id],
+        upper(NOTES),
+        parent.name,
+        "CRASIVTTST_CRASIVTTST_NOTE",
+    )
+    codes = RelatedTable(
+        settings.lookups[0],
+        CODES,
+        [CODES.c.code],
+        [CODES.c.code],
+        [s.table.c.status],
+        [CODES.c.code],
+        upper(CODES),
+        f"{parent.name}..STATUS_CODE.STATUS",
+        "CRASIVTTST_STATUS_CODE_STATUS",
+    )
+    return replace(parent, children=(notes,), lookups=(codes,))
+
+
+def composed_statements() -> Iterator[tuple[str, str]]:
+    """What a composed table adds: its child's and lookup's triggers and reads."""
+    table = composed()
+    home = SourceSettings(url="oracle://x")  # type: ignore[arg-type]
+    changelog = changelog_table(home, home=SHAPES["crasivttst"].changelog_home)
+    plan = Plan(DIALECT, changelog, False, [table])
+    for i, statement in enumerate(plan.install_statements(for_review=True), 1):
+        yield f"install {i}", statement
+    for statement in DIALECT.drop_triggers(table):
+        yield "uninstall", statement
+    notes, codes = table.children[0], table.lookups[0]
+    fan_out = fan_out_query(DIALECT, changelog, table, codes, [["OPEN"], ["CLOSED"]])
+    yield "relay: a status code changed, log its cases", sql(fan_out)
+    yield (
+        "relay, bootstrap and verify: the notes of cases",
+        sql(children_query(DIALECT, notes, [[1], [2]])),
+    )
+    yield (
+        "relay, bootstrap and verify: status codes",
+        sql(lookups_query(DIALECT, codes, [["OPEN"], ["CLOSED"]])),
+    )
+    since = dt.datetime(2024, 3, 1, 9)
+    yield "timestamp: notes, first page", sql(related_page_query(notes, None, since, BATCH))
+    yield "timestamp: notes, next page", sql(related_page_query(notes, [since, 7], None, BATCH))
+
+
 def fixed_statements() -> Iterator[tuple[str, str]]:
     """Statements that do not depend on a table: session setup, dictionary and check queries."""
     yield "session: every connection", driver.SESSION_SETUP
@@ -214,11 +323,16 @@ def golden_text(name: str) -> str:
         "-- Generated by tests/unit/test_oracle_sql_review.py; regenerate with\n"
         "-- UPDATE_GOLDEN=1 dev/test tests/unit/test_oracle_sql_review.py\n\n"
     )
-    items = fixed_statements() if name == "fixed" else statements(SHAPES[name])
+    if name == "fixed":
+        items = fixed_statements()
+    elif name == "composed":
+        items = composed_statements()
+    else:
+        items = statements(SHAPES[name])
     return header + render(items)
 
 
-@pytest.mark.parametrize("name", [*SHAPES, "fixed"])
+@pytest.mark.parametrize("name", [*SHAPES, "composed", "fixed"])
 def test_statements_match_the_golden_file(name: str) -> None:
     path = GOLDEN / f"{name}.sql"
     text = golden_text(name)
@@ -242,6 +356,8 @@ def all_statements() -> Iterator[tuple[str, str, str]]:
             yield shape_name, name, statement
     for name, statement in fixed_statements():
         yield "fixed", name, statement
+    for name, statement in composed_statements():
+        yield "composed", name, statement
 
 
 def parse(statement: str) -> sqlglot.Expression:
@@ -298,6 +414,9 @@ def check_plsql(block: str) -> None:
     ]
     assert re.fullmatch(r"    -- cdc-sync: change capture for [\w.$#]+", lines[6]), lines[6]
     body = lines[7:-1]
+    if body[0].startswith("    IF NOT INSERTING AND "):
+        check_link_trigger(body)
+        return
     assert body[0] == "    IF INSERTING THEN" and body[-1] == "    END IF;"
     assert [b.strip() for b in body if b.strip().startswith(("ELSIF", "ELSE"))] == [
         "ELSIF DELETING THEN",
@@ -311,6 +430,25 @@ def check_plsql(block: str) -> None:
     assert len(inserts) == 5  # I, D, D+I on a key change, U
     for insert in inserts:
         assert insert.endswith(", v_txid);") and "NULL ON NULL)" in insert
+        parse(_records(insert.removesuffix(";")))
+
+
+def check_link_trigger(body: list[str]) -> None:
+    """A child's or lookup's trigger: the old link (not on insert), then the new one."""
+    conditions = [
+        b.strip().removeprefix("IF ").removeprefix("ELSIF ").removesuffix(" THEN")
+        for b in body
+        if b.strip().startswith(("IF ", "ELSIF "))
+    ]
+    assert conditions[0].startswith("NOT INSERTING AND ")
+    assert conditions[1].startswith("INSERTING AND ") and conditions[2].startswith("UPDATING AND ")
+    for condition in conditions:
+        plain = condition.replace("NOT INSERTING AND ", "").replace("INSERTING AND ", "")
+        parse(f"SELECT 1 FROM DUAL WHERE {_records(plain.replace('UPDATING AND ', ''))}")
+    inserts = [b.strip() for b in body if b.strip().startswith("INSERT")]
+    assert len(inserts) == 3  # old link; new link on insert; new link on a move
+    for insert in inserts:
+        assert ", 'U', JSON_ARRAY(" in insert and insert.endswith(" NULL ON NULL), v_txid);")
         parse(_records(insert.removesuffix(";")))
 
 
@@ -337,3 +475,5 @@ def test_docs_quote_the_crasivttst_statements_exactly() -> None:
         assert statement in doc, f"docs/oracle.md lacks the current {name!r} statement"
     for name, statement in fixed_statements():
         assert statement in doc, f"docs/oracle.md lacks the current {name!r} statement"
+    for name, statement in composed_statements():
+        assert statement in doc, f"docs/oracle.md lacks the current composed {name!r} statement"
