@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from cdc_sync.events.model import ChangeEvent
 
 CONNECTOR = "cdc-sync"
@@ -12,6 +14,15 @@ CONNECTOR = "cdc-sync"
 
 def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _dumps_value(obj: Any) -> bytes:
+    """The same compact JSON as `_dumps`, through orjson where it can (values only: key bytes
+    decide partitions, so they keep one encoder)."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:  # integers past 64 bits and the like: the standard encoder decides
+        return _dumps(obj)
 
 
 def encode_key(key: dict[str, Any]) -> bytes:
@@ -24,7 +35,7 @@ def encode_value(event: ChangeEvent, now_ms: int) -> bytes:
     if event.change_id is not None:
         source["change_id"] = event.change_id
     source["ts_ms"] = event.ts_ms if event.ts_ms is not None else now_ms
-    return _dumps(
+    return _dumps_value(
         {
             "before": event.before,
             "after": event.after,

@@ -13,6 +13,8 @@ DROP: Any = object()
 """Returned for values that are configured away (binary columns by default)."""
 
 _INT64 = 2**63 - 1
+_AS_IS: frozenset[type] = frozenset({str, bool, type(None)})
+"""Value types `to_json_value` returns unchanged whatever the options."""
 
 
 class UnconvertibleValue(ValueError):
@@ -78,8 +80,11 @@ def row_to_json(
     """A whole row image; dropped columns are left out."""
     out = {}
     for column, value in row.items():
-        column = str(column)
+        kind = value.__class__
+        if kind in _AS_IS or (kind is int and -_INT64 <= value <= _INT64):
+            out[str(column)] = value  # the common values, without the conversion call
+            continue
         converted = to_json_value(value, decimals=decimals, binary=binary)
         if converted is not DROP:
-            out[column] = converted
+            out[str(column)] = converted
     return out

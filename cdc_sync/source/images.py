@@ -18,6 +18,7 @@ from cdc_sync.source.schema import CapturedTable
 from cdc_sync.source.zone import localize
 
 IN_FILTER = "cdc_sync_in_filter"
+_INT64 = 2**63 - 1
 KeyTuple = tuple[Any, ...]
 
 
@@ -25,6 +26,10 @@ def match_key(values: Iterable[Any]) -> KeyTuple:
     """A hashable form of key values that is equal for the change log's and the row's spelling."""
     out = []
     for value in values:
+        kind = value.__class__
+        if kind is str or (kind is int and -_INT64 <= value <= _INT64):
+            out.append(value)  # the common keys, as to_json_value would return them
+            continue
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
         if isinstance(value, bytes | bytearray | memoryview):
