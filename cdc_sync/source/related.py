@@ -42,11 +42,14 @@ def distinct_keys(keys: Iterable[Sequence[Any]]) -> list[list[Any]]:
 def _rows(
     related: RelatedTable, conn: Connection, stmt: Any, zone: dt.tzinfo
 ) -> Iterable[tuple[KeyTuple, Row]]:
-    for mapping in conn.execute(stmt).mappings():
-        row = {related.column_names[c.name]: mapping[c] for c in related.table.c}
+    columns = list(related.table.c)  # the statements select exactly these, in this order
+    names = [related.column_names[c.name] for c in columns]
+    links = [columns.index(c) for c in related.link_columns]
+    for values in conn.execute(stmt):
+        row = dict(zip(names, values, strict=True))
         for name in related.local_times:  # the source's zone, as for the parent's columns
             row[name] = localize(row[name], zone)
-        yield match_key(mapping[c] for c in related.link_columns), row
+        yield match_key([values[i] for i in links]), row
 
 
 def read_children(
