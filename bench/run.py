@@ -36,6 +36,7 @@ FIGURES = [
     "writer_overhead",
     "relay_rate",
     "relay_latency",
+    "compose_rate",
 ]
 
 
