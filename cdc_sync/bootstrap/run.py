@@ -20,7 +20,7 @@ from cdc_sync.bootstrap.catchup import catch_up
 from cdc_sync.bootstrap.hold import FENCE_POLL_S, Keeper
 from cdc_sync.bootstrap.progress import Meter, Reporter, reporter_for
 from cdc_sync.bootstrap.reader import Row, SourceReader
-from cdc_sync.bootstrap.writes import Failure, Loader, Target, call, wait_task, write_isolating
+from cdc_sync.bootstrap.writes import Failure, Loader, Target, wait_task, write_isolating
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.documents.mapping import MappingError, Upsert, document_for_row, key_of
 from cdc_sync.errors import CdcSyncError
@@ -29,6 +29,7 @@ from cdc_sync.kafka.reader import end_offsets
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.ids import InvalidKey, document_id
 from cdc_sync.sink.indexes import ensure_index, index_exists
+from cdc_sync.sink.retry import call
 from cdc_sync.state.store import StateStore
 
 log = logging.getLogger(__name__)

@@ -8,32 +8,20 @@ ones are still written and the bad ones are reported as failures.
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, Literal
 
 import meilisearch
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
 from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert, dumps
-from cdc_sync.errors import DependencyUnavailable, TransientError
 from cdc_sync.sink.http import SinkHttp, TaskOutcome
-from cdc_sync.sink.meili import classify
+from cdc_sync.sink.retry import call
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 Failure = tuple[str | None, str]
 """(document id or None, reason)."""
 Kind = Literal["replace", "update", "delete", "clear"]
@@ -42,33 +30,6 @@ TASK_TIMEOUT_S = 600.0
 
 class Truncate:
     """Every document of the index goes (a truncate event)."""
-
-
-def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, Exception) and isinstance(classify(exc), TransientError)
-
-
-def _log_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    log.warning("meilisearch call failed (attempt %d), retrying: %s", state.attempt_number, exc)
-
-
-def call(fn: Callable[[], T], what: str, budget_s: float = 60.0) -> T:
-    """Run a Meilisearch call, retrying transient faults for up to `budget_s` seconds."""
-    retrying = Retrying(
-        retry=retry_if_exception(_transient),
-        stop=stop_after_delay(budget_s),
-        wait=wait_exponential_jitter(multiplier=0.2, max=5),
-        before_sleep=_log_retry,
-        reraise=True,
-    )
-    try:
-        return retrying(fn)
-    except Exception as exc:
-        problem = classify(exc)
-        if isinstance(problem, TransientError):
-            raise DependencyUnavailable(f"{what}: {problem}") from None
-        raise problem from exc
 
 
 def wait_task(http: SinkHttp, task_uid: int, budget_s: float = 60.0) -> TaskOutcome:

@@ -16,10 +16,11 @@ import meilisearch
 
 from cdc_sync.bootstrap.reader import SourceReader
 from cdc_sync.bootstrap.run import fetch, map_rows, page_ids
-from cdc_sync.bootstrap.writes import Failure, Target, call, write_isolating
+from cdc_sync.bootstrap.writes import Failure, Target, write_isolating
 from cdc_sync.config import TableSettings
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import ensure_index, index_exists
+from cdc_sync.sink.retry import call
 from cdc_sync.verify.diff import Diff, compare_range
 
 log = logging.getLogger(__name__)
