@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import socket
 import struct
 import threading
@@ -218,15 +219,16 @@ class Rule:
 class HttpProxy(TcpProxy):
     """An HTTP/1.1 proxy (keep-alive, one upstream connection per client connection)."""
 
-    def __init__(
-        self, upstream_host: str, upstream_port: int, port: int = 0, chance: Any = None
-    ) -> None:
+    def __init__(self, upstream_host: str, upstream_port: int, port: int = 0) -> None:
         super().__init__(upstream_host, upstream_port, port)
         self.rules: list[Rule] = []
         self.exchanges: list[Exchange] = []
-        self._chance: Callable[[], float] = chance or (lambda: 0.0)
-        """Draws in [0, 1) for rules with chance < 1; pass a seeded ``random.Random().random``."""
+        self._chance = random.Random(0).random
         self._lock = threading.Lock()
+
+    def seed(self, seed: int) -> None:
+        """Draws for rules with a chance below 1 come from `random.Random(seed)`."""
+        self._chance = random.Random(seed).random
 
     def add(self, rule: Rule) -> Rule:
         with self._lock:
