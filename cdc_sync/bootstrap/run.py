@@ -163,8 +163,9 @@ class TableBootstrap:
 
     def _drop_staging(self, quiet: bool = False) -> None:
         try:
-            if index_exists(self.client, self.staging):
-                wait_task(self.http, self.client.delete_index(self.staging).task_uid)
+            if self._exists(self.staging):
+                deleting = call(lambda: self.client.delete_index(self.staging).task_uid, "delete")
+                wait_task(self.http, deleting)
                 log.info("deleted staging index %s", self.staging)
         except Exception as exc:
             if not quiet:
@@ -202,13 +203,17 @@ class TableBootstrap:
                 _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
         self._hook("swapped")
 
+    def _exists(self, uid: str) -> bool:
+        return call(lambda: index_exists(self.client, uid), f"reading index {uid}")
+
     def _prepare_indexes(self) -> None:
-        if not index_exists(self.client, self.live):
-            ensure_index(self.client, self.live, self.table)  # so the swap has a partner
+        budget = self.target.budget_s
+        if not self._exists(self.live):
+            ensure_index(self.client, self.live, self.table, budget)  # so the swap has a partner
         if not self.options.in_place:
-            ensure_index(self.client, self.staging, self.table)  # settings before the load
+            ensure_index(self.client, self.staging, self.table, budget)  # settings before load
         else:
-            ensure_index(self.client, self.live, self.table)
+            ensure_index(self.client, self.live, self.table, budget)
 
     def _load(
         self, reader: SourceReader, keeper: Keeper, outcome: Outcome, on_read: Callable[[], None]

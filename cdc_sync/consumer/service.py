@@ -98,7 +98,7 @@ class ConsumerService:
     def prepare(self) -> None:
         """Indexes with their primary key and settings, and the topics, exist before we start."""
         for table in self.settings.tables:
-            ensure_index(self.client, table.index_uid, table)
+            ensure_index(self.client, table.index_uid, table, self.limits.retry_max_s * 4)
         ensure_topics(self.settings.kafka, [*self.tables, self.settings.kafka.dead_letter_topic])
 
     def start(self, until_caught_up: bool = False) -> None:

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import meilisearch
 from meilisearch.errors import MeilisearchApiError
 
 from cdc_sync.config import TableSettings
+from cdc_sync.sink.retry import call
 
 log = logging.getLogger(__name__)
-
-
-def wait(client: meilisearch.Client, task_uid: int, timeout_s: float = 120.0) -> dict[str, Any]:
-    """Wait for a task; raise if it failed."""
-    task = client.wait_for_task(task_uid, timeout_in_ms=int(timeout_s * 1000), interval_in_ms=20)
-    if task.status != "succeeded":
-        raise RuntimeError(f"meilisearch task {task_uid} {task.status}: {task.error}")
-    return dict(task.__dict__)
+T = TypeVar("T")
 
 
 def index_exists(client: meilisearch.Client, uid: str) -> bool:
@@ -32,15 +26,32 @@ def index_exists(client: meilisearch.Client, uid: str) -> bool:
         raise
 
 
-def ensure_index(client: meilisearch.Client, uid: str, table: TableSettings) -> None:
-    """Create the index with the table's primary key if missing; apply settings if they differ."""
-    if not index_exists(client, uid):
-        task = client.wait_for_task(
-            client.create_index(uid, {"primaryKey": table.id_field}).task_uid,
-            timeout_in_ms=120_000,
-            interval_in_ms=20,
+def ensure_index(
+    client: meilisearch.Client, uid: str, table: TableSettings, budget_s: float = 120.0
+) -> None:
+    """Create the index with the table's primary key if missing; apply settings if they differ.
+
+    Each request retries transient faults for up to `budget_s` (a service starting next to a
+    Meilisearch that is still starting); then DependencyUnavailable.
+    """
+
+    def retried(fn: Callable[[], T], what: str) -> T:
+        return call(fn, f"meilisearch: {what} {uid}", budget_s)
+
+    def wait_for(task_uid: int) -> Any:
+        return retried(
+            lambda: client.wait_for_task(task_uid, timeout_in_ms=600_000, interval_in_ms=20),
+            f"waiting for task {task_uid} of index",
         )
-        # another process (a second consumer starting at the same time) may have won the race
+
+    if not retried(lambda: index_exists(client, uid), "reading index"):
+        created = retried(
+            lambda: client.create_index(uid, {"primaryKey": table.id_field}).task_uid,
+            "creating index",
+        )
+        task = wait_for(created)
+        # another process (a second consumer starting at the same time), or our own request
+        # whose answer was lost and that we sent again, may have created it first
         if task.status != "succeeded" and (task.error or {}).get("code") != "index_already_exists":
             raise RuntimeError(f"meilisearch: cannot create index {uid}: {task.error}")
         log.info("created index %s (primary key %s)", uid, table.id_field)
@@ -48,10 +59,12 @@ def ensure_index(client: meilisearch.Client, uid: str, table: TableSettings) -> 
     if not wanted:
         return
     index = client.index(uid)
-    current = index.get_settings()
+    current = retried(index.get_settings, "reading the settings of index")
     changed = {k: v for k, v in wanted.items() if current.get(k) != v}
     if changed:
-        wait(client, index.update_settings(changed).task_uid, timeout_s=600)
+        task = wait_for(retried(lambda: index.update_settings(changed).task_uid, "updating index"))
+        if task.status != "succeeded":
+            raise RuntimeError(f"meilisearch: settings of {uid} {task.status}: {task.error}")
         log.info("applied settings to %s: %s", uid, ", ".join(sorted(changed)))
 
 
