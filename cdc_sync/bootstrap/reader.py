@@ -19,6 +19,7 @@ from tenacity import (
 
 from cdc_sync.bootstrap.keyset import chunk_query, count_query
 from cdc_sync.config import TableSettings
+from cdc_sync.database_errors import is_connection_problem, reason
 from cdc_sync.errors import ConfigError, DependencyUnavailable
 from cdc_sync.source.dialect import dialect_for
 from cdc_sync.source.related import attach_related
@@ -30,15 +31,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Row = dict[str, Any]
-
-
-def _is_connection_problem(exc: BaseException) -> bool:
-    # OperationalError/InterfaceError, or a DBAPI error that invalidated the connection.
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -81,7 +73,7 @@ class SourceReader:
     def _call(self, fn: Callable[[], T]) -> T:
         """Run a short query, retrying connection problems; then give up with exit 3."""
         retrying = Retrying(
-            retry=retry_if_exception(_is_connection_problem),
+            retry=retry_if_exception(is_connection_problem),
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential_jitter(multiplier=0.5, max=5),
             before_sleep=_log_retry,
@@ -90,12 +82,11 @@ class SourceReader:
         try:
             return retrying(fn)
         except DBAPIError as exc:
-            if not _is_connection_problem(exc):
+            if not is_connection_problem(exc):
                 raise
-            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
             raise DependencyUnavailable(
                 f"source database unavailable while reading {self.settings.qualified_name}: "
-                f"{reason}"
+                f"{reason(exc)}"
             ) from None
 
     def _reflect(self) -> Table:
