@@ -104,6 +104,7 @@ def pg_url(stack: dict[str, str]) -> Iterator[str]:
     admin = create_engine(
         stack["PG_URL"].replace("postgresql://", "postgresql+psycopg://", 1),
         isolation_level="AUTOCOMMIT",
+        pool_pre_ping=True,  # the fault suite restarts PostgreSQL under this module's tests
     )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -1,0 +1,111 @@
+"""Helpers of the fault suite: restarting the stack's servers, source tables, CLI processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import meilisearch
+from sqlalchemy import create_engine, text
+
+from tests.conftest import ROOT
+
+
+def restart(component: str) -> None:
+    """Stop and start one of the stack's servers (its data stays)."""
+    for command in ("down", "up"):
+        done = subprocess.run(
+            [str(ROOT / "dev" / "stack"), command, component],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"dev/stack {command} {component}:\n{done.stderr[-2000:]}"
+
+
+def engine_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def make_table(url: str, name: str, rows: int, title: str = "row") -> None:
+    """`name` (ID, TITLE, N) with rows 1..rows."""
+    engine = create_engine(engine_url(url))
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, title TEXT, n INTEGER)"))
+        if rows:
+            conn.execute(
+                text(f"INSERT INTO {name} VALUES (:i, :t, 0)"),
+                [{"i": i, "t": f"{title} {i}"} for i in range(1, rows + 1)],
+            )
+    engine.dispose()
+
+
+def execute(url: str, statement: str) -> None:
+    engine = create_engine(engine_url(url))
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+def source_docs(url: str, name: str) -> dict[str, dict[str, Any]]:
+    engine = create_engine(engine_url(url))
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT id, title, n FROM {name}")).all()
+    engine.dispose()
+    return {str(r.id): {"id": str(r.id), "title": r.title, "n": r.n} for r in rows}
+
+
+def index_docs(client: meilisearch.Client, uid: str) -> dict[str, dict[str, Any]]:
+    """The index's documents by id; {} while it does not exist."""
+    try:
+        page = client.http.post(f"indexes/{uid}/documents/fetch", {"limit": 1_000_000})
+    except meilisearch.errors.MeilisearchApiError as exc:
+        if exc.code == "index_not_found":
+            return {}
+        raise
+    return {str(d["id"]): d for d in page["results"]}
+
+
+def document_count(client: meilisearch.Client, uid: str) -> int:
+    try:
+        return int(client.index(uid).get_stats().number_of_documents)
+    except meilisearch.errors.MeilisearchApiError:
+        return 0
+
+
+def cli(config: Path, *args: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """`cdc-sync --config … ARGS` in the background; stderr to `log`, `env` added."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cdc_sync", "--config", str(config), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        env={**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json", **env},
+        cwd=ROOT,
+    )
+
+
+def wait_index_equals_source(
+    client: meilisearch.Client, uid: str, url: str, name: str, timeout_s: float = 90
+) -> None:
+    """Wait until the index holds exactly the source's rows; else say how they differ."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        expected, actual = source_docs(url, name), index_docs(client, uid)
+        if actual == expected:
+            return
+        if time.monotonic() > deadline:
+            missing = sorted(expected.keys() - actual.keys(), key=int)
+            extra = sorted(actual.keys() - expected.keys(), key=int)
+            stale = sorted(
+                (k for k in expected.keys() & actual.keys() if expected[k] != actual[k]), key=int
+            )
+            samples = [(expected[k], actual[k]) for k in stale[:3]]
+            raise AssertionError(
+                f"after {timeout_s}s the index differs from the source: {len(missing)} missing "
+                f"{missing[:5]}, {len(extra)} extra {extra[:5]}, {len(stale)} stale {samples}"
+            )
+        time.sleep(0.5)
