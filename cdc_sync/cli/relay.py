@@ -24,7 +24,8 @@ def relay(app: AppContext, once: bool) -> None:
     Several relays may run at once on Oracle and PostgreSQL; run one per SQLite file.
     """
     settings = app.settings
-    state = StateStore(settings.state.url)
+    state = StateStore(settings.state.url)  # waits for the store at start, then:
+    state.retry_s = 0.0  # the relay's own retries cover it (watermarks, errors)
     service = RelayService(settings, state, once=once)
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -41,7 +41,7 @@ from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import ensure_index
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.sink.validate import InvalidDocument, check_document
-from cdc_sync.state.store import StateStore
+from cdc_sync.state.store import StateStore, StateStoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ class ConsumerService:
         prefix = settings.kafka.topic_prefix
         self.tables: dict[str, TableSettings] = {t.topic_name(prefix): t for t in settings.tables}
         self.stats = ConsumerStats()
-        self.state = StateStore(settings.state.url)
+        self.state = StateStore(settings.state.url)  # waits for the store at start, then:
+        self.state.retry_s = 0.0  # the loop holds every table while the store is away
         self.member = static_member(settings.kafka.group_id, settings.kafka.group_instance_id)
         self.kafka = KafkaConsumer(settings.kafka, instance_id=self.member.instance_id)
         self.client = meili_client(settings.meilisearch)
@@ -90,6 +91,7 @@ class ConsumerService:
         self._closing = False
         self._busy = False  # inside the writer: a rebalance then abandons instead of settling
         self._fenced: set[str] = set()
+        self._store_lost = False  # fences unknown: every table's writes are held
         self._times = {"fence": -1e9, "commit": 0.0, "tasks": 0.0, "lag": 0.0, "caught": 0.0}
         self._last_error_record = 0.0
 
@@ -213,8 +215,22 @@ class ConsumerService:
 
     def _fenced_tables(self, now: float) -> set[str]:
         if now - self._times["fence"] >= FENCE_POLL_S:
-            self._fenced = {name.upper() for name in self.state.fenced_tables()}
             self._times["fence"] = now
+            try:
+                self._fenced = {name.upper() for name in self.state.fenced_tables()}
+            except StateStoreUnavailable as exc:
+                # a bootstrap may have fenced any table meanwhile: hold them all, ask again
+                self._fenced = {t.qualified_name.upper() for t in self.tables.values()}
+                metrics.retry("consumer", "state_store")
+                message = f"{exc}; holding every table's writes until it answers"
+                if not self._store_lost:
+                    log.warning("%s", message)
+                self._store_lost = True
+                self._record_error(message)
+                return self._fenced
+            if self._store_lost:
+                log.info("the state store answers again; bootstrap fences are known")
+                self._store_lost = False
         return self._fenced
 
     def _dispatch(self, now: float) -> None:

@@ -62,7 +62,7 @@ class Reporter:
             return
         try:
             if self._store is None:
-                self._store = StateStore(self.state_url)
+                self._store = StateStore(self.state_url, retry_s=0.0)  # next round retries
             self._store.publish_reports(self.component, self.holder, reports)
         except Exception as exc:
             log.warning("cannot publish %s status to the state store: %s", self.component, exc)

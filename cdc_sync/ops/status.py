@@ -102,7 +102,7 @@ def run_summary(run: Run) -> RunSummary:
 
 def _history(settings: Settings, limit: int) -> tuple[list[RunSummary], list[ErrorEntry]]:
     try:
-        store = StateStore(settings.state.url)
+        store = StateStore(settings.state.url, retry_s=0.0)  # a page must not wait for it
     except Exception:
         return [], []
     try:

@@ -47,7 +47,9 @@ class TableStatusReader:
             backlog=_attempt("source", self._backlog, unavailable),
             lag=_attempt("kafka", self._lag, unavailable),
         )
-        store = _attempt("state", lambda: StateStore(self.settings.state.url), unavailable)
+        store = _attempt(
+            "state", lambda: StateStore(self.settings.state.url, retry_s=0.0), unavailable
+        )
         if store is not None:
             try:
                 parts.watermarks = _attempt("state", lambda: self._watermarks(store), unavailable)

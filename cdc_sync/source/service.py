@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -36,14 +37,14 @@ from cdc_sync.source.sweep import DeleteSweep
 from cdc_sync.source.timestamp import TimestampPoller
 from cdc_sync.source.wakeup import ChannelListener, Pacer, Round, Sleeper, Waiter
 from cdc_sync.source.zone import resolve_zone
-from cdc_sync.state.store import StateStore
+from cdc_sync.state.store import StateStore, StateStoreUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, TransientError | OperationalError):
+    if isinstance(exc, TransientError | OperationalError | StateStoreUnavailable):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
@@ -69,7 +70,9 @@ class RelayService:
             log.warning("%s (retry %d)", message, state.attempt_number)
             metrics.retry("relay", type(exc).__name__)
             metrics.last_error("relay")
-            self.state.record_error("relay", message)
+            # the store may be what failed (it may live on the source's server)
+            with contextlib.suppress(StateStoreUnavailable):
+                self.state.record_error("relay", message)
 
         return Retrying(
             retry=retry_if_exception(is_transient),

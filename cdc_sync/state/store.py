@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -28,10 +31,22 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
 
+from cdc_sync.database_errors import is_connection_problem, reason
 from cdc_sync.database_url import normalise_url
-from cdc_sync.errors import CdcSyncError
+from cdc_sync.errors import CdcSyncError, DependencyUnavailable
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 metadata = MetaData()
 
@@ -130,6 +145,21 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class StateStoreUnavailable(DependencyUnavailable):
+    """The state store did not answer within its retry budget."""
+
+
+def _retried(
+    method: Callable[Concatenate[StateStore, P], R],
+) -> Callable[Concatenate[StateStore, P], R]:
+    """The store's connection problems are retried for `retry_s`, then StateStoreUnavailable."""
+
+    def call(store: StateStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return store._retry(lambda: method(store, *args, **kwargs))
+
+    return functools.update_wrapper(call, method)
+
+
 class LeaseHeld(CdcSyncError):
     """Another run holds the lease."""
 
@@ -171,13 +201,44 @@ class Run:
 
 
 class StateStore:
-    def __init__(self, url: str, engine: Engine | None = None) -> None:
+    """Runs, leases, fences, watermarks and recent errors.
+
+    Every call retries the store's connection problems (a restarting database server) for
+    `retry_s` seconds, then raises StateStoreUnavailable (exit code 3). A service loop that
+    can go on without the store sets `retry_s` to 0 and handles that error itself.
+    """
+
+    def __init__(self, url: str, engine: Engine | None = None, retry_s: float = 30.0) -> None:
+        self.retry_s = retry_s
         self.engine = engine or create_engine(normalise_url(url), pool_pre_ping=True)
+        self._where = self.engine.url.render_as_string(hide_password=True)
         self._clock = _store_clock(self.engine.dialect.name)
+        self._retry(self._create_tables)
+
+    def _create_tables(self) -> None:
         try:
             metadata.create_all(self.engine)
         except OperationalError:  # another process created the tables at the same moment
             metadata.create_all(self.engine)
+
+    def _retry(self, fn: Callable[[], R]) -> R:
+        def report(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning("state store %s: %s (retry %d)", self._where, exc, state.attempt_number)
+
+        retrying = Retrying(
+            retry=retry_if_exception(is_connection_problem),
+            stop=stop_after_delay(self.retry_s),
+            wait=wait_exponential_jitter(initial=0.1, max=2),
+            before_sleep=report,
+            reraise=True,
+        )
+        try:
+            return retrying(fn)
+        except DBAPIError as exc:
+            if not is_connection_problem(exc):
+                raise
+            raise StateStoreUnavailable(f"state store {self._where}: {reason(exc)}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -193,6 +254,7 @@ class StateStore:
     # -- leases: one holder at a time, renewed by the holder; a crashed holder's lease
     # lapses after its TTL
 
+    @_retried
     def acquire(self, name: str, holder: str, ttl_s: float, run_id: int | None = None) -> Lease:
         with self.engine.begin() as conn:
             now = self.now(conn)
@@ -221,6 +283,7 @@ class StateStore:
             f"{_aware(row.expires_at).isoformat(timespec='seconds')}"
         )
 
+    @_retried
     def renew(self, lease: Lease, ttl_s: float) -> Lease:
         with self.engine.begin() as conn:
             expires = self.now(conn) + dt.timedelta(seconds=ttl_s)
@@ -233,12 +296,14 @@ class StateStore:
             raise LeaseHeld(f"lease {lease.name} was lost by {lease.holder}")
         return Lease(lease.name, lease.holder, lease.run_id, expires)
 
+    @_retried
     def release(self, lease: Lease) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 delete(leases).where(leases.c.name == lease.name, leases.c.holder == lease.holder)
             )
 
+    @_retried
     def lease(self, name: str) -> Lease | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(leases).where(leases.c.name == name)).first()
@@ -247,6 +312,7 @@ class StateStore:
             return None
         return Lease(row.name, row.holder, row.run_id, _aware(row.expires_at))
 
+    @_retried
     def active_leases(self) -> list[Lease]:
         """Every unexpired lease, for status output."""
         with self.engine.connect() as conn:
@@ -257,6 +323,7 @@ class StateStore:
 
     # -- fences: while a table is fenced, consumers hold that table's writes
 
+    @_retried
     def set_fence(self, table_name: str, holder: str, ttl_s: float) -> None:
         with self.engine.begin() as conn:
             expires = self.now(conn) + dt.timedelta(seconds=ttl_s)
@@ -265,10 +332,12 @@ class StateStore:
                 insert(fences).values(table_name=table_name, holder=holder, expires_at=expires)
             )
 
+    @_retried
     def clear_fence(self, table_name: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(fences).where(fences.c.table_name == table_name))
 
+    @_retried
     def fenced_tables(self) -> set[str]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(fences.c.table_name, fences.c.expires_at)).all()
@@ -277,6 +346,7 @@ class StateStore:
 
     # -- runs and their failures
 
+    @_retried
     def start_run(self, kind: str, table_name: str | None, holder: str) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
@@ -292,10 +362,12 @@ class StateStore:
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def update_run(self, run_id: int, **values: Any) -> None:
+    @_retried
+    def update_run(self, /, run_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
 
+    @_retried
     def finish_run(
         self,
         run_id: int,
@@ -308,6 +380,7 @@ class StateStore:
             run_id, status=status, rows=rows, error=error, ended_at=utcnow(), details=details
         )
 
+    @_retried
     def add_failures(self, run_id: int, failures: list[tuple[str | None, str]]) -> None:
         if not failures:
             return
@@ -321,6 +394,7 @@ class StateStore:
                 update(runs).where(runs.c.id == run_id).values(failures=count + len(failures))
             )
 
+    @_retried
     def failures(self, run_id: int, limit: int = 20) -> list[tuple[str | None, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -331,11 +405,13 @@ class StateStore:
             ).all()
         return [(r.key, r.reason) for r in rows]
 
+    @_retried
     def recent_runs(self, limit: int = 20) -> list[Run]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(runs).order_by(runs.c.id.desc()).limit(limit)).all()
         return [_run(r) for r in rows]
 
+    @_retried
     def latest_runs(self, kinds: tuple[str, ...]) -> list[Run]:
         """The latest run of each of these kinds for each table."""
         latest = (
@@ -349,12 +425,14 @@ class StateStore:
 
     # -- watermarks (timestamp capture)
 
+    @_retried
     def get_watermark(self, name: str) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(
                 select(watermarks.c.value).where(watermarks.c.name == name)
             ).scalar()
 
+    @_retried
     def set_watermark(self, name: str, value: Any) -> None:
         with self.engine.begin() as conn:
             done = conn.execute(
@@ -365,6 +443,7 @@ class StateStore:
             if not done:
                 conn.execute(insert(watermarks).values(name=name, value=value, updated_at=utcnow()))
 
+    @_retried
     def watermark_entry(self, name: str) -> tuple[Any, dt.datetime] | None:
         """The stored watermark and when it last moved."""
         with self.engine.connect() as conn:
@@ -375,6 +454,7 @@ class StateStore:
 
     # -- per-table reports of running services, for status in any process
 
+    @_retried
     def publish_reports(
         self, component: str, holder: str, reports: dict[str, dict[str, Any]]
     ) -> None:
@@ -401,6 +481,7 @@ class StateStore:
                 delete(table_reports).where(table_reports.c.updated_at < now - KEEP_REPORTS)
             )
 
+    @_retried
     def table_reports(self) -> list[TableReport]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(table_reports)).all()
@@ -411,6 +492,7 @@ class StateStore:
 
     # -- recent errors, for status and the dashboard
 
+    @_retried
     def record_error(self, component: str, message: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -422,6 +504,7 @@ class StateStore:
             if newest is not None:
                 conn.execute(delete(errors).where(errors.c.id <= newest))
 
+    @_retried
     def recent_errors(self, limit: int = 20) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(errors).order_by(errors.c.id.desc()).limit(limit)).all()
