@@ -35,6 +35,7 @@ from cdc_sync.state.store import StateStore
 log = logging.getLogger(__name__)
 
 STAGING_SUFFIX = "__bootstrap"
+CLEANUP_BUDGET_S = 5.0
 DRAIN_TIMEOUT_S = 600.0
 
 
@@ -102,9 +103,10 @@ class TableBootstrap:
         self.live = table.index_uid
         self.staging = staging_uid(self.live)
         self.target_uid = self.live if options.in_place else self.staging
-        budget = settings.consumer.retry_max_s * 4
+        self.budget = settings.consumer.retry_max_s * 4
+        """How long a Meilisearch call retries transient faults before the run gives up."""
         self.http = SinkHttp(settings.meilisearch)
-        self.target = Target(client, self.http, self.target_uid, table.id_field, budget)
+        self.target = Target(client, self.http, self.target_uid, table.id_field, self.budget)
         self.hooks: dict[str, Callable[[], None]] = {}
         """Test and bench hooks by step name: 'loaded', 'fenced', 'swapped'."""
 
@@ -159,13 +161,17 @@ class TableBootstrap:
         # the cause is what the user must see, even when the state store is what failed
         _best_effort("recording the failed run", record)
         if not self.options.in_place:
-            self._drop_staging(quiet=True)
+            # Meilisearch may be what failed: one short try, else the next run deletes it
+            self._drop_staging(quiet=True, budget=min(self.budget, CLEANUP_BUDGET_S))
 
-    def _drop_staging(self, quiet: bool = False) -> None:
+    def _drop_staging(self, quiet: bool = False, budget: float | None = None) -> None:
+        budget = self.budget if budget is None else budget
         try:
-            if self._exists(self.staging):
-                deleting = call(lambda: self.client.delete_index(self.staging).task_uid, "delete")
-                wait_task(self.http, deleting)
+            if self._exists(self.staging, budget):
+                deleting = call(
+                    lambda: self.client.delete_index(self.staging).task_uid, "delete", budget
+                )
+                wait_task(self.http, deleting, budget)
                 log.info("deleted staging index %s", self.staging)
         except Exception as exc:
             if not quiet:
@@ -203,12 +209,12 @@ class TableBootstrap:
                 _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
         self._hook("swapped")
 
-    def _exists(self, uid: str) -> bool:
-        return call(lambda: index_exists(self.client, uid), f"reading index {uid}")
+    def _exists(self, uid: str, budget: float) -> bool:
+        return call(lambda: index_exists(self.client, uid), f"reading index {uid}", budget)
 
     def _prepare_indexes(self) -> None:
-        budget = self.target.budget_s
-        if not self._exists(self.live):
+        budget = self.budget
+        if not self._exists(self.live, budget):
             ensure_index(self.client, self.live, self.table, budget)  # so the swap has a partner
         if not self.options.in_place:
             ensure_index(self.client, self.staging, self.table, budget)  # settings before load
@@ -254,7 +260,11 @@ class TableBootstrap:
         """Wait until Meilisearch has no enqueued or processing task for `uid`."""
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         query = {"indexUids": [uid], "statuses": ["enqueued", "processing"], "limit": 1}
-        while call(lambda: self.client.get_tasks(dict(query)), "listing tasks").results:
+
+        def busy() -> Any:
+            return self.client.get_tasks(dict(query)).results
+
+        while call(busy, "listing tasks", self.budget):
             if time.monotonic() > deadline:
                 raise CdcSyncError(f"tasks on index {uid} did not finish within the drain timeout")
             time.sleep(0.05)
@@ -262,7 +272,7 @@ class TableBootstrap:
     def _delete_extras(self, seen: set[str]) -> list[Failure]:
         """In place: documents whose keys are no longer in the source go."""
         extras: list[str] = []
-        for ids in page_ids(self.client, self.live, self.table.id_field):
+        for ids in page_ids(self.client, self.live, self.table.id_field, budget=self.budget):
             extras.extend(i for i in ids if i not in seen)
         failures: list[Failure] = []
         for i in range(0, len(extras), self.options.batch_size):
@@ -274,7 +284,8 @@ class TableBootstrap:
 
     def _swap(self) -> None:
         swap: list[Mapping[str, list[str] | bool]] = [{"indexes": [self.live, self.staging]}]
-        task = wait_task(self.http, call(lambda: self.client.swap_indexes(swap), "swap").task_uid)
+        swapping = call(lambda: self.client.swap_indexes(swap), "swap", self.budget).task_uid
+        task = wait_task(self.http, swapping, self.budget)
         if task.status != "succeeded":
             raise CdcSyncError(f"swapping {self.staging} into {self.live} failed: {task.error}")
         log.info("swapped %s into %s", self.staging, self.live)
@@ -295,12 +306,14 @@ def fetch(client: meilisearch.Client, uid: str, body: dict[str, Any]) -> Any:
     return client.http.post(f"indexes/{uid}/documents/fetch", body)
 
 
-def page_ids(client: meilisearch.Client, uid: str, id_field: str, page: int = 10_000) -> Any:
+def page_ids(
+    client: meilisearch.Client, uid: str, id_field: str, page: int = 10_000, budget: float = 60.0
+) -> Any:
     """Every document id of an index, a page at a time."""
     offset = 0
     while True:
         body = {"fields": [id_field], "limit": page, "offset": offset}
-        response = call(partial(fetch, client, uid, body), f"reading {uid}")
+        response = call(partial(fetch, client, uid, body), f"reading {uid}", budget)
         ids = [str(d[id_field]) for d in response["results"]]
         if ids:
             yield ids
