@@ -40,15 +40,24 @@ def producer_config(kafka: KafkaSettings, **overrides: Any) -> dict[str, Any]:
 
 
 class Producer:
-    """`producer_config`'s client; every failed delivery is reported by `flush`."""
+    """`producer_config`'s client; every failed delivery is reported by `flush`.
+
+    Delivery reports come for failed records only, to one callback set in the
+    client's config: no Python call and no per-record callback object for each
+    record that succeeds. `flush` waits for every record either way.
+    """
 
     def __init__(self, kafka: KafkaSettings, **overrides: Any) -> None:
-        self._producer = _Producer(producer_config(kafka, **overrides))
         self._errors: list[str] = []
-        self._pending = 0
+        self._producer = _Producer(
+            producer_config(
+                kafka,
+                **{"delivery.report.only.error": True, "on_delivery": self._on_delivery},
+                **overrides,
+            )
+        )
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        self._pending -= 1
         if err is not None:
             self._errors.append(f"{msg.topic()}: {err.str()}")
 
@@ -58,14 +67,10 @@ class Producer:
         """Queue one record; blocks only while the local queue is full."""
         while True:
             try:
-                self._producer.produce(
-                    topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery
-                )
-                self._pending += 1
-                break
+                self._producer.produce(topic, value=value, key=key, headers=headers)
+                return
             except BufferError:
-                self._producer.poll(0.05)
-        self._producer.poll(0)
+                self._producer.poll(0.05)  # serves delivery reports while the queue drains
 
     def flush(self, timeout_s: float = 60.0) -> None:
         """Wait for every queued record; raise DeliveryFailed if any was not acknowledged."""
