@@ -12,13 +12,18 @@ from cdc_sync.events.model import ChangeEvent
 CONNECTOR = "cdc-sync"
 
 
+_STANDARD = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_SAME_IN_BOTH = (int, str, bool, type(None))
+"""Value types orjson writes byte for byte as the standard encoder does (floats are not)."""
+
+
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _STANDARD.encode(obj).encode("utf-8")
 
 
 def _dumps_value(obj: Any) -> bytes:
-    """The same compact JSON as `_dumps`, through orjson where it can (values only: key bytes
-    decide partitions, so they keep one encoder)."""
+    """The same compact JSON as `_dumps` (up to number spelling: ``1e-07`` vs ``1e-7``),
+    through orjson where it can; keys see `encode_key`."""
     try:
         return orjson.dumps(obj)
     except TypeError:  # integers past 64 bits and the like: the standard encoder decides
@@ -26,7 +31,16 @@ def _dumps_value(obj: Any) -> bytes:
 
 
 def encode_key(key: dict[str, Any]) -> bytes:
-    """``{"ID": 42}``: column order is the primary-key order, so equal keys are equal bytes."""
+    """``{"ID": 42}``: column order is the primary-key order, so equal keys are equal bytes.
+
+    The key's bytes choose its partition, so they never change between
+    versions: orjson only where it writes exactly what the standard encoder does.
+    """
+    if all(type(v) in _SAME_IN_BOTH for v in key.values()):
+        try:
+            return orjson.dumps(key)
+        except TypeError:  # integers past 64 bits, lone surrogates: the standard encoder decides
+            pass
     return _dumps(key)
 
 

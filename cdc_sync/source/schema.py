@@ -139,10 +139,14 @@ def _coerce(column: Column[Any], value: Any) -> Any:
 
 
 def _spelling(conn: Connection, name: str) -> str:
-    """Undo SQLAlchemy's lower-casing of case-insensitive names where the database folds up."""
+    """Undo SQLAlchemy's lower-casing of case-insensitive names where the database folds up.
+
+    A plain `str` (not SQLAlchemy's `quoted_name`): these become the field names
+    of row images, and fast JSON encoders take only plain strings as keys.
+    """
     if conn.dialect.requires_name_normalize:
         return str(conn.dialect.denormalize_name(name) or name)
-    return name
+    return str(name)
 
 
 Named = TableSettings | ChildSettings | LookupSettings

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, Numeric, String, Table
 from sqlalchemy.dialects import oracle
 
 from cdc_sync.config import TableSettings
 from cdc_sync.documents.mapping import is_soft_deleted as mapping_soft_deleted
+from cdc_sync.events.encode import encode_key
 from cdc_sync.source.images import delete_event, is_soft_deleted, match_key, row_event
 from cdc_sync.source.keyset import after_key
 from cdc_sync.source.schema import CapturedTable
@@ -86,3 +89,19 @@ def test_overlap_and_watermark_round_trip() -> None:
     assert shift(100, 5) == 95 and shift(Decimal("10.5"), 0.5) == Decimal("10.0")
     for value in (moment, dt.date(2024, 1, 1), Decimal("1.25"), 42):
         assert load_value(dump_value(value)) == value
+
+
+def test_encoded_keys_are_the_standard_encoders_bytes() -> None:
+    """Invariant: a key's bytes (its partition) are the same as the standard JSON encoder's."""
+    keys: list[dict[str, Any]] = [
+        {"ID": 42},
+        {"ID": -(2**63), "CASE_NO": "C-1"},
+        {"ID": 2**70},
+        {"K": 'é\n"\\\x00\x1f\x7f\u2028😀'},
+        {"A": None, "B": True},
+        {"F": 1e-07, "G": 1.5},
+    ]
+    for key in keys:
+        assert (
+            encode_key(key) == json.dumps(key, separators=(",", ":"), ensure_ascii=False).encode()
+        )
