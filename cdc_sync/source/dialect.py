@@ -13,12 +13,12 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Connection, Row, Select, Table, tuple_
+from sqlalchemy import Column, Connection, Row, Select, Table, and_, tuple_
 from sqlalchemy.engine import Dialect as SADialect
 from sqlalchemy.sql.elements import ColumnElement
 
 from cdc_sync.config import TableSettings
-from cdc_sync.source.changelog import MARKER, Op
+from cdc_sync.source.changelog import MARKER, Op, chunks
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 
 _SAFE_LITERAL = re.compile(r"^[A-Za-z0-9_$#.]+$")
@@ -197,6 +197,14 @@ class Dialect:
         if len(columns) == 1:
             return columns[0].in_([k[0] for k in keys])
         return tuple_(*columns).in_([tuple(k) for k in keys])
+
+    def ids_in(self, column: Column[Any], ids: Sequence[int]) -> ColumnElement[bool]:
+        """Change-log rows whose id is one of `ids` (at most 1000 of them)."""
+        return column.in_(ids)
+
+    def ids_not_in(self, column: Column[Any], ids: Sequence[int]) -> ColumnElement[bool]:
+        """Change-log rows whose id is none of `ids` (any number of them)."""
+        return and_(*(column.not_in(chunk) for chunk in chunks(ids, 1000)))
 
 
 def dialect_for(sa_dialect: SADialect, *, notify: bool = True) -> Dialect:

@@ -24,10 +24,13 @@ the new ones, so a child moving to another parent names both.
 from __future__ import annotations
 
 import hashlib
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
-from sqlalchemy import Table
+from sqlalchemy import BigInteger, BindParameter, Column, Table, all_, any_, bindparam
 from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
 
 from cdc_sync.source.changelog import MARKER
 from cdc_sync.source.dialect import Dialect
@@ -41,6 +44,15 @@ TRANSITIONS = {
     "UPDATE": f"OLD TABLE AS {OLD_ROWS} NEW TABLE AS {NEW_ROWS}",
     "DELETE": f"OLD TABLE AS {OLD_ROWS}",
 }
+_ARRAY_KEYS = (
+    sqltypes.Integer,
+    sqltypes.String,
+    sqltypes.Numeric,
+    sqltypes.Date,
+    sqltypes.DateTime,
+    sqltypes.Uuid,
+)
+"""Key types whose values psycopg binds as a typed array without surprises."""
 LEGACY_ROW_TRIGGER = "trg"
 """Suffix of the row trigger earlier versions installed; install and uninstall drop it."""
 
@@ -79,6 +91,20 @@ class PostgresDialect(Dialect):
         if len(name) > self.max_identifier:
             name = f"cdc_sync_{hashlib.sha1(name.encode()).hexdigest()[:16]}"
         return name
+
+    def key_condition(
+        self, columns: Sequence[Column[Any]], keys: Sequence[Sequence[Any]]
+    ) -> ColumnElement[bool]:
+        """``key = ANY(:array)``: one bind value, not one per key (cheaper to build and parse)."""
+        if len(columns) == 1 and isinstance(columns[0].type, _ARRAY_KEYS):
+            return columns[0] == any_(_array(columns[0].type, [k[0] for k in keys]))
+        return super().key_condition(columns, keys)
+
+    def ids_in(self, column: Column[Any], ids: Sequence[int]) -> ColumnElement[bool]:
+        return column == any_(_array(BigInteger(), ids))
+
+    def ids_not_in(self, column: Column[Any], ids: Sequence[int]) -> ColumnElement[bool]:
+        return column != all_(_array(BigInteger(), ids))
 
     def _pk(self, table: CapturedTable | RelatedTable, alias: str) -> str:
         """The key as JSON text, spelled as ``json_build_array`` spells it (``[1, 2]``).
@@ -220,3 +246,7 @@ class PostgresDialect(Dialect):
     def _drop(self, table: CapturedTable | RelatedTable) -> list[str]:
         function = self.qualified(table, self.object_name(table, "fn"))
         return [*self._drop_trigger_statements(table), f"DROP FUNCTION IF EXISTS {function}()"]
+
+
+def _array(element: sqltypes.TypeEngine[Any], values: Sequence[Any]) -> BindParameter[Any]:
+    return bindparam(None, list(values), type_=ARRAY(element))

@@ -82,19 +82,20 @@ def pending_query(changelog: Table, tables: Iterable[str]) -> Select[Any]:
     )
 
 
-def older_query(changelog: Table, tables: Iterable[str], batch: Sequence[Change]) -> Select[Any]:
+def older_query(
+    dialect: Dialect, changelog: Table, tables: Iterable[str], batch: Sequence[Change]
+) -> Select[Any]:
     """Rows of our tables before the batch's last id that are not ours (held or late)."""
     cl = changelog.c
     ours = [c.id for c in batch]
     return select(cl.id, cl.table_name, cl.pk).where(
-        cl.id < max(ours),
-        cl.table_name.in_(sorted(tables)),
-        *(cl.id.not_in(ids) for ids in chunks(ours, 1000)),
+        cl.id < max(ours), cl.table_name.in_(sorted(tables)), dialect.ids_not_in(cl.id, ours)
     )
 
 
-def delete_query(changelog: Table, ids: Sequence[int]) -> Delete:
-    return delete(changelog).where(changelog.c.id.in_(ids))
+def delete_query(dialect: Dialect, changelog: Table, ids: Sequence[int]) -> Delete:
+    """Delete the change-log rows `ids` (at most 1000)."""
+    return delete(changelog).where(dialect.ids_in(changelog.c.id, ids))
 
 
 def fan_out_query(
@@ -141,10 +142,10 @@ class TriggerRelay:
             rows = self.dialect.lock_batch(conn, self.query, self.batch_size)
             if not rows:
                 return BatchResult(0, 0, 0)
-            batch = [Change(r.id, r.table_name, r.op, r.pk, r.changed_at) for r in rows]
+            batch = [Change(*row) for row in rows]  # the columns of `pending_query`, in order
             ready = batch
             if self.dialect.row_locks:
-                older = conn.execute(older_query(self.changelog, self.names, batch))
+                older = conn.execute(older_query(self.dialect, self.changelog, self.names, batch))
                 blocked = blocked_identities(
                     batch, (Change(r.id, r.table_name, "U", r.pk) for r in older)
                 )
@@ -156,7 +157,7 @@ class TriggerRelay:
             if os.environ.get(CRASH_HOOK):
                 os._exit(int(os.environ[CRASH_HOOK]))
             for ids in chunks([c.id for c in ready], 1000):
-                conn.execute(delete_query(self.changelog, ids))
+                conn.execute(delete_query(self.dialect, self.changelog, ids))
         return BatchResult(len(batch), len(ready), len(events))
 
     def _events(self, conn: Any, latest: Any) -> list[ChangeEvent]:

@@ -157,11 +157,11 @@ def statements(s: Shape) -> Iterator[tuple[str, str]]:
     names = [table.name]
     yield "relay: lock a batch", sql(DIALECT.lock_query(pending_query(changelog, names), BATCH))
     batch = [Change(7, table.name, "U", "[1]"), Change(9, table.name, "U", "[2]")]
-    yield "relay: earlier rows held elsewhere", sql(older_query(changelog, names, batch))
+    yield "relay: earlier rows held elsewhere", sql(older_query(DIALECT, changelog, names, batch))
     keys = [[_sample(c, i) for c in table.key_columns] for i in (1, 2)]
     images = image_query(table).where(DIALECT.key_condition(table.key_columns, keys))
     yield "relay: current row images", sql(images)
-    yield "relay: delete what was published", sql(delete_query(changelog, [7, 9]))
+    yield "relay: delete what was published", sql(delete_query(DIALECT, changelog, [7, 9]))
     key = list(table.key_columns)
     first = chunk_query(s.table, key, BATCH, None, s.settings.filter)
     yield "bootstrap and verify: first chunk", sql(first)
