@@ -54,3 +54,10 @@ def test_fold() -> None:
     assert fold("CDC_CHANGE_LOG") == "cdc_change_log"
     assert fold("items") == "items"
     assert fold("MixedCase") == "MixedCase"
+
+
+def test_parse_pk_keeps_every_digit_of_fractions_and_big_integers() -> None:
+    assert parse_pk("[12, 9223372036854775807]") == [12, 9223372036854775807]
+    assert parse_pk("[123456789012345678901234567890]") == [123456789012345678901234567890]
+    assert parse_pk('[0.1, 1e3, "x.e"]') == [Decimal("0.1"), Decimal("1e3"), "x.e"]
+    assert all(type(v) is not float for v in parse_pk("[1.5, 18446744073709551616]"))
