@@ -8,7 +8,9 @@ Each run creates a fresh table and times, as the application would run them,
 one multi-row INSERT, UPDATE and DELETE of ``--rows`` rows each (three
 statements, each its own transaction); then ``--single`` single-row INSERTs,
 UPDATEs and DELETEs, one statement each (PostgreSQL: inside one ``DO`` block,
-so only the statements and their triggers are timed, not client round trips).
+so only the statements and their triggers are timed, not client round trips);
+then ``--client`` of each sent by the client, one transaction each, as an
+OLTP application writes (round trips and commits included).
 Runs alternate between a table without capture and one with `source install`
 applied, so both see the same machine load; the figure is the ratio of the
 medians (captured / plain) and every run is printed.
@@ -125,16 +127,39 @@ def timed(engine: Engine, statements: list[str], params: dict[str, Any]) -> tupl
         return time.perf_counter() - started, backend_cpu_s(pid) - cpu
 
 
+CLIENT = [
+    f"INSERT INTO {TABLE} VALUES (:i, 'title', 'OK', 1)",
+    f"UPDATE {TABLE} SET price = price + 1 WHERE id = :i",
+    f"DELETE FROM {TABLE} WHERE id = :i",
+]
+
+
+def timed_client(engine: Engine, count: int) -> tuple[float, float]:
+    """`count` single-row INSERTs, then UPDATEs, then DELETEs, each committed on its own."""
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar() if is_pg(engine) else None
+        statements = [text(s) for s in CLIENT]
+        cpu = backend_cpu_s(pid)
+        started = time.perf_counter()
+        for statement in statements:
+            for i in range(count):
+                conn.execute(statement, {"i": i})
+                conn.commit()
+        return time.perf_counter() - started, backend_cpu_s(pid) - cpu
+
+
 def is_pg(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def measure(db: str, rows: int, single: int, runs: int, workdir: Path) -> dict[str, Any]:
+def measure(
+    db: str, rows: int, single: int, runs: int, workdir: Path, client: int = 0
+) -> dict[str, Any]:
     url, drop = source_url(db, workdir)
     settings = settings_for(url)
     engine = create_source_engine(settings.source)
     times: dict[str, dict[str, list[tuple[float, float]]]] = {
-        shape: {"plain": [], "captured": []} for shape in ("multi", "single")
+        shape: {"plain": [], "captured": []} for shape in ("multi", "single", "client")
     }
     try:
         for run in range(runs):
@@ -146,10 +171,18 @@ def measure(db: str, rows: int, single: int, runs: int, workdir: Path) -> dict[s
                 if db == "postgresql" and single:
                     fresh_table(engine, settings, variant == "captured")
                     times["single"][variant].append(timed(engine, [SINGLE_PG.format(n=single)], {}))
+                if client:
+                    fresh_table(engine, settings, variant == "captured")
+                    times["client"][variant].append(timed_client(engine, client))
     finally:
         engine.dispose()
         drop()
-    figure: dict[str, Any] = {"db": db, "rows_per_statement": rows, "single_statements": single}
+    figure: dict[str, Any] = {
+        "db": db,
+        "rows_per_statement": rows,
+        "single_statements": single,
+        "client_statements": client,
+    }
     for shape, variants in times.items():
         if not variants["plain"]:
             continue
@@ -170,15 +203,25 @@ def figure(quick: bool) -> dict[str, Any]:
     """Writer overhead on PostgreSQL for the one bench command."""
     with tempfile.TemporaryDirectory() as tmp:
         return measure(
-            "postgresql", 15_000, 1_000 if quick else 3_000, 3 if quick else 5, Path(tmp)
+            "postgresql",
+            15_000,
+            1_000 if quick else 3_000,
+            3 if quick else 5,
+            Path(tmp),
+            client=300 if quick else 1_000,
         )
 
 
 def report(result: dict[str, Any]) -> None:
-    for shape, label in (("multi", "3 statements of"), ("single", "single-row statements x3 x")):
+    labels = {
+        "multi": ("3 statements of", "rows_per_statement"),
+        "single": ("single-row statements (server side) x3 x", "single_statements"),
+        "client": ("single-row statements from the client x3 x", "client_statements"),
+    }
+    for shape, (label, counted) in labels.items():
         if shape not in result:
             continue
-        count = result["rows_per_statement" if shape == "multi" else "single_statements"]
+        count = result[counted]
         for clock, data in result[shape].items():
             runs = "  ".join(
                 f"{v}: " + " ".join(f"{t:.3f}" for t in data["runs_s"][v]) for v in data["runs_s"]
@@ -195,12 +238,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=15_000, help="rows per multi-row statement")
     parser.add_argument("--single", type=int, default=3_000, help="single-row statements per op")
+    parser.add_argument("--client", type=int, default=1_000, help="client statements per op")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--db", action="append", choices=sorted(MULTI))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for db in args.db or ["postgresql"]:
-            report(measure(db, args.rows, args.single, args.runs, Path(tmp)))
+            report(measure(db, args.rows, args.single, args.runs, Path(tmp), args.client))
 
 
 if __name__ == "__main__":
