@@ -39,17 +39,23 @@ def changelog(home: str | None = None) -> Table:
 def test_oracle_trigger_is_one_row_trigger_with_pk_change_as_delete_and_insert() -> None:
     [ddl] = dialect("oracle").create_triggers(captured(), changelog(home="app"))
     assert ddl.startswith("CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG\n")
-    assert "AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST\nFOR EACH ROW\n" in ddl
-    assert "v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;" in ddl
+    assert "FOR INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST\nCOMPOUND TRIGGER\n" in ddl
+    assert "TYPE t_k1 IS TABLE OF APP.CRASIVTTST.ID%TYPE INDEX BY PLS_INTEGER;" in ddl
+    assert "v_txid := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;" in ddl
     assert "IF INSERTING THEN" in ddl and "ELSIF DELETING THEN" in ddl
-    assert "ELSIF :OLD.ID <> :NEW.ID THEN" in ddl
     assert (
-        "INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) "
-        "VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);\n"
-        "        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) "
-        "VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);"
+        "        ELSIF :OLD.ID <> :NEW.ID THEN\n"
+        "            cdc_add('D', :OLD.ID);\n"
+        "            cdc_add('I', :NEW.ID);\n"
     ) in ddl
-    assert ddl.endswith("END IF;\nEND;")
+    assert (
+        "        FORALL i IN 1 .. v_n\n"
+        "            INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid)\n"
+        "            VALUES ('APP.CRASIVTTST', v_op(i), JSON_ARRAY(v_k1(i) NULL ON NULL), v_txid);\n"
+    ) in ddl
+    assert "IF v_n >= 1000 THEN\n            cdc_flush;" in ddl
+    assert "AFTER STATEMENT IS\n    BEGIN\n        cdc_flush;\n    END AFTER STATEMENT;" in ddl
+    assert ddl.endswith("END AFTER STATEMENT;\nEND;")
     assert "FETCH FIRST" not in ddl
 
 
@@ -82,7 +88,7 @@ def test_oracle_trigger_in_another_schema_writes_the_qualified_change_log() -> N
     _create, _comment, grant, trigger = plan.install_statements()
     assert grant == "GRANT INSERT ON CDC.CDC_CHANGE_LOG TO SALES"
     assert trigger.startswith("CREATE OR REPLACE TRIGGER SALES.CDC_CRASIVTTST_TRG\n")
-    assert trigger.count("INSERT INTO CDC.CDC_CHANGE_LOG (") == 5
+    assert trigger.count("INSERT INTO CDC.CDC_CHANGE_LOG (") == 1  # the FORALL bulk insert
     same = Plan(d, changelog(home="app"), True, [captured(schema="app"), captured(name="other")])
     assert not any(s.startswith("GRANT") for s in same.install_statements())
 
@@ -97,8 +103,12 @@ def test_oracle_identifier_limit_follows_the_database() -> None:
 
 def test_oracle_composite_key() -> None:
     [ddl] = dialect("oracle").create_triggers(captured(keys=2), changelog())
-    assert "JSON_ARRAY(:NEW.ID, :NEW.CASE_NO NULL ON NULL)" in ddl
+    assert "JSON_ARRAY(v_k1(i), v_k2(i) NULL ON NULL)" in ddl
+    assert "TYPE t_k2 IS TABLE OF APP.CRASIVTTST.CASE_NO%TYPE INDEX BY PLS_INTEGER;" in ddl
+    assert "PROCEDURE cdc_add(p_op CHAR, p_k1 APP.CRASIVTTST.ID%TYPE, p_k2 APP." in ddl
+    assert "        v_k1(v_n) := p_k1;\n        v_k2(v_n) := p_k2;\n" in ddl
     assert "ELSIF :OLD.ID <> :NEW.ID OR :OLD.CASE_NO <> :NEW.CASE_NO THEN" in ddl
+    assert "cdc_add('U', :NEW.ID, :NEW.CASE_NO);" in ddl
 
 
 def test_postgresql_statement_triggers_log_from_transition_tables() -> None:
