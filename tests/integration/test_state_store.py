@@ -3,10 +3,12 @@ measures them (hosts sharing it need not agree on the time)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from cdc_sync.state.store import LeaseHeld, StateStore
 
@@ -45,3 +47,31 @@ def test_a_fence_holds_until_cleared_or_lapsed(store: StateStore) -> None:
     store.clear_fence("T")
     assert store.fenced_tables() == set()
     store.close()
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_services_starting_together_all_open_the_store(pg_url: str, attempt: int) -> None:
+    """Invariant: services that open a new shared store at the same moment all start; the
+    tables one of them is creating are not an error for the others (a relay and a consumer
+    started together on PostgreSQL raced on CREATE TABLE and the consumer exited)."""
+    schema = f"race_{attempt}_{int(time.time() * 1000)}"
+    admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    url = f"{pg_url}?options=-csearch_path%3D{schema}"
+    start, failures = threading.Barrier(6), []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            StateStore(url).close()
+        except Exception as exc:  # noqa: BLE001 — collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
