@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -31,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -47,6 +48,7 @@ from cdc_sync.errors import CdcSyncError, DependencyUnavailable
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
+_CREATE_ATTEMPTS = 5
 
 metadata = MetaData()
 
@@ -216,10 +218,17 @@ class StateStore:
         self._retry(self._create_tables)
 
     def _create_tables(self) -> None:
-        try:
-            metadata.create_all(self.engine)
-        except OperationalError:  # another process created the tables at the same moment
-            metadata.create_all(self.engine)
+        """Create what is missing. Services starting together race here: the tables another
+        process is creating at the same moment make this one's CREATE fail (PostgreSQL: a
+        unique violation in its catalog; SQLite: "already exists"), so it looks again."""
+        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+            try:
+                metadata.create_all(self.engine)
+                return
+            except DBAPIError as exc:
+                if is_connection_problem(exc) or attempt == _CREATE_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * attempt)
 
     def _retry(self, fn: Callable[[], R]) -> R:
         def report(state: RetryCallState) -> None:

@@ -66,7 +66,7 @@ def test_services_starting_together_all_open_the_store(pg_url: str, attempt: int
         start.wait()
         try:
             StateStore(url).close()
-        except Exception as exc:  # noqa: BLE001 — collected and asserted below
+        except Exception as exc:  # collected and asserted below
             failures.append(exc)
 
     threads = [threading.Thread(target=open_store) for _ in range(6)]
