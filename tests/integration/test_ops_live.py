@@ -63,11 +63,14 @@ def test_status_shows_each_table_from_a_separate_process(
     loaded = live.cli("bootstrap", "--table", "ITEMS")
     assert loaded.returncode == 0, loaded.stderr
 
-    def reported() -> bool:  # the consumer reports every 5 s
+    def reported() -> bool:  # each service reports every 5 s, counted from its own start
         status = live.status()
-        return all(t["latency"] and t["last_applied_at"] for t in status["tables"])
+        return all(
+            t["latency"] and t["last_applied_at"] and t["last_published_at"]
+            for t in status["tables"]
+        )
 
-    wait_for(reported, 90, "the consumer's report in the state store", every=1)
+    wait_for(reported, 90, "the relay's and the consumer's reports in the state store", every=1)
     status = live.status()
     items, notes = _table(status, "ITEMS"), _table(status, "NOTES")
     assert status["unavailable"] == {}
