@@ -206,6 +206,37 @@ def test_a_transaction_notifies_the_channel_once_at_commit(engine: Engine, pg_ur
         assert len(take(engine)) == 3 + 3 + 3  # still logged
 
 
+def test_an_application_role_writes_without_any_grant_on_the_change_log(
+    engine: Engine, pg_url: str
+) -> None:
+    """Invariant: an application role with privileges on its own table only still writes it,
+    and every change is logged: the capture function runs as its installer (SECURITY
+    DEFINER) with a pinned search path, so neither the change log's grants nor the writer's
+    search_path (a same-named table or function of its own) can change what is logged."""
+    run(engine, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+    install(engine, settings(pg_url, [ITEMS]))
+    role = f"app_{int(time.time() * 1000)}"
+    run(
+        engine,
+        f"CREATE ROLE {role} LOGIN",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON items TO {role}",
+        f"CREATE SCHEMA {role} AUTHORIZATION {role}",
+    )
+    try:
+        app = psycopg.connect(pg_url.replace("postgres@", f"{role}@", 1), autocommit=True)
+        with app:
+            app.execute(f"CREATE TABLE {role}.cdc_change_log (x int)")  # a decoy on its path
+            app.execute(f"SET search_path = {role}, public")
+            app.execute("INSERT INTO public.items VALUES (1, 'a'), (2, 'b')")
+            app.execute("UPDATE public.items SET name = 'c' WHERE id = 2")
+            app.execute("DELETE FROM public.items WHERE id = 1")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute("SELECT * FROM public.cdc_change_log")
+        assert take(engine) == [("I", [1]), ("I", [2]), ("U", [2]), ("D", [1])]
+    finally:
+        run(engine, f"DROP SCHEMA {role} CASCADE", f"DROP OWNED BY {role}", f"DROP ROLE {role}")
+
+
 def test_relay_publishes_the_final_state_of_statement_level_changes(
     engine: Engine, pg_url: str, make_config: Callable[..., Path], kafka_bootstrap: str
 ) -> None:
