@@ -189,7 +189,9 @@ class PostgresDialect(Dialect):
             )
         return (
             f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger\n"
-            "LANGUAGE plpgsql AS $cdc$\n"
+            # Runs as its installer, so writers need no grant on the change log; the path is
+            # pinned because a definer's function must not resolve names the caller chose.
+            "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $cdc$\n"
             "DECLARE\n"
             # Once per statement, not per row; `_if_assigned` never assigns one to a
             # statement that changed nothing.
