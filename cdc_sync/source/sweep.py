@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.encode import encode
 from cdc_sync.kafka.producer import Producer
+from cdc_sync.ops import metrics
 from cdc_sync.sink.ids import key_values
 from cdc_sync.sink.indexes import document_ids
 from cdc_sync.sink.meili import classify
@@ -106,6 +107,8 @@ class DeleteSweep:
         seconds = time.monotonic() - started
         details = {"keys_read": ids_read, "deleted": deleted, "seconds": round(seconds, 3)}
         self.state.finish_run(run_id, "succeeded", ids_read, details=details)
+        for note, value in details.items():  # the table's line in `status`
+            metrics.PUBLISHED_ACTIVITY.note(name, f"sweep_{note}", value)
         log.info(
             "delete sweep of %s: %d keys read, %d deleted, %.2fs",
             name,

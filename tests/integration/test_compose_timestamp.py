@@ -99,4 +99,4 @@ def test_changes_of_any_table_rebuild_their_parents_and_the_sweep_removes_hard_d
     assert all(r["rows"] == r["details"]["keys_read"] for r in sweeps)
     (table,) = [t for t in status["tables"] if t["index"] == index_uid]
     last_sweep = table["extra"]["relay"]
-    assert last_sweep["sweep_keys_read"] > 0 and last_sweep["sweep_s"] >= 0, table
+    assert last_sweep["sweep_keys_read"] > 0 and last_sweep["sweep_seconds"] >= 0, table
