@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import meilisearch
@@ -28,7 +27,7 @@ from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.reader import end_offsets
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.ids import InvalidKey, document_id
-from cdc_sync.sink.indexes import ensure_index, index_exists
+from cdc_sync.sink.indexes import document_ids, ensure_index, index_exists
 from cdc_sync.sink.retry import call
 from cdc_sync.state.store import StateStore
 
@@ -272,7 +271,7 @@ class TableBootstrap:
     def _delete_extras(self, seen: set[str]) -> list[Failure]:
         """In place: documents whose keys are no longer in the source go."""
         extras: list[str] = []
-        for ids in page_ids(self.client, self.live, self.table.id_field, budget=self.budget):
+        for ids in document_ids(self.client, self.live, self.table.id_field, 10_000, self.budget):
             extras.extend(i for i in ids if i not in seen)
         failures: list[Failure] = []
         for i in range(0, len(extras), self.options.batch_size):
@@ -299,24 +298,3 @@ def _best_effort(what: str, step: Callable[[], None]) -> None:
         step()
     except Exception as exc:
         log.warning("%s failed: %s", what, exc)
-
-
-def fetch(client: meilisearch.Client, uid: str, body: dict[str, Any]) -> Any:
-    """POST /indexes/{uid}/documents/fetch, the raw JSON (no Document wrappers)."""
-    return client.http.post(f"indexes/{uid}/documents/fetch", body)
-
-
-def page_ids(
-    client: meilisearch.Client, uid: str, id_field: str, page: int = 10_000, budget: float = 60.0
-) -> Any:
-    """Every document id of an index, a page at a time."""
-    offset = 0
-    while True:
-        body = {"fields": [id_field], "limit": page, "offset": offset}
-        response = call(partial(fetch, client, uid, body), f"reading {uid}", budget)
-        ids = [str(d[id_field]) for d in response["results"]]
-        if ids:
-            yield ids
-        if len(ids) < page:
-            return
-        offset += page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, TypeVar
 
 import meilisearch
@@ -68,17 +69,43 @@ def ensure_index(
         log.info("applied settings to %s: %s", uid, ", ".join(sorted(changed)))
 
 
+def _index_missing(exc: BaseException | None) -> bool:
+    """The error, or the one `retry.call` classified, says the index does not exist."""
+    while exc is not None:
+        if isinstance(exc, MeilisearchApiError) and exc.code == "index_not_found":
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def fetch_documents(client: meilisearch.Client, uid: str, body: dict[str, Any]) -> Any:
+    """POST /indexes/{uid}/documents/fetch, the raw JSON (no Document wrappers)."""
+    return client.http.post(f"indexes/{uid}/documents/fetch", body)
+
+
 def document_ids(
-    client: meilisearch.Client, uid: str, id_field: str, page: int = 1000
+    client: meilisearch.Client,
+    uid: str,
+    id_field: str,
+    page: int = 1000,
+    budget_s: float | None = None,
 ) -> Iterator[list[str]]:
-    """Every document id of an index, `page` at a time (none when the index does not exist)."""
+    """Every document id of an index, `page` at a time (none when the index does not exist).
+
+    With `budget_s`, each page's transient faults are retried for that long (`retry.call`).
+    """
     offset = 0
     while True:
         body = {"fields": [id_field], "limit": page, "offset": offset}
         try:
-            response = client.http.post(f"indexes/{uid}/documents/fetch", body)
-        except MeilisearchApiError as exc:
-            if getattr(exc, "code", None) == "index_not_found":
+            if budget_s is None:
+                response = fetch_documents(client, uid, body)
+            else:
+                response = call(
+                    partial(fetch_documents, client, uid, body), f"reading {uid}", budget_s
+                )
+        except Exception as exc:
+            if _index_missing(exc):
                 return
             raise
         ids = [str(d[id_field]) for d in response["results"]]

@@ -15,11 +15,11 @@ from typing import Any
 import meilisearch
 
 from cdc_sync.bootstrap.reader import SourceReader
-from cdc_sync.bootstrap.run import fetch, map_rows, page_ids
+from cdc_sync.bootstrap.run import map_rows
 from cdc_sync.bootstrap.writes import Failure, Target, write_isolating
 from cdc_sync.config import TableSettings
 from cdc_sync.sink.http import SinkHttp
-from cdc_sync.sink.indexes import ensure_index, index_exists
+from cdc_sync.sink.indexes import document_ids, ensure_index, fetch_documents, index_exists
 from cdc_sync.sink.retry import call
 from cdc_sync.verify.diff import Diff, compare_range
 
@@ -66,12 +66,16 @@ class Verifier:
 
     def _fetch_ids(self, ids: list[str]) -> dict[str, Document]:
         body = {"ids": ids, "limit": len(ids)}
-        response = call(lambda: fetch(self.client, self.uid, body), f"reading {self.uid}")
+        response = call(lambda: fetch_documents(self.client, self.uid, body), f"reading {self.uid}")
         return {str(d[self.table.id_field]): d for d in response["results"]}
 
     def _index_total(self) -> int:
         body = {"limit": 0}
-        return int(call(lambda: fetch(self.client, self.uid, body), f"reading {self.uid}")["total"])
+        return int(
+            call(lambda: fetch_documents(self.client, self.uid, body), f"reading {self.uid}")[
+                "total"
+            ]
+        )
 
     def compare(self, keep: bool = False) -> tuple[Report, dict[str, Document]]:
         """The report, and (with `keep`) the source documents of the missing/differing ids."""
@@ -98,7 +102,7 @@ class Verifier:
         if exists:
             report.index_documents = self._index_total()
         if report.index_documents > matched:
-            for ids in page_ids(self.client, self.uid, self.table.id_field):
+            for ids in document_ids(self.client, self.uid, self.table.id_field, 10_000, 60.0):
                 report.diff.extra.extend(i for i in ids if i not in seen)
         return report, wanted
 
