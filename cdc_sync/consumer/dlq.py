@@ -128,7 +128,7 @@ class DeadLetterQueue:
             return []
         for attempt in Retrying(
             retry=retry_if_exception_type(DeliveryFailed),
-            wait=wait_exponential_jitter(initial=0.5, max=30),
+            wait=wait_exponential_jitter(multiplier=0.5, max=30),
             before_sleep=_log_retry,
             reraise=True,
         ):

@@ -166,7 +166,7 @@ class Writer:
             pass  # retried below with backoff (the first retry goes at once)
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
-            wait=wait_exponential_jitter(initial=0.2, max=self.limits.retry_max_s),
+            wait=wait_exponential_jitter(multiplier=0.2, max=self.limits.retry_max_s),
             sleep=self._idle,
             before_sleep=lambda state: self._log_retry(what, state),
             reraise=True,

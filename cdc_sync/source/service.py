@@ -76,7 +76,7 @@ class RelayService:
 
         return Retrying(
             retry=retry_if_exception(is_transient),
-            wait=wait_exponential_jitter(initial=0.2, max=30),
+            wait=wait_exponential_jitter(multiplier=0.2, max=30),
             stop=stop_after_delay(budget_s) if budget_s else stop_never,
             before_sleep=report,
             reraise=True,

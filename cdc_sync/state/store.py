@@ -238,7 +238,7 @@ class StateStore:
         retrying = Retrying(
             retry=retry_if_exception(is_connection_problem),
             stop=stop_after_delay(self.retry_s),
-            wait=wait_exponential_jitter(initial=0.1, max=2),
+            wait=wait_exponential_jitter(multiplier=0.1, max=2),
             before_sleep=report,
             reraise=True,
         )
