@@ -18,7 +18,8 @@ from cdc_sync.ops import format as fmt
 from cdc_sync.ops.redact import redact
 from cdc_sync.ops.table_reader import TableStatusReader
 from cdc_sync.ops.tables import TablesView
-from cdc_sync.state.store import Run, StateStore
+from cdc_sync.state.records import Run
+from cdc_sync.state.store import StateStore
 
 
 def _run(store: StateStore, run: Run) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from cdc_sync.kafka.lag import PartitionLag
 from cdc_sync.ops.activity import Activity, History
 from cdc_sync.ops.table_reader import TableStatusReader
 from cdc_sync.ops.tables import TableStatus, TablesView
-from cdc_sync.state.store import Run, StateStore, process_name
+from cdc_sync.state.records import Run
+from cdc_sync.state.store import StateStore, process_name
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from cdc_sync.config import Settings
 from cdc_sync.kafka.lag import GroupLag
 from cdc_sync.ops.tables import Backlog, Parts, TablesView, assemble
-from cdc_sync.state.store import StateStore, TableReport
+from cdc_sync.state.records import TableReport
+from cdc_sync.state.store import StateStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.kafka.lag import GroupLag, PartitionLag
 from cdc_sync.ops.latency import LatencyHistogram
-from cdc_sync.state.store import Run, TableReport
+from cdc_sync.state.records import Run, TableReport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

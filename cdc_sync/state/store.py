@@ -1,4 +1,5 @@
-"""The state store: small SQLAlchemy Core tables, created on first use."""
+"""The state store: runs, leases, fences, watermarks, reports and errors in a few small
+tables (``state.tables``) of a database that every cdc-sync process can reach."""
 
 from __future__ import annotations
 
@@ -10,19 +11,11 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
-    JSON,
-    Column,
     DateTime,
     Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     create_engine,
     delete,
     func,
@@ -44,93 +37,24 @@ from tenacity import (
 from cdc_sync.database_errors import is_connection_problem, reason
 from cdc_sync.database_url import normalise_url
 from cdc_sync.errors import CdcSyncError, DependencyUnavailable
+from cdc_sync.state.records import Lease, Run, TableReport, aware, run_from_row, utcnow
+from cdc_sync.state.tables import (
+    KEEP_ERRORS,
+    KEEP_REPORTS,
+    errors,
+    fences,
+    leases,
+    metadata,
+    run_failures,
+    runs,
+    table_reports,
+    watermarks,
+)
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 _CREATE_ATTEMPTS = 5
-
-metadata = MetaData()
-
-runs = Table(
-    "cdc_sync_runs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(32), nullable=False),
-    Column("table_name", String(256)),
-    Column("holder", String(256), nullable=False),
-    Column("status", String(16), nullable=False),  # running | succeeded | failed
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("ended_at", DateTime(timezone=True)),
-    Column("rows", Integer, nullable=False, default=0),
-    Column("failures", Integer, nullable=False, default=0),
-    Column("error", Text),
-    Column("details", JSON),
-)
-
-run_failures = Table(
-    "cdc_sync_run_failures",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", Integer, nullable=False, index=True),
-    Column("key", Text),
-    Column("reason", Text, nullable=False),
-)
-
-leases = Table(
-    "cdc_sync_leases",
-    metadata,
-    Column("name", String(256), primary_key=True),
-    Column("holder", String(256), nullable=False),
-    Column("run_id", Integer),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
-
-fences = Table(
-    "cdc_sync_fences",
-    metadata,
-    Column("table_name", String(256), primary_key=True),
-    Column("holder", String(256), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
-
-watermarks = Table(
-    "cdc_sync_watermarks",
-    metadata,
-    Column("name", String(256), primary_key=True),
-    Column("value", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-errors = Table(
-    "cdc_sync_errors",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("component", String(64), nullable=False),
-    Column("message", Text, nullable=False),
-)
-
-table_reports = Table(
-    "cdc_sync_table_reports",
-    metadata,
-    Column("table_name", String(256), primary_key=True),
-    Column("component", String(64), primary_key=True),
-    Column("holder", String(256), primary_key=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("report", JSON, nullable=False),
-)
-
-KEEP_ERRORS = 200
-KEEP_REPORTS = dt.timedelta(days=1)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _store_clock(dialect: str) -> Any:
@@ -166,40 +90,6 @@ class LeaseHeld(CdcSyncError):
     """Another run holds the lease."""
 
     exit_code = 1
-
-
-@dataclass(frozen=True)
-class Lease:
-    name: str
-    holder: str
-    run_id: int | None
-    expires_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class TableReport:
-    """What one service process last reported about one table (see ``ops.activity``)."""
-
-    table_name: str
-    component: str
-    holder: str
-    updated_at: dt.datetime
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Run:
-    id: int
-    kind: str
-    table_name: str | None
-    holder: str
-    status: str
-    started_at: dt.datetime
-    ended_at: dt.datetime | None
-    rows: int
-    failures: int
-    error: str | None
-    details: dict[str, Any] | None
 
 
 class StateStore:
@@ -258,7 +148,7 @@ class StateStore:
         if self._clock is None:
             return utcnow()
         moment = conn.execute(select(self._clock)).scalar_one()
-        return _aware(moment).astimezone(dt.UTC)
+        return aware(moment).astimezone(dt.UTC)
 
     # -- leases: one holder at a time, renewed by the holder; a crashed holder's lease
     # lapses after its TTL
@@ -289,7 +179,7 @@ class StateStore:
             row = conn.execute(select(leases).where(leases.c.name == name)).one()
         raise LeaseHeld(
             f"{name} is held by {row.holder} (run {row.run_id}) until "
-            f"{_aware(row.expires_at).isoformat(timespec='seconds')}"
+            f"{aware(row.expires_at).isoformat(timespec='seconds')}"
         )
 
     @_retried
@@ -317,9 +207,9 @@ class StateStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(leases).where(leases.c.name == name)).first()
             now = self.now(conn)
-        if row is None or _aware(row.expires_at) < now:
+        if row is None or aware(row.expires_at) < now:
             return None
-        return Lease(row.name, row.holder, row.run_id, _aware(row.expires_at))
+        return Lease(row.name, row.holder, row.run_id, aware(row.expires_at))
 
     @_retried
     def active_leases(self) -> list[Lease]:
@@ -327,7 +217,7 @@ class StateStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(leases).order_by(leases.c.name)).all()
             now = self.now(conn)
-        found = [Lease(r.name, r.holder, r.run_id, _aware(r.expires_at)) for r in rows]
+        found = [Lease(r.name, r.holder, r.run_id, aware(r.expires_at)) for r in rows]
         return [lease for lease in found if lease.expires_at >= now]
 
     # -- fences: while a table is fenced, consumers hold that table's writes
@@ -351,7 +241,7 @@ class StateStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(fences.c.table_name, fences.c.expires_at)).all()
             now = self.now(conn) if rows else utcnow()
-        return {r.table_name for r in rows if _aware(r.expires_at) >= now}
+        return {r.table_name for r in rows if aware(r.expires_at) >= now}
 
     # -- runs and their failures
 
@@ -418,7 +308,7 @@ class StateStore:
     def recent_runs(self, limit: int = 20) -> list[Run]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(runs).order_by(runs.c.id.desc()).limit(limit)).all()
-        return [_run(r) for r in rows]
+        return [run_from_row(r) for r in rows]
 
     @_retried
     def latest_runs(self, kinds: tuple[str, ...]) -> list[Run]:
@@ -430,7 +320,7 @@ class StateStore:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(select(runs).where(runs.c.id.in_(latest))).all()
-        return [_run(r) for r in rows]
+        return [run_from_row(r) for r in rows]
 
     # -- watermarks (timestamp capture)
 
@@ -459,7 +349,7 @@ class StateStore:
             row = conn.execute(
                 select(watermarks.c.value, watermarks.c.updated_at).where(watermarks.c.name == name)
             ).first()
-        return None if row is None else (row.value, _aware(row.updated_at))
+        return None if row is None else (row.value, aware(row.updated_at))
 
     # -- per-table reports of running services, for status in any process
 
@@ -495,7 +385,7 @@ class StateStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(table_reports)).all()
         return [
-            TableReport(r.table_name, r.component, r.holder, _aware(r.updated_at), r.report)
+            TableReport(r.table_name, r.component, r.holder, aware(r.updated_at), r.report)
             for r in rows
         ]
 
@@ -519,28 +409,12 @@ class StateStore:
             rows = conn.execute(select(errors).order_by(errors.c.id.desc()).limit(limit)).all()
         return [
             {
-                "at": _aware(r.at).isoformat(timespec="seconds"),
+                "at": aware(r.at).isoformat(timespec="seconds"),
                 "component": r.component,
                 "message": r.message,
             }
             for r in rows
         ]
-
-
-def _run(r: Any) -> Run:
-    return Run(
-        r.id,
-        r.kind,
-        r.table_name,
-        r.holder,
-        r.status,
-        _aware(r.started_at),
-        _aware(r.ended_at) if r.ended_at else None,
-        r.rows,
-        r.failures,
-        r.error,
-        r.details,
-    )
 
 
 def dumps(value: Any) -> str:

@@ -23,7 +23,8 @@ from cdc_sync.config import load_settings
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine
-from cdc_sync.state.store import Lease, StateStore
+from cdc_sync.state.records import Lease
+from cdc_sync.state.store import StateStore
 from tests.faults.proxy import HttpProxy, Rule
 from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import ConsumerProcess, produce, wait_for

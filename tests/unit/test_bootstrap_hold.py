@@ -5,7 +5,7 @@ import pytest
 
 from cdc_sync.bootstrap.hold import Keeper, LeaseLost
 from cdc_sync.errors import CdcSyncError
-from cdc_sync.state.store import Lease
+from cdc_sync.state.records import Lease
 
 TTL = 1000.0  # the keeper's own thread never renews during a test: renewals are called here
 

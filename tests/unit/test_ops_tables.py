@@ -5,7 +5,7 @@ from cdc_sync.kafka.lag import GroupLag, PartitionLag
 from cdc_sync.kafka.types import Partition
 from cdc_sync.ops.latency import LatencyHistogram
 from cdc_sync.ops.tables import Backlog, Parts, assemble
-from cdc_sync.state.store import Run, TableReport
+from cdc_sync.state.records import Run, TableReport
 
 NOW = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.UTC)
 SETTINGS = Settings.model_validate(
