@@ -155,6 +155,13 @@ def _boolean(value: Any) -> bool:
     raise ValueError(f"{value!r} is not a boolean")
 
 
+def _integer(value: Any) -> int:
+    number = Decimal(value) if isinstance(value, int | float) else Decimal(str(value).strip())
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(f"{value!r} is not an integer (it would be rounded)")
+    return int(number)
+
+
 def convert(value: Any, spec: FieldSpec, table: TableSettings) -> Any:
     """Apply a field's configured conversion; None stays None."""
     if value is None:
@@ -163,9 +170,11 @@ def convert(value: Any, spec: FieldSpec, table: TableSettings) -> Any:
     if kind == "auto":
         return to_json_value(value, decimals=table.decimals, binary=table.binary)
     if kind == "string":
+        if isinstance(value, Decimal):
+            return format(value, "f")  # the exact digits, never an exponent
         return value if isinstance(value, str) else str(to_json_value(value, binary="base64"))
     if kind == "integer":
-        return int(Decimal(str(value)))
+        return _integer(value)
     if kind == "float":
         return float(value)
     if kind == "boolean":

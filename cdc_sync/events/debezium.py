@@ -28,9 +28,13 @@ class SchemaValueError(TerminalError):
 
 
 def plain(value: Any) -> Any:
-    """Schema-less JSON: numbers parsed exactly (``Decimal``) go back to ``float``."""
+    """Numbers parsed exactly (``Decimal``) go back to ``float`` where that is the same number.
+
+    A number a float cannot hold stays a ``Decimal``: the mapper keeps its digits.
+    """
     if isinstance(value, Decimal):
-        return float(value)
+        as_float = float(value)
+        return as_float if Decimal(repr(as_float)) == value else value
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):

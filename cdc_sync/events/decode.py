@@ -15,6 +15,7 @@ metadata): they do not belong on a table topic. No other exception type leaves
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast, get_args
@@ -22,7 +23,8 @@ from typing import Any, cast, get_args
 import orjson
 
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.debezium import SchemaValueError, decode_with_schema
+from cdc_sync.events.debezium import SchemaValueError, decode_with_schema, plain
+from cdc_sync.events.encode import CONNECTOR
 from cdc_sync.events.model import ChangeEvent, Op
 
 AvroDecoder = Callable[[bytes], Any]
@@ -32,8 +34,9 @@ OPS: frozenset[str] = frozenset(get_args(Op))
 _ROW_OPS = frozenset({"c", "u", "r"})
 _ENVELOPE_KEYS = frozenset({"before", "after", "source"})
 _CONFLUENT_MAGIC = b"\x00"
-_JSON = json.JSONDecoder()
 _EXACT_JSON = json.JSONDecoder(parse_float=Decimal)
+_LONG_NUMBER = re.compile(rb"(?:[0-9]\.?){16}")
+"""16 digits, a decimal point allowed between them: maybe more than a float holds."""
 
 
 class DecodeError(TerminalError):
@@ -103,24 +106,34 @@ def _load(data: bytes, what: str, avro: AvroDecoder | None) -> Any:
 
 
 def _parse_json(data: bytes, what: str) -> Any:
+    """Parse fast (orjson); parse exactly where a number may be longer than a float holds.
+
+    That is a schema envelope (a Decimal may come as a JSON number), or JSON from
+    another producer with a number of 16 or more digits (floats hold 15 for sure).
+    Our relay writes such numbers as strings, so its records always take the fast path.
+    """
     try:
         parsed = orjson.loads(data)
-        if not _is_schema_envelope(parsed):
+        if not _is_schema_envelope(parsed) and (
+            _from_our_relay(parsed) or _LONG_NUMBER.search(data) is None
+        ):
             return parsed
     except orjson.JSONDecodeError:
-        pass  # the standard parser decides (it also takes NaN and integers past 64 bits)
+        pass  # the exact parser decides (it also takes NaN and integers past 64 bits)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DecodeError(f"{what} is not UTF-8: {exc}") from None
     try:
-        parsed = _JSON.decode(text)
-        if _is_schema_envelope(parsed):
-            # Parse again with exact numbers: a Decimal may come as a JSON number.
-            parsed = _EXACT_JSON.decode(text)
+        parsed = _EXACT_JSON.decode(text)
     except ValueError as exc:
         raise DecodeError(f"{what} is not JSON: {exc}") from None
-    return parsed
+    return parsed if _is_schema_envelope(parsed) else plain(parsed)
+
+
+def _from_our_relay(parsed: Any) -> bool:
+    source = parsed.get("source") if parsed.__class__ is dict else None
+    return source.__class__ is dict and source.get("connector") == CONNECTOR
 
 
 def _is_schema_envelope(parsed: Any) -> bool:

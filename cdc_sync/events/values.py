@@ -13,6 +13,7 @@ DROP: Any = object()
 """Returned for values that are configured away (binary columns by default)."""
 
 _INT64 = 2**63 - 1
+_INT64_MIN = -(2**63)
 _AS_IS: frozenset[type] = frozenset({str, bool, type(None)})
 """Value types `to_json_value` returns unchanged whatever the options."""
 
@@ -22,16 +23,27 @@ class UnconvertibleValue(ValueError):
 
 
 def decimal_to_json(value: Decimal, decimals: Literal["float", "string"] = "string") -> Any:
-    """Integral → int; otherwise float when exact, else float or string as configured."""
+    """The same number, never rounded: a JSON integer or float where that is exact, else a string.
+
+    Integral values within 64 bits become integers (Meilisearch returns them
+    exactly); other integral values become their digits as a string. A
+    fraction becomes a float when the float's shortest form is the same number,
+    otherwise (unless ``decimals="float"`` asks for the float anyway) the exact
+    decimal string, in plain notation: ``format(value, "f")`` neither rounds to
+    a context precision (``normalize`` does, to 28 digits) nor switches to an
+    exponent (``str`` does for small and large exponents).
+    """
     if not value.is_finite():
         raise UnconvertibleValue(f"non-finite number {value}")
-    if value == value.to_integral_value():
-        as_int = int(value)
-        return as_int if abs(as_int) <= _INT64 else str(as_int)
+    integral = value.to_integral_value()
+    if value == integral:
+        if _INT64_MIN <= value <= _INT64:
+            return int(value)
+        return format(integral, "f")  # no int(): str() of an int is limited to 4300 digits
     as_float = float(value)
-    if decimals == "float" or Decimal(repr(as_float)) == value:
+    if math.isfinite(as_float) and (decimals == "float" or Decimal(repr(as_float)) == value):
         return as_float
-    return str(value.normalize())
+    return format(value, "f")
 
 
 def to_json_value(
@@ -44,7 +56,7 @@ def to_json_value(
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
-        return value if abs(value) <= _INT64 else str(value)
+        return value if _INT64_MIN <= value <= _INT64 else str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise UnconvertibleValue(f"non-finite number {value}")

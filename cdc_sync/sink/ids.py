@@ -31,10 +31,15 @@ class InvalidKey(TerminalError):
 def _normalise(value: Any) -> int | str:
     if isinstance(value, bool) or value is None:
         raise InvalidKey(f"primary-key value {value!r} cannot be part of a document id")
+    if isinstance(value, float | Decimal) and value == int(value):
+        value = int(value)
     if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal | float) and value == int(value):
-        return int(value)
+        # The relay sends integers past 64 bits as strings: the same key, the same id.
+        return value if -_INT64 - 1 <= value <= _INT64 else str(value)
+    if isinstance(value, Decimal):
+        # As the relay sends it: the float when that is the same number, else the exact digits.
+        as_float = float(value)
+        return repr(as_float) if Decimal(repr(as_float)) == value else format(value, "f")
     if isinstance(value, dt.date | dt.time):  # the relay sends keys as ISO strings
         return value.isoformat()
     return str(value)
