@@ -17,6 +17,7 @@ from typing import Literal
 from cdc_sync.config import ConsumerSettings, TableSettings
 from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert, dumps
 from cdc_sync.kafka.types import Partition
+from cdc_sync.sink.numbers import exact
 
 Kind = Literal["delete", "replace", "update"]
 
@@ -49,7 +50,10 @@ def merge(previous: Entry | None, op: DocumentOp, offset: int) -> Entry:
     if previous.kind == "delete":  # a partial update of a missing document creates it
         return Entry(op.doc_id, "replace", dumps(op.document), offset)
     assert previous.body is not None
-    merged = {**json.loads(previous.body), **op.document}
+    earlier = {
+        k: exact(v) if v.__class__ is float else v for k, v in json.loads(previous.body).items()
+    }
+    merged = {**earlier, **op.document}
     return Entry(op.doc_id, previous.kind, dumps(merged), offset)
 
 

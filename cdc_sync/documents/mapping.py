@@ -21,17 +21,24 @@ from cdc_sync.errors import TerminalError
 from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
 from cdc_sync.events.values import DROP, UnconvertibleValue, to_json_value
 from cdc_sync.sink.ids import document_id
+from cdc_sync.sink.numbers import Exact, exact, reads_back, spelling
+
+
+def _spelled(value: Any) -> orjson.Fragment:
+    if isinstance(value, Exact):
+        return orjson.Fragment(spelling(value).encode("ascii"))
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON of documents, as sent to Meilisearch.
+    """Compact UTF-8 JSON of documents, as sent to Meilisearch (`Exact` floats spelled for it).
 
     orjson's result keeps its whole working buffer (4 KiB for a small
     document); the copy holds only the bytes, which matters for the many
     documents a consumer holds in flight.
     """
     try:
-        return bytes(memoryview(orjson.dumps(value)))
+        return bytes(memoryview(orjson.dumps(value, default=_spelled)))
     except TypeError:  # what orjson refuses (integers past 64 bits, …) the standard encoder decides
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -211,7 +218,7 @@ def _kept(kind: type, value: Any) -> bool:
     if kind is int:
         return bool(abs(value) <= _INT64)
     if kind is float:
-        return math.isfinite(value)
+        return math.isfinite(value) and reads_back(value)
     return True
 
 
@@ -266,6 +273,8 @@ def _fields(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> tuple[dic
             converted = convert(value, spec, table)
         except (UnconvertibleValue, ValueError, TypeError, InvalidOperation) as exc:
             raise MappingError(f"column {column} ({spec.type}): {exc}") from None
+        if converted.__class__ is float:
+            converted = exact(converted)  # spelled so that Meilisearch holds the same double
         if converted is not DROP:
             document[spec.name] = converted
     return document, partial

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from cdc_sync.sink.numbers import held
 
 EXAMPLES = 5
 
 
 def normalise(value: Any) -> Any:
-    """A type-stable form: integral floats become ints (1.0 and 1 are the same JSON number)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    """A type-stable form: integral floats become ints (1.0 and 1 are the same JSON number).
+
+    A float is taken as the double Meilisearch holds for it: the same double,
+    except for the rare ones no JSON spelling brings there (see sink/numbers.py).
+    """
+    if isinstance(value, float):
+        value = held(value) if math.isfinite(value) else value
+        return int(value) if value.is_integer() else value
     if isinstance(value, Mapping):
         return {str(k): normalise(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

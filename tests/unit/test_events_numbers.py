@@ -22,6 +22,7 @@ from cdc_sync.events.decode import decode_record
 from cdc_sync.events.encode import encode_key, encode_value
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.values import decimal_to_json, row_to_json
+from cdc_sync.sink.numbers import Exact
 
 NINES_38 = "9" * 38
 GOLDEN: list[tuple[str, Any]] = [
@@ -76,8 +77,9 @@ TABLE = TableSettings.model_validate({"name": "N", "primary_key": ["ID"]})
 
 
 def exact(found: Any, expected: Any) -> bool:
-    """Equal value and equal JSON type (1 is not 1.0 is not "1")."""
-    return type(found) is type(expected) and found == expected
+    """Equal value and equal JSON type (1 is not 1.0 is not "1"; a float may be `Exact`)."""
+    kind = float if isinstance(found, Exact) else type(found)
+    return kind is type(expected) and found == expected
 
 
 def same_number(found: Any, expected: Any) -> bool:
