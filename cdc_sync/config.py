@@ -117,7 +117,9 @@ class KafkaSettings(_Section):
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    schema_registry_url: str | None = None
+    schema_registry_url: str | None = Field(None, pattern=r"^https?://")
+    schema_registry_username: str | None = None
+    schema_registry_password: SecretStr | None = None
     extra: dict[str, str] = Field(default_factory=dict)
 
     def client_config(self) -> dict[str, Any]:

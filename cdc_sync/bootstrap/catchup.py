@@ -12,20 +12,28 @@ from collections.abc import Iterable, Iterator
 from cdc_sync.bootstrap.writes import Failure, Target, Truncate, apply_in_order
 from cdc_sync.config import KafkaSettings, TableSettings
 from cdc_sync.documents.mapping import DocumentOp, MappingError, operation_for_event
-from cdc_sync.events.decode import DecodeError, decode_record
+from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record
 from cdc_sync.kafka.reader import Offsets, Record, read_range
+from cdc_sync.kafka.registry import avro_reader
 from cdc_sync.sink.ids import InvalidKey
 
 log = logging.getLogger(__name__)
 
 
 def operations(
-    table: TableSettings, records: Iterable[Record], failures: list[Failure]
+    table: TableSettings,
+    records: Iterable[Record],
+    failures: list[Failure],
+    avro: AvroDecoder | None = None,
 ) -> Iterator[DocumentOp | Truncate]:
-    """Decode and map records in order; undecodable ones are recorded as failures."""
+    """Decode and map records in order; undecodable ones are recorded as failures.
+
+    A schema registry that does not answer fails the run (TransientError): a
+    record is never skipped for want of its schema.
+    """
     for record in records:
         try:
-            event = decode_record(record.key, record.value)
+            event = decode_record(record.key, record.value, avro=avro)
             if event.op == "t":
                 yield Truncate()
                 continue
@@ -46,7 +54,8 @@ def catch_up(
     topic = table.topic_name(kafka.topic_prefix)
     failures: list[Failure] = []
     records = read_range(kafka, topic, start, end)
-    applied, write_failures = apply_in_order(target, operations(table, records, failures), batch)
+    events = operations(table, records, failures, avro_reader(kafka))
+    applied, write_failures = apply_in_order(target, events, batch)
     log.info(
         "caught up %s on %s: %d operations from %s to %s",
         table.qualified_name,

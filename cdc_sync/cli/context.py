@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from cdc_sync.config import Settings, load_settings
 from cdc_sync.logs import setup_logging
@@ -12,7 +13,12 @@ def secrets_of(settings: Settings) -> list[str]:
     from sqlalchemy.engine import make_url
 
     found = []
-    for secret in (settings.meilisearch.api_key, settings.kafka.sasl_password):
+    kafka = settings.kafka
+    for secret in (
+        settings.meilisearch.api_key,
+        kafka.sasl_password,
+        kafka.schema_registry_password,
+    ):
         if secret is not None:
             found.append(secret.get_secret_value())
     for url in (settings.source.url.get_secret_value(), settings.state.url):
@@ -22,6 +28,10 @@ def secrets_of(settings: Settings) -> list[str]:
             password = None
         if password:
             found.append(str(password))
+    if kafka.schema_registry_url:  # credentials may also sit in the URL
+        registry_password = urlsplit(kafka.schema_registry_url).password
+        if registry_password:
+            found.append(registry_password)
     return found
 
 

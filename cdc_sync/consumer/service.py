@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import random
 import re
 import time
 from collections import deque
@@ -29,12 +30,13 @@ from cdc_sync.consumer.stats import ConsumerStats
 from cdc_sync.consumer.writer import Abandoned, Writer
 from cdc_sync.documents.mapping import Upsert, operation_for_event
 from cdc_sync.errors import TerminalError, TransientError
-from cdc_sync.events.decode import decode_record
+from cdc_sync.events.decode import DecodeError, decode_record
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.consumer import KafkaConsumer
 from cdc_sync.kafka.membership import static_member
 from cdc_sync.kafka.producer import Producer
 from cdc_sync.kafka.reader import read_offsets
+from cdc_sync.kafka.registry import avro_reader
 from cdc_sync.kafka.types import Partition, Received
 from cdc_sync.ops import metrics
 from cdc_sync.sink.http import SinkHttp
@@ -94,6 +96,8 @@ class ConsumerService:
         self._store_lost = False  # fences unknown: every table's writes are held
         self._times = {"fence": -1e9, "commit": 0.0, "tasks": 0.0, "lag": 0.0, "caught": 0.0}
         self._last_error_record = 0.0
+        self._decode_retries = 0
+        self.avro = avro_reader(settings.kafka)
 
     # -- life cycle
 
@@ -142,8 +146,7 @@ class ConsumerService:
         next_poll = self._times["tasks"] + self._poll_s
         records, self.backlog = self.backlog, []
         records += self.kafka.consume(1000, max(next_poll - now, 0.001) if busy else 0.5)
-        for record in records:
-            self._intake(record, now)
+        self._intake_all(records, now)
         now = self.clock()
         self._dispatch(now)
         finished = 0
@@ -177,17 +180,43 @@ class ConsumerService:
 
     # -- intake: record → batch entry or dead letter
 
+    def _intake_all(self, records: list[Received], now: float) -> None:
+        for index, record in enumerate(records):
+            try:
+                self._intake(record, now)
+            except TransientError as exc:  # the schema registry does not answer
+                self.backlog[:0] = records[index:]  # this record first, in order, next time
+                self._wait_for_decoder(exc)
+                return
+        self._decode_retries = 0
+
+    def _wait_for_decoder(self, exc: TransientError) -> None:
+        """Back off (polling Kafka, every partition paused); offsets stay where they are."""
+        self._decode_retries += 1
+        ceiling = min(self.limits.retry_max_s, 0.2 * 2 ** min(self._decode_retries - 1, 16))
+        delay = random.uniform(ceiling / 2, ceiling)
+        message = f"{exc} (attempt {self._decode_retries}), retrying in {delay:.1f}s"
+        log.warning(message)
+        self._note_retry(message, cause="schema_registry")
+        self._idle(delay)
+
     def _intake(self, record: Received, now: float) -> None:
         tracker = self.trackers.get(record.partition)
         if tracker is None or (tracker.last is not None and record.offset <= tracker.last):
             return  # not ours any more, or a duplicate fetch
+        failure: DecodeError | None = None
+        try:  # a TransientError leaves before the record counts as received: it comes again
+            event = decode_record(record.key, record.value, avro=self.avro)
+        except DecodeError as exc:
+            failure = exc
         if tracker.last is None:
             self.stats.first_offsets.setdefault(str(record.partition), record.offset)
         tracker.received(record.offset)
         self.stats.received += 1
         table = self.tables[record.partition.topic]
         try:
-            event = decode_record(record.key, record.value)
+            if failure is not None:
+                raise failure
             op = None if event.op == "t" else operation_for_event(table, event)
             if isinstance(op, Upsert):
                 check_document(op.document)
@@ -332,6 +361,8 @@ class ConsumerService:
         )
         waiting = {p for p, q in self.held.items() if q}
         wanted = partitions_to_pause(self.trackers.keys(), waiting, buffered, self.limits)
+        if self._decode_retries:  # the backlog waits for the schema registry: fetch no more
+            wanted = set(self.trackers)
         self.kafka.pause(wanted - self.paused)
         self.kafka.resume(self.paused - wanted)
         self.paused = wanted
@@ -390,9 +421,9 @@ class ConsumerService:
     def _stopping(self) -> bool:
         return self._stop
 
-    def _note_retry(self, message: str) -> None:
+    def _note_retry(self, message: str, cause: str = "meilisearch") -> None:
         self.stats.retries += 1
-        metrics.retry("consumer", "meilisearch")
+        metrics.retry("consumer", cause)
         self._record_error(message)
 
     def _record_error(self, message: str, force: bool = False) -> None:

@@ -93,6 +93,8 @@ def _struct(schema: dict[str, Any], value: Any, path: str) -> dict[str, Any]:
 
 
 def _b64(value: Any) -> bytes:
+    if isinstance(value, bytes):  # Avro carries bytes as they are
+        return value
     if not isinstance(value, str):
         raise ValueError(f"expected a base64 string, got {type(value).__name__}")
     try:
@@ -102,7 +104,11 @@ def _b64(value: Any) -> bytes:
 
 
 def _bytes(value: Any) -> Any:
-    data = _b64(value)
+    return raw_bytes(_b64(value))
+
+
+def raw_bytes(data: bytes) -> Any:
+    """Bytes as they are, but Debezium's placeholder (an unchanged LOB) as the placeholder."""
     return UNAVAILABLE if data == _UNAVAILABLE_BYTES else data
 
 

@@ -22,7 +22,7 @@ from typing import Any, cast, get_args
 
 import orjson
 
-from cdc_sync.errors import TerminalError
+from cdc_sync.errors import TerminalError, TransientError
 from cdc_sync.events.debezium import SchemaValueError, decode_with_schema, plain
 from cdc_sync.events.encode import CONNECTOR
 from cdc_sync.events.model import ChangeEvent, Op
@@ -55,12 +55,14 @@ def decode_record(
     A missing key is allowed only for row images (the mapper then takes the key
     from the row); deletes and tombstones need it. ``avro`` decodes records in
     the Confluent wire format; without it such records are a ``DecodeError``.
-    ``table`` is ``SCHEMA.TABLE`` when the event names the schema. Raises only
-    ``DecodeError``, including for Debezium messages that are not row changes.
+    ``table`` is ``SCHEMA.TABLE`` when the event names the schema. Raises
+    ``DecodeError``, including for Debezium messages that are not row changes,
+    and ``TransientError`` only from ``avro`` (a schema registry that does not
+    answer: retry the record later).
     """
     try:
         return _decode(key, value, avro)
-    except DecodeError:
+    except (DecodeError, TransientError):
         raise
     except Exception as exc:  # anything unforeseen is still just a bad record
         raise DecodeError(f"cannot decode record: {type(exc).__name__}: {exc}") from exc
@@ -100,8 +102,13 @@ def _load(data: bytes, what: str, avro: AvroDecoder | None) -> Any:
     """Raw bytes → the payload object, dispatching on the first byte."""
     if data[:1] == _CONFLUENT_MAGIC:  # never the start of a JSON text
         if avro is None:
-            raise DecodeError(f"{what}: Avro records need a schema registry (not configured)")
-        return avro(data)  # already Python values: Avro carries its own logical types
+            raise DecodeError(
+                f"{what}: Avro records need a schema registry (kafka.schema_registry_url)"
+            )
+        try:
+            return avro(data)  # Python values, semantic types applied (events/avro.py)
+        except TerminalError as exc:
+            raise DecodeError(f"{what}: {exc}") from None
     return _unwrap(_parse_json(data, what), what)
 
 

@@ -225,3 +225,32 @@ def test_sweep_interval_takes_units_and_needs_timestamp_capture(tmp_path: Path) 
     )
     [problem] = problems(tmp_path, triggered)
     assert "delete_sweep_interval is for capture = 'timestamp'" in problem
+
+
+def test_schema_registry_credentials_are_secrets(tmp_path: Path) -> None:
+    from cdc_sync.cli.context import secrets_of
+    from cdc_sync.kafka.registry import display_url
+
+    text = GOOD.replace(
+        'bootstrap_servers = "localhost:9092"',
+        'bootstrap_servers = "localhost:9092"\n'
+        'schema_registry_url = "http://reg-user:url-pw@registry:8081/apis/ccompat/v7"\n'
+        'schema_registry_username = "reg-user"\n'
+        'schema_registry_password = "reg-pw-123"',
+    )
+    settings = load_settings(write(tmp_path, text))
+    password = settings.kafka.schema_registry_password
+    assert password is not None and password.get_secret_value() == "reg-pw-123"
+    assert "reg-pw-123" not in repr(settings) and "reg-pw-123" not in str(settings)
+    assert {"reg-pw-123", "url-pw"} <= set(secrets_of(settings))
+    url = display_url(settings.kafka.schema_registry_url or "")
+    assert url == "http://***@registry:8081/apis/ccompat/v7"
+
+
+def test_schema_registry_url_must_be_http(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'bootstrap_servers = "localhost:9092"',
+        'bootstrap_servers = "localhost:9092"\nschema_registry_url = "registry:8081"',
+    )
+    (problem,) = problems(tmp_path, text)
+    assert problem.startswith("kafka.schema_registry_url:")

@@ -222,13 +222,13 @@ def test_round_trip_delete_and_its_tombstone() -> None:
         pytest.param(
             KEY,
             b"\x00\x00\x00\x00\x01\x02",
-            "value: Avro records need a schema registry (not configured)",
+            "value: Avro records need a schema registry (kafka.schema_registry_url)",
             id="avro-value",
         ),
         pytest.param(
             b"\x00\x00\x00\x00\x01\x02",
             None,
-            "key: Avro records need a schema registry (not configured)",
+            "key: Avro records need a schema registry (kafka.schema_registry_url)",
             id="avro-key",
         ),
         pytest.param(

@@ -46,7 +46,6 @@ pytestmark = [pytest.mark.debezium, pytest.mark.stack]
 # Consumer features these tests wait for (issue 8, consumer half). Remove an
 # entry when it lands: its tests then run as plain tests again.
 PENDING: dict[str, str] = {
-    "avro": "consumer does not decode Avro through the schema registry yet",
     "truncate": "consumer has no truncate ordering barrier yet (truncate lands on one partition)",
     "decimals": "consumer rounds decimals to 28 significant digits and may use exponent form",
 }
