@@ -47,6 +47,28 @@ def stack() -> dict[str, str]:
     return {v: found[v] for v in STACK_VARS}
 
 
+def stack_up(*components: str) -> dict[str, str]:
+    """``dev/stack up COMPONENT…`` (reuses what runs); the export lines it prints."""
+    done = subprocess.run(
+        [str(ROOT / "dev" / "stack"), "up", *components],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"dev/stack up {' '.join(components)} failed:\n{done.stderr[-3000:]}")
+    return dict(re.findall(r"^export (\w+)=['\"]?(.*?)['\"]?$", done.stdout, re.M))
+
+
+@pytest.fixture(scope="session")
+def schema_registry(stack: dict[str, str]) -> str:
+    """The Confluent-compatible API of the stack's Apicurio Registry (started on demand)."""
+    url = stack_up("registry").get("SCHEMA_REGISTRY_URL")
+    if not url:
+        pytest.fail("dev/stack up registry printed no SCHEMA_REGISTRY_URL")
+    return url
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(stack: dict[str, str]) -> str:
     return stack["KAFKA_BOOTSTRAP_SERVERS"]

@@ -1,8 +1,9 @@
 """The schema registry (Confluent-compatible API) behind Avro records, through confluent-kafka.
 
 `SchemaRegistry.schema_text(id)` is the `SchemaSource` of ``events/avro.py``.
-Errors are classified where they enter: no answer, timeouts, HTTP 5xx/429/408
-are a `TransientError` (the consumer retries the record with backoff and holds
+Errors are classified where they enter: no answer (any failure without an HTTP
+answer: the client's transport errors come from its own HTTP package), timeouts,
+HTTP 5xx/429/408 are a `TransientError` (the consumer retries the record with backoff and holds
 its offsets); an id the registry does not have, or a schema that is not Avro,
 is `UnknownSchema` (the record is dead-lettered with that reason); refused
 credentials stop the service (`DependencyUnavailable`).
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
@@ -73,7 +73,7 @@ class SchemaRegistry:
                 f"schema id {schema_id}: the schema registry at {self.url} answered "
                 f"HTTP {status} ({exc.error_message})"
             ) from None
-        except (httpx.TransportError, OSError) as exc:
+        except Exception as exc:  # no answer (the client's transport errors, timeouts)
             raise TransientError(
                 f"schema registry at {self.url} does not answer: {type(exc).__name__}: {exc}"
             ) from None
