@@ -19,7 +19,7 @@ import orjson
 from cdc_sync.config import FieldSpec, TableSettings
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
-from cdc_sync.events.values import DROP, UnconvertibleValue, to_json_value
+from cdc_sync.events.values import DROP, EXACT_INTEGER, UnconvertibleValue, to_json_value
 from cdc_sync.sink.ids import document_id
 from cdc_sync.sink.numbers import Exact, exact, reads_back, spelling
 
@@ -66,7 +66,6 @@ _TEXT: frozenset[type] = frozenset({type(None), str})
 _AS_IS = {"auto": frozenset({type(None), str, bool, int, float}), "string": _TEXT}
 _AS_IS |= {"datetime": _TEXT, "base64": _TEXT}
 """Value types `convert` returns unchanged, per field type (see `_kept`)."""
-_INT64 = 2**63 - 1
 RESERVED_PREFIX = "__cdc_"
 """Row-image keys that carry a composed document's related rows, never columns."""
 
@@ -216,7 +215,7 @@ def _specs(table: TableSettings, columns: tuple[str, ...]) -> dict[str, FieldSpe
 def _kept(kind: type, value: Any) -> bool:
     """Whether `convert` returns this value of an `_AS_IS` type (other than str) unchanged."""
     if kind is int:
-        return bool(abs(value) <= _INT64)
+        return bool(abs(value) <= EXACT_INTEGER)
     if kind is float:
         return math.isfinite(value) and reads_back(value)
     return True

@@ -12,8 +12,8 @@ from typing import Any, Literal
 DROP: Any = object()
 """Returned for values that are configured away (binary columns by default)."""
 
-_INT64 = 2**63 - 1
-_INT64_MIN = -(2**63)
+EXACT_INTEGER = 2**53
+"""Meilisearch filters and sorts numbers as 64-bit floats: integers beyond this are strings."""
 _AS_IS: frozenset[type] = frozenset({str, bool, type(None)})
 """Value types `to_json_value` returns unchanged whatever the options."""
 
@@ -25,8 +25,9 @@ class UnconvertibleValue(ValueError):
 def decimal_to_json(value: Decimal, decimals: Literal["float", "string"] = "string") -> Any:
     """The same number, never rounded: a JSON integer or float where that is exact, else a string.
 
-    Integral values within 64 bits become integers (Meilisearch returns them
-    exactly); other integral values become their digits as a string. A
+    Integral values a 64-bit float holds (|n| <= 2**53) become integers: Meilisearch
+    filters and sorts numbers as such floats. Other integral values become their
+    digits as a string. A
     fraction becomes a float when the float's shortest form is the same number,
     otherwise (unless ``decimals="float"`` asks for the float anyway) the exact
     decimal string, in plain notation: ``format(value, "f")`` neither rounds to
@@ -37,7 +38,7 @@ def decimal_to_json(value: Decimal, decimals: Literal["float", "string"] = "stri
         raise UnconvertibleValue(f"non-finite number {value}")
     integral = value.to_integral_value()
     if value == integral:
-        if _INT64_MIN <= value <= _INT64:
+        if -EXACT_INTEGER <= value <= EXACT_INTEGER:
             return int(value)
         return format(integral, "f")  # no int(): str() of an int is limited to 4300 digits
     as_float = float(value)
@@ -56,7 +57,7 @@ def to_json_value(
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
-        return value if _INT64_MIN <= value <= _INT64 else str(value)
+        return value if -EXACT_INTEGER <= value <= EXACT_INTEGER else str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise UnconvertibleValue(f"non-finite number {value}")
@@ -93,7 +94,7 @@ def row_to_json(
     out = {}
     for column, value in row.items():
         kind = value.__class__
-        if kind in _AS_IS or (kind is int and -_INT64 <= value <= _INT64):
+        if kind in _AS_IS or (kind is int and -EXACT_INTEGER <= value <= EXACT_INTEGER):
             out[str(column)] = value  # the common values, without the conversion call
             continue
         converted = to_json_value(value, decimals=decimals, binary=binary)

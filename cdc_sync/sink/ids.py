@@ -22,6 +22,7 @@ PREFIX = "k--"
 MAX_ID_BYTES = 511
 _VALID = re.compile(r"^[A-Za-z0-9_-]{1,511}$")
 _INT64 = 2**63 - 1
+_EXACT_INTEGER = 2**53  # as events/values.py: the relay sends larger integers as strings
 
 
 class InvalidKey(TerminalError):
@@ -34,8 +35,8 @@ def _normalise(value: Any) -> int | str:
     if isinstance(value, float | Decimal) and value == int(value):
         value = int(value)
     if isinstance(value, int):
-        # The relay sends integers past 64 bits as strings: the same key, the same id.
-        return value if -_INT64 - 1 <= value <= _INT64 else str(value)
+        # The relay sends integers past 2**53 as strings: the same key, the same id.
+        return value if -_EXACT_INTEGER <= value <= _EXACT_INTEGER else str(value)
     if isinstance(value, Decimal):
         # As the relay sends it: the float when that is the same number, else the exact digits.
         as_float = float(value)

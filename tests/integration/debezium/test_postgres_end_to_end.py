@@ -47,7 +47,6 @@ pytestmark = [pytest.mark.debezium, pytest.mark.stack]
 # entry when it lands: its tests then run as plain tests again.
 PENDING: dict[str, str] = {
     "truncate": "consumer has no truncate ordering barrier yet (truncate lands on one partition)",
-    "decimals": "consumer rounds decimals to 28 significant digits and may use exponent form",
 }
 
 
