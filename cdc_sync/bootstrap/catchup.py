@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 
-from cdc_sync.bootstrap.writes import Failure, Target, Truncate, apply_in_order
+from cdc_sync.bootstrap.writes import Failure, Target, apply_in_order
 from cdc_sync.config import KafkaSettings, TableSettings
 from cdc_sync.documents.mapping import DocumentOp, MappingError, operation_for_event
+from cdc_sync.errors import TerminalError
 from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record
 from cdc_sync.kafka.reader import Offsets, Record, read_range
 from cdc_sync.kafka.registry import avro_reader
@@ -20,12 +21,16 @@ from cdc_sync.sink.ids import InvalidKey
 log = logging.getLogger(__name__)
 
 
+class TruncatedDuringLoad(TerminalError):
+    """A truncate between P0 and E: chunk images from before it cannot be told apart."""
+
+
 def operations(
     table: TableSettings,
     records: Iterable[Record],
     failures: list[Failure],
     avro: AvroDecoder | None = None,
-) -> Iterator[DocumentOp | Truncate]:
+) -> Iterator[DocumentOp]:
     """Decode and map records in order; undecodable ones are recorded as failures.
 
     A schema registry that does not answer fails the run (TransientError): a
@@ -35,8 +40,11 @@ def operations(
         try:
             event = decode_record(record.key, record.value, avro=avro)
             if event.op == "t":
-                yield Truncate()
-                continue
+                raise TruncatedDuringLoad(
+                    f"{table.qualified_name} was truncated while bootstrap read it "
+                    f"(partition {record.partition}, offset {record.offset}): nothing was "
+                    "swapped; the consumers apply the truncate in order. Run bootstrap again."
+                )
             yield operation_for_event(table, event)
         except (DecodeError, MappingError, InvalidKey) as exc:
             failures.append((f"p{record.partition}@{record.offset}", f"catch-up: {exc}"))

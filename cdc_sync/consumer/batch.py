@@ -16,6 +16,7 @@ from typing import Literal
 
 from cdc_sync.config import ConsumerSettings, TableSettings
 from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert, dumps
+from cdc_sync.events.position import Position
 from cdc_sync.kafka.types import Partition
 from cdc_sync.sink.numbers import exact
 
@@ -65,6 +66,8 @@ class PartitionBatch:
     entries: dict[str, Entry] = field(default_factory=dict)
     offsets: list[int] = field(default_factory=list)
     truncate: bool = False
+    truncate_at: Position | None = None
+    """The truncate's source position (its barrier); None without one or without a truncate."""
     bytes: int = 0
     source_ts: array[int] = field(default_factory=lambda: array("q"))
     """Source times (epoch ms) of the records that carry one, for change → searchable latency."""
@@ -87,11 +90,12 @@ class PartitionBatch:
         self.entries[op.doc_id] = entry
         self.bytes += entry.size
 
-    def add_truncate(self, offset: int) -> None:
+    def add_truncate(self, offset: int, position: Position | None = None) -> None:
         self.offsets.append(offset)
         self.entries.clear()
         self.bytes = 0
         self.truncate = True
+        self.truncate_at = position
 
     def is_full(self, limits: ConsumerSettings) -> bool:
         return len(self.offsets) >= limits.batch_size or self.bytes >= limits.batch_bytes

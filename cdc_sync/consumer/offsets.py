@@ -40,6 +40,11 @@ class OffsetTracker:
         return self._last
 
     @property
+    def first_pending(self) -> int | None:
+        """The first offset received but not yet done."""
+        return self._pending[0] if self._pending else None
+
+    @property
     def outstanding(self) -> int:
         """Received but not yet done."""
         return len(self._pending)

@@ -27,10 +27,13 @@ from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue, letters_for
 from cdc_sync.consumer.flights import Flight
 from cdc_sync.consumer.offsets import OffsetTracker
 from cdc_sync.consumer.stats import ConsumerStats
+from cdc_sync.consumer.truncates import DONE, Barriers, rewind_offset
 from cdc_sync.consumer.writer import Abandoned, Writer
 from cdc_sync.documents.mapping import Upsert, operation_for_event
 from cdc_sync.errors import TerminalError, TransientError
 from cdc_sync.events.decode import DecodeError, decode_record
+from cdc_sync.events.model import ChangeEvent
+from cdc_sync.events.position import Position, position_of
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.consumer import KafkaConsumer
 from cdc_sync.kafka.membership import static_member
@@ -44,6 +47,7 @@ from cdc_sync.sink.indexes import ensure_index
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.sink.validate import InvalidDocument, check_document
 from cdc_sync.state.store import StateStore, StateStoreUnavailable
+from cdc_sync.state.truncates import Barrier, TruncateLog
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,8 @@ class ConsumerService:
         self._fenced: set[str] = set()
         self._store_lost = False  # fences unknown: every table's writes are held
         self._times = {"fence": -1e9, "commit": 0.0, "tasks": 0.0, "lag": 0.0, "caught": 0.0}
+        self._times["barriers"] = -1e9
+        self.barriers = Barriers(TruncateLog(self.state))
         self._last_error_record = 0.0
         self._decode_retries = 0
         self.avro = avro_reader(settings.kafka)
@@ -144,6 +150,7 @@ class ConsumerService:
         if light:
             self._poll_s = LIGHT_TASK_POLL_S
         next_poll = self._times["tasks"] + self._poll_s
+        self._align_partitions(now)
         records, self.backlog = self.backlog, []
         records += self.kafka.consume(1000, max(next_poll - now, 0.001) if busy else 0.5)
         self._intake_all(records, now)
@@ -204,16 +211,28 @@ class ConsumerService:
         tracker = self.trackers.get(record.partition)
         if tracker is None or (tracker.last is not None and record.offset <= tracker.last):
             return  # not ours any more, or a duplicate fetch
+        table = self.tables[record.partition.topic]
         failure: DecodeError | None = None
+        truncate: Position | None = None
         try:  # a TransientError leaves before the record counts as received: it comes again
             event = decode_record(record.key, record.value, avro=self.avro)
+            if event.op == "t":
+                truncate = self._announce(table, event)
         except DecodeError as exc:
             failure = exc
         if tracker.last is None:
             self.stats.first_offsets.setdefault(str(record.partition), record.offset)
         tracker.received(record.offset)
         self.stats.received += 1
-        table = self.tables[record.partition.topic]
+        if failure is None and (
+            truncate is DONE
+            or (
+                event.op != "t"
+                and self.barriers.drops(table.qualified_name, record.partition, event)
+            )
+        ):
+            self._mark_done(record.partition, [record.offset])  # a truncate after it removes it
+            return
         try:
             if failure is not None:
                 raise failure
@@ -228,11 +247,81 @@ class ConsumerService:
         if batch is None:
             batch = self.open[record.partition] = PartitionBatch(record.partition, table, now)
         if event.op == "t":
-            batch.add_truncate(record.offset)
+            batch.add_truncate(record.offset, truncate)
         else:
             batch.add(record.offset, op, event.ts_ms)
         if batch.is_full(self.limits):
             self.held.setdefault(record.partition, deque()).append(self.open.pop(record.partition))
+
+    # -- truncates in order across partitions (docs/truncates.md, consumer/truncates.py)
+
+    def _announce(self, table: TableSettings, event: ChangeEvent) -> Position | None:
+        """Announce a truncate; its position, DONE when a barrier already covers it, or None
+        when the event does not say where it stands (then it is ordered in its partition only)."""
+        position = position_of(event)
+        if position is None:
+            log.warning(
+                "truncate of %s without a source position: ordered within its partition only",
+                table.qualified_name,
+            )
+            return None
+        topic = table.topic_name(self.settings.kafka.topic_prefix)
+        partitions = len(self.kafka.partitions_of([topic])) or 1
+        barrier = self.barriers.announce(table.qualified_name, position, partitions)
+        if barrier.position.comparable(position) and (
+            barrier.position > position or barrier.status == "enqueued"
+        ):
+            return DONE  # a later truncate, or this one already enqueued (read again)
+        if not barrier.aligned:  # not when read again after aligning
+            log.info("truncate of %s at %s announced", table.qualified_name, position)
+        return position
+
+    def _align_partitions(self, now: float) -> None:
+        if now - self._times["barriers"] < FENCE_POLL_S:
+            return
+        self._times["barriers"] = now
+        self.barriers.refresh()
+        for partition, barrier in self.barriers.to_align(list(self.trackers), self._table_of):
+            try:
+                self._align(partition, barrier)
+            except TransientError as exc:
+                log.warning("aligning %s to a truncate: %s (will try again)", partition, exc)
+
+    def _table_of(self, topic: str) -> str:
+        return self.tables[topic].qualified_name
+
+    def _align(self, partition: Partition, barrier: Barrier) -> None:
+        """Read the partition again from whichever comes first: its first event at or after
+        the barrier, or its first record not yet done (unsent or in flight); then ack."""
+        tracker = self.trackers[partition]
+        committed = tracker.committed
+        if committed is None:
+            committed = self.kafka.committed([partition]).get(partition)
+        low, _ = self.kafka.watermarks([partition])[partition]
+        read_to = tracker.last + 1 if tracker.last is not None else (committed or low)
+        start = rewind_offset(
+            self.settings.kafka, partition, barrier.position, low, read_to, self.avro
+        )
+        pending = tracker.first_pending
+        rewind = min(start, read_to if pending is None else pending)
+        log.info(
+            "aligning %s to the truncate at %s of %s: reading again from %d (had read to %d)",
+            partition,
+            barrier.position,
+            barrier.table,
+            rewind,
+            read_to,
+        )
+        if rewind < read_to:
+            self.open.pop(partition, None)
+            self.held.pop(partition, None)
+            self.writer.abandon([partition])  # their tasks are queued before the clear-all
+            self.backlog = [r for r in self.backlog if r.partition != partition]
+            self.kafka.seek(partition, rewind)
+            self.trackers[partition] = OffsetTracker()
+            if committed is not None and rewind < committed:
+                self.kafka.commit({partition: rewind})  # so a crash resumes there too
+        self.barriers.aligned(partition, barrier)
 
     def _dead_letter(self, letter: DeadLetter) -> None:
         self.dlq.send(letter)
@@ -294,16 +383,34 @@ class ConsumerService:
         # is refreshed per batch: one dispatch may send many, and never on a stale one.
         if not self.writer.has_capacity():
             return False
-        return batch.table.qualified_name.upper() not in self._fenced_tables(self.clock())
+        name = batch.table.qualified_name
+        barrier = self.barriers.holds(name)
+        if barrier is not None and not self._passes_barrier(batch, barrier):
+            return False  # held until the clear-all of the table's truncate is enqueued
+        return name.upper() not in self._fenced_tables(self.clock())
+
+    def _passes_barrier(self, batch: PartitionBatch, barrier: Barrier) -> bool:
+        """While a truncate is announced, only what is safe either side of its clear-all goes:
+        the truncate itself once every partition is aligned, what precedes it in its own
+        partition, and batches of deletes only."""
+        if batch.truncate_at == barrier.position:
+            return barrier.ready
+        if not batch.truncate and all(e.kind == "delete" for e in batch.entries.values()):
+            return True
+        queued = [*self.held.get(batch.partition, ()), self.open.get(batch.partition)]
+        at = next((i for i, b in enumerate(queued) if b is batch), len(queued))
+        return any(b is not None and b.truncate_at == barrier.position for b in queued[at + 1 :])
 
     def _submit(self, batch: PartitionBatch) -> None:
         self._busy = True
         try:
             self.writer.submit(batch)
         except Abandoned:
-            pass
+            return
         finally:
             self._busy = False
+        if batch.truncate_at is not None:
+            self.barriers.enqueued(batch.table.qualified_name, batch.truncate_at)
 
     def _collect(self) -> int:
         """Settle finished tasks and sent dead letters; returns the number of finished flights."""
@@ -401,6 +508,7 @@ class ConsumerService:
                 time.sleep(TASK_POLL_S)
         self.writer.abandon(gone)
         self._commit(self.clock(), force=True)
+        self.barriers.forget(gone)
         for partition in gone:
             metrics.forget_partition(partition.topic, partition.partition)
             self.trackers.pop(partition, None)

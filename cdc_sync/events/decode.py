@@ -202,6 +202,7 @@ def _from_envelope(payload: dict[str, Any], key: dict[str, Any]) -> ChangeEvent:
         table=_qualified(source.get("schema"), source.get("table")),
         change_id=_int_or_none(source.get("change_id")),
         ts_ms=_int_or_none(source.get("ts_ms", payload.get("ts_ms"))),
+        source=source or None,
     )
 
 

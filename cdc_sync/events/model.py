@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Op = Literal["c", "u", "d", "r", "t"]
@@ -23,6 +23,9 @@ class ChangeEvent:
     table: str | None = None
     change_id: int | None = None
     ts_ms: int | None = None
+    source: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The envelope's ``source`` block as decoded: where the event stands in the
+    source's order (``events/position.py``), read only when a truncate needs it."""
 
     @property
     def is_delete(self) -> bool:

@@ -115,6 +115,14 @@ class KafkaConsumer:
         if tps:
             self._consumer.resume(tps)
 
+    def seek(self, partition: Partition, offset: int) -> None:
+        """Read the (assigned) partition again from `offset`; what was fetched beyond is dropped."""
+        try:
+            self._consumer.seek(TopicPartition(partition.topic, partition.partition, offset))
+        except KafkaException as exc:
+            reason = exc.args[0].str()
+            raise TransientError(f"kafka seek {partition} to {offset}: {reason}") from None
+
     def commit(self, offsets: dict[Partition, int]) -> None:
         """Synchronous commit of explicit next-offsets; raises TransientError if refused."""
         if not offsets:

@@ -33,9 +33,10 @@ class Record:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _consumer(kafka: KafkaSettings) -> Consumer:
+def _consumer(kafka: KafkaSettings, **overrides: Any) -> Consumer:
     return Consumer(
         {
+            **overrides,
             **kafka.client_config(),
             # A group id is required by the client; nothing is ever committed under it.
             "group.id": f"cdc-sync-reader-{uuid.uuid4().hex[:12]}",
@@ -179,3 +180,58 @@ def read_offsets(
         return {}
     span = read_range(kafka, topic, {partition: min(wanted)}, {partition: max(wanted) + 1})
     return {r.offset: r for r in span if r.offset in wanted}
+
+
+class PartitionReader:
+    """Reads one partition from any offset, reusing one client (no group, nothing committed)."""
+
+    def __init__(self, kafka: KafkaSettings, topic: str, partition: int) -> None:
+        self.kafka = kafka
+        self.topic = topic
+        self.partition = partition
+        # Short fetch waits: each read is a jump (seek), not a stream.
+        self._consumer = _consumer(kafka, **{"fetch.wait.max.ms": 10})
+        self._assigned = False
+
+    def read(self, offset: int, end: int, limit: int = 50, timeout_s: float = 30.0) -> list[Record]:
+        """The next records from `offset` (at most `limit`, none at or past `end`), in order;
+        returns as soon as some arrived. Empty only when none is left before `end`."""
+        if offset >= end:
+            return []
+        try:
+            where = TopicPartition(self.topic, self.partition, offset)
+            if self._assigned:
+                self._consumer.seek(where)  # much sooner than assigning again
+            else:
+                self._consumer.assign([where])
+                self._assigned = True
+            deadline = time.monotonic() + timeout_s
+            while True:
+                out = []
+                for message in self._consumer.consume(limit, timeout=0.1):
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF:
+                            continue
+                        raise DependencyUnavailable(f"kafka: reading {self.topic}: {error.str()}")
+                    at = int(message.offset() or 0)
+                    if at < end:
+                        out.append(
+                            Record(self.topic, self.partition, at, message.key(), message.value())
+                        )
+                if out:
+                    return out
+                position = self._consumer.position(
+                    [TopicPartition(self.topic, self.partition, OFFSET_END)]
+                )[0].offset
+                if position >= end:
+                    return []
+                if time.monotonic() > deadline:
+                    raise DependencyUnavailable(
+                        f"kafka: reading {self.topic}[{self.partition}] from {offset} stalled"
+                    )
+        except KafkaException as exc:
+            raise DependencyUnavailable(f"kafka at {self.kafka.bootstrap_servers}: {exc}") from None
+
+    def close(self) -> None:
+        self._consumer.close()

@@ -77,5 +77,23 @@ table_reports = Table(
     Column("report", JSON, nullable=False),
 )
 
+truncates = Table(
+    "cdc_sync_truncates",
+    metadata,
+    Column("table_name", String(256), primary_key=True),
+    Column("position", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("partitions", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+truncate_acks = Table(
+    "cdc_sync_truncate_acks",
+    metadata,
+    Column("table_name", String(256), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("position", String(256), nullable=False),
+)
+
 KEEP_ERRORS = 200
 KEEP_REPORTS = dt.timedelta(days=1)

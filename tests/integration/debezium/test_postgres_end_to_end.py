@@ -45,9 +45,7 @@ pytestmark = [pytest.mark.debezium, pytest.mark.stack]
 
 # Consumer features these tests wait for (issue 8, consumer half). Remove an
 # entry when it lands: its tests then run as plain tests again.
-PENDING: dict[str, str] = {
-    "truncate": "consumer has no truncate ordering barrier yet (truncate lands on one partition)",
-}
+PENDING: dict[str, str] = {}
 
 
 # Without the truncate barrier the outcome is a race, which a run may win by chance.
