@@ -182,13 +182,46 @@ class LoggingSettings(_Section):
 
 
 FieldType = Literal[
-    "auto", "string", "integer", "float", "boolean", "datetime", "epoch", "epoch_ms", "base64"
+    "auto",
+    "string",
+    "integer",
+    "float",
+    "decimal",
+    "boolean",
+    "datetime",
+    "epoch",
+    "epoch_ms",
+    "base64",
 ]
+EpochUnit = Literal["days", "seconds", "millis", "micros", "nanos"]
+_TIME_TYPES = ("auto", "string", "datetime", "epoch", "epoch_ms")
 
 
 class FieldSpec(_Section):
+    """How one column becomes a field. `scale` and `unit` say what an envelope without
+    schemas cannot: a decimal's scale (its value then comes as base64 unscaled bytes),
+    and the unit of an epoch number (Debezium's Date, Timestamp, MicroTimestamp, …)."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     type: FieldType = "auto"
+    scale: int | None = Field(default=None, ge=-128, le=256)
+    unit: EpochUnit | None = None
+
+    @model_validator(mode="after")
+    def _check_options(self) -> FieldSpec:
+        if self.scale is not None and self.type != "decimal":
+            raise ValueError('scale is for type = "decimal" (base64 unscaled bytes)')
+        if self.unit is not None and self.type not in _TIME_TYPES:
+            raise ValueError(f"unit is for type = {' | '.join(_TIME_TYPES)} (epoch numbers)")
+        return self
+
+
+def _spec_from_name(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+FieldMapping = Annotated[FieldSpec, BeforeValidator(_spec_from_name)]
+"""A field: its name (``CASE_NO = "case_no"``) or ``{ name, type, scale, unit }``."""
 
 
 class SoftDelete(_Section):
@@ -235,16 +268,11 @@ def _duration_s(value: Any) -> Any:
 
 
 Duration = Annotated[float, BeforeValidator(_duration_s), Field(gt=0)]
-FieldMap = dict[Identifier, str | FieldSpec]
+FieldMap = dict[Identifier, FieldMapping]
 
 
 def _specs_of(fields: FieldMap | None) -> dict[str, FieldSpec] | None:
-    if fields is None:
-        return None
-    return {
-        column: spec if isinstance(spec, FieldSpec) else FieldSpec(name=spec)
-        for column, spec in fields.items()
-    }
+    return None if fields is None else dict(fields)
 
 
 def _check_filter(predicate: str | None) -> None:
@@ -331,7 +359,7 @@ class TableSettings(_Section):
     modified_column: Identifier | None = None
     soft_delete: SoftDelete | None = None
     filter: str | None = None
-    fields: dict[Identifier, str | FieldSpec] | None = None
+    fields: FieldMap | None = None
     exclude: list[Identifier] = Field(default_factory=list)
     decimals: Literal["float", "string"] = "string"
     binary: Literal["drop", "base64"] = "drop"

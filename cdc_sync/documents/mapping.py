@@ -18,8 +18,15 @@ import orjson
 
 from cdc_sync.config import FieldSpec, TableSettings
 from cdc_sync.errors import TerminalError
+from cdc_sync.events.debezium import decimal_from, from_epoch
 from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
-from cdc_sync.events.values import DROP, EXACT_INTEGER, UnconvertibleValue, to_json_value
+from cdc_sync.events.values import (
+    DROP,
+    EXACT_INTEGER,
+    UnconvertibleValue,
+    decimal_to_json,
+    to_json_value,
+)
 from cdc_sync.sink.ids import document_id
 from cdc_sync.sink.numbers import Exact, exact, reads_back, spelling
 
@@ -107,7 +114,8 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
     for column, spec in _specs(table, columns).items():
         name = _resolve(columns, column)
         if name is not None:
-            fields.append((name, spec, _AS_IS.get(spec.type, _NONE_ONLY)))
+            kept = _TEXT if spec.unit is not None else _AS_IS.get(spec.type, _NONE_ONLY)
+            fields.append((name, spec, kept))
     soft = table.soft_delete
     key = tuple((c, _resolve(columns, c)) for c in table.primary_key)
     plan = _Plan(
@@ -172,7 +180,11 @@ def convert(value: Any, spec: FieldSpec, table: TableSettings) -> Any:
     """Apply a field's configured conversion; None stays None."""
     if value is None:
         return None
+    if spec.unit is not None and value.__class__ is int:  # an epoch number without its schema
+        value = from_epoch(value, spec.unit)
     kind = spec.type
+    if kind == "decimal":
+        return decimal_to_json(decimal_from(value, spec.scale), table.decimals)
     if kind == "auto":
         return to_json_value(value, decimals=table.decimals, binary=table.binary)
     if kind == "string":

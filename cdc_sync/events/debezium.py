@@ -172,6 +172,45 @@ def _zoned_time(schema: dict[str, Any], value: Any) -> dt.time:
     return dt.time.fromisoformat(value)
 
 
+EPOCH_UNITS: dict[str, Callable[[dict[str, Any], Any], Any]] = {
+    "days": _date,
+    "seconds": _epoch(1),
+    "millis": _epoch(1_000),
+    "micros": _epoch(1_000_000),
+    "nanos": _epoch(1_000_000_000),
+}
+"""An epoch number's unit → its decoder, as for Date, Timestamp, MicroTimestamp, NanoTimestamp."""
+
+
+def from_epoch(value: int, unit: str) -> dt.date | dt.datetime:
+    """An epoch number sent without its schema: days → date, else naive UTC datetime."""
+    result: dt.date | dt.datetime = EPOCH_UNITS[unit]({}, value)
+    return result
+
+
+def decimal_from(value: Any, scale: int | None) -> Decimal:
+    """A decimal sent without its schema: base64 unscaled bytes with `scale`, a
+    VariableScaleDecimal ``{scale, value}``, a numeric string, or a number."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a decimal")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))  # the float's shortest form: what the JSON said
+    if isinstance(value, dict):
+        return _variable_scale_decimal({}, value)
+    if scale is not None and isinstance(value, str | bytes):
+        return _unscaled(value, scale)
+    if isinstance(value, str):
+        number = Decimal(value.strip())
+        if not number.is_finite():
+            raise ValueError(f"{value!r} is not a finite decimal")
+        return number
+    raise ValueError(f"{type(value).__name__} is not a decimal (set scale for base64 bytes)")
+
+
 LOGICAL: dict[str, Callable[[dict[str, Any], Any], Any]] = {
     "org.apache.kafka.connect.data.Decimal": _decimal,
     "io.debezium.data.VariableScaleDecimal": _variable_scale_decimal,
