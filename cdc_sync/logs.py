@@ -59,7 +59,7 @@ def setup_logging(level: str = "INFO", fmt: str = "auto", secrets: Iterable[str]
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("urllib3", "httpx", "uvicorn.access"):
+    for noisy in ("urllib3", "httpx", "httpx2", "uvicorn.access"):  # httpx2: the registry client
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("librdkafka").setLevel(
         logging.DEBUG if level == "DEBUG" else logging.CRITICAL

@@ -10,7 +10,8 @@ import click
 from sqlalchemy import Connection, inspect, literal, select
 
 from cdc_sync.cli.context import AppContext
-from cdc_sync.config import Settings
+from cdc_sync.config import Settings, TableSettings
+from cdc_sync.errors import DependencyUnavailable
 from cdc_sync.kafka.admin import cluster_id
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine, missing_sqlite_file
@@ -73,6 +74,43 @@ def check_meilisearch(settings: Settings) -> str:
     return f"{settings.meilisearch.url} ({health.get('status')}, version {version})"
 
 
+def check_schema_registry(settings: Settings) -> str:
+    from cdc_sync.kafka.registry import SchemaRegistry
+
+    registry = SchemaRegistry(settings.kafka)
+    return f"{registry.url} ({registry.subject_count()} subjects)"
+
+
+def topic_shape(settings: Settings, table: TableSettings) -> str:
+    """What the table's topic holds, judged by its latest records: a flattened topic
+    (ExtractNewRecordState) never carries truncate events."""
+    from cdc_sync.events.decode import record_shape
+    from cdc_sync.kafka.reader import latest_records
+    from cdc_sync.kafka.registry import avro_reader
+
+    topic = table.topic_name(settings.kafka.topic_prefix)
+    avro = avro_reader(settings.kafka)
+    try:
+        records = latest_records(settings.kafka, topic)
+    except DependencyUnavailable:
+        return f"{table.qualified_name}: topic {topic} does not exist yet"
+    shapes = {record_shape(r.value, avro=avro) for r in records}
+    if "flattened" in shapes:
+        return (
+            f"{table.qualified_name}: flattened rows (ExtractNewRecordState): truncates never "
+            "reach this topic; after a TRUNCATE run `cdc-sync verify --repair`"
+        )
+    if "envelope" in shapes:
+        return (
+            f"{table.qualified_name}: change envelopes (truncates arrive and are applied in order)"
+        )
+    return f"{table.qualified_name}: no row events yet (cannot tell whether it is flattened)"
+
+
+def check_debezium_topics(settings: Settings) -> str:
+    return "; ".join(topic_shape(settings, t) for t in settings.tables if t.capture == "debezium")
+
+
 CHECKS: list[tuple[str, Callable[[Settings], str], str]] = [
     ("source", check_source, "check [source] url, the network path and the credentials"),
     ("kafka", check_kafka, "check [kafka] bootstrap_servers and that the broker is running"),
@@ -80,9 +118,21 @@ CHECKS: list[tuple[str, Callable[[Settings], str], str]] = [
 ]
 
 
+def checks_for(settings: Settings) -> list[tuple[str, Callable[[Settings], str], str]]:
+    """The checks that apply: the schema registry and Debezium topics only where configured."""
+    found = list(CHECKS)
+    if settings.kafka.schema_registry_url:
+        hint = "check [kafka] schema_registry_url and its credentials"
+        found.append(("registry", check_schema_registry, hint))
+    if any(t.capture == "debezium" for t in settings.tables):
+        hint = "check [kafka] bootstrap_servers (and the schema registry for Avro topics)"
+        found.append(("topics", check_debezium_topics, hint))
+    return found
+
+
 def run_checks(settings: Settings) -> list[Outcome]:
     outcomes = []
-    for name, check, hint in CHECKS:
+    for name, check, hint in checks_for(settings):
         try:
             outcomes.append(Outcome(name, True, check(settings)))
         except Exception as exc:
@@ -97,7 +147,9 @@ def run_checks(settings: Settings) -> list[Outcome]:
 def check(app: AppContext, as_json: bool) -> None:
     """Check the config and connectivity of source, Kafka and Meilisearch.
 
-    Exits 0 when all three answer, 3 when any does not.
+    Also the schema registry when one is configured, and, for Debezium tables,
+    whether their topics hold flattened rows (which never carry truncates).
+    Exits 0 when all answer, 3 when any does not.
     """
     outcomes = run_checks(app.settings)
     if as_json:

@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, cast, get_args
+from typing import Any, Literal, cast, get_args
 
 import orjson
 
@@ -79,6 +79,28 @@ def _decode(key: bytes | None, value: bytes | None, avro: AvroDecoder | None) ->
     if event.op == "d":
         _require_key(key_values, "delete")
     return event
+
+
+Shape = Literal["envelope", "flattened", "tombstone", "other"]
+
+
+def record_shape(value: bytes | None, *, avro: AvroDecoder | None = None) -> Shape:
+    """What a record value is: a change envelope, a row flattened by ExtractNewRecordState
+    (which drops truncate events), a tombstone, or anything else. Raises only
+    ``TransientError`` (a schema registry that does not answer)."""
+    if value is None:
+        return "tombstone"
+    try:
+        payload = _load(value, "value", avro)
+    except DecodeError:
+        return "other"
+    if payload is None:
+        return "tombstone"
+    if not isinstance(payload, dict) or not payload or _not_a_row_change(payload):
+        return "other"
+    if "op" in payload and _ENVELOPE_KEYS & payload.keys():
+        return "envelope"
+    return "other" if _ENVELOPE_KEYS & payload.keys() else "flattened"
 
 
 def _decode_key(key: bytes | None, avro: AvroDecoder | None) -> dict[str, Any]:

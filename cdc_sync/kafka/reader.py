@@ -109,6 +109,13 @@ def _watermarks(kafka: KafkaSettings, topic: str, timeout_s: float) -> tuple[Off
         consumer.close()
 
 
+def latest_records(kafka: KafkaSettings, topic: str, per_partition: int = 3) -> list[Record]:
+    """The last few records of every partition of `topic` (none for an empty topic)."""
+    low, high = watermarks(kafka, topic, settle_s=0)
+    start = {p: max(low[p], high[p] - per_partition) for p in high}
+    return list(read_range(kafka, topic, start, high, stall_timeout_s=15))
+
+
 def _headers(raw: Any) -> dict[str, str]:
     pairs = raw.items() if isinstance(raw, dict) else raw or []
     return {

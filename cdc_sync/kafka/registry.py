@@ -50,6 +50,19 @@ class SchemaRegistry:
             conf["basic.auth.user.info"] = f"{kafka.schema_registry_username}:{secret}"
         self._client = SchemaRegistryClient(conf)
 
+    def subject_count(self) -> int:
+        """How many subjects the registry holds (proves it answers and takes the credentials)."""
+        try:
+            return len(self._client.get_subjects())
+        except SchemaRegistryError as exc:
+            raise DependencyUnavailable(
+                f"schema registry at {self.url}: HTTP {exc.http_status_code} {exc.error_message}"
+            ) from None
+        except Exception as exc:
+            raise DependencyUnavailable(
+                f"schema registry at {self.url} does not answer: {type(exc).__name__}: {exc}"
+            ) from None
+
     def schema_text(self, schema_id: int) -> str:
         try:
             schema = self._client.get_schema(schema_id)

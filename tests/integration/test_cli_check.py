@@ -112,3 +112,43 @@ def test_missing_sqlite_file_is_reported_not_created(
     assert done.returncode == 3
     assert "does not exist" in done.stdout
     assert not missing.exists()
+
+
+def test_check_tells_flattened_debezium_topics_and_the_registry(
+    make_config: Callable[..., Path], sqlite_url: str, schema_registry: str
+) -> None:
+    """A flattened topic (ExtractNewRecordState) never carries truncates: check says so."""
+    import json
+
+    from cdc_sync.config import load_settings
+    from cdc_sync.kafka.admin import ensure_topics
+    from tests.integration.consumer_support import produce_raw
+
+    make_table(sqlite_url)
+    tables = [
+        {"name": name, "primary_key": ["ID"], "capture": "debezium"}
+        for name in ("FLAT", "ENVELOPED", "QUIET")
+    ]
+    config = make_config(sqlite_url, tables=tables, kafka={"schema_registry_url": schema_registry})
+    settings = load_settings(config)
+    topics = {t.name: t.topic_name(settings.kafka.topic_prefix) for t in settings.tables}
+    ensure_topics(settings.kafka, [topics["FLAT"], topics["ENVELOPED"]])
+    envelope = {"before": None, "after": {"ID": 1}, "source": {}, "op": "c"}
+    produce_raw(
+        settings.kafka.bootstrap_servers,
+        [
+            (topics["FLAT"], b'{"ID": 1}', json.dumps({"ID": 1, "__deleted": "false"}).encode()),
+            (topics["FLAT"], b'{"ID": 2}', None),
+            (topics["ENVELOPED"], b'{"ID": 1}', json.dumps(envelope).encode()),
+        ],
+    )
+    done = run_cli("--config", str(config), "check", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    outcome = {o["component"]: o for o in json.loads(done.stdout)}
+    assert outcome["registry"]["ok"] is True
+    detail = outcome["topics"]["detail"]
+    assert (
+        "FLAT: flattened rows (ExtractNewRecordState): truncates never reach this topic" in detail
+    )
+    assert "ENVELOPED: change envelopes" in detail
+    assert "QUIET: topic" in detail and "does not exist yet" in detail
