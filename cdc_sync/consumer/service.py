@@ -227,7 +227,8 @@ class ConsumerService:
         if failure is None and (
             truncate is DONE
             or (
-                event.op != "t"
+                self.barriers.view  # no truncate ever: no further cost per record
+                and event.op != "t"
                 and self.barriers.drops(table.qualified_name, record.partition, event)
             )
         ):
