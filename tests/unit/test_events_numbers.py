@@ -232,3 +232,36 @@ def test_keys_get_the_same_id_from_relay_and_bootstrap() -> None:
         relay_key = row_to_json({"K": Decimal(source)})["K"]
         assert document_id([relay_key]) == document_id([Decimal(source)]), source
         assert document_id([relay_key, 1]) == document_id([Decimal(source), 1]), source
+
+
+@pytest.mark.parametrize(
+    ("literal", "expected"),
+    [
+        # a double's shortest spelling, as JSON writers emit doubles: read exactly by orjson
+        ("142.85714285714286", 142.85714285714286),
+        ("-0.30000000000000004", -0.30000000000000004),
+        ("1714564800000000", 1714564800000000),  # epoch micros: 16 digits, an integer
+        ("1714564800000000000", "1714564800000000000"),  # epoch nanos (past 2**53: digits)
+        ("-9223372036854775808", "-9223372036854775808"),
+        # what orjson would read as a different number
+        ("-9223372036854775809", "-9223372036854775809"),
+        ("18446744073709551616", "18446744073709551616"),
+        ("0.33333333333333333", "0.33333333333333333"),
+        ("1234567890123456.7", "1234567890123456.7"),
+        ("1.2345678901234567891e-8", "0.000000012345678901234567891"),
+        ("1234567890123456789e-10", "123456789.0123456789"),
+    ],
+)
+def test_schema_less_json_numbers_orjson_may_misread(literal: str, expected: Any) -> None:
+    """Schema-less JSON from another producer: orjson's fast read is kept only where it holds
+    the literal's number; anything else is read exactly (a float where that is the same)."""
+    value = b'{"ID":1,"NOTE":"C-1234567890123456789","N":%s,"__deleted":"false"}' % literal.encode()
+    assert same_number(document_value(b'{"ID":1}', value), expected)
+
+
+def test_long_digit_runs_inside_strings_change_nothing() -> None:
+    value = b'{"ID":1,"N":"1.2.3.4.5.6.7.8.9.0","M":"12345678901234567890e5"}'
+    op = operation_for_event(TABLE, decode_record(b'{"ID":1}', value))
+    assert isinstance(op, Upsert)
+    assert op.document["n"] == "1.2.3.4.5.6.7.8.9.0"
+    assert op.document["m"] == "12345678901234567890e5"
