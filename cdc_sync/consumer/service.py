@@ -100,7 +100,7 @@ class ConsumerService:
         self._store_lost = False  # fences unknown: every table's writes are held
         self._times = {"fence": -1e9, "commit": 0.0, "tasks": 0.0, "lag": 0.0, "caught": 0.0}
         self._times["barriers"] = -1e9
-        self.barriers = Barriers(TruncateLog(self.state))
+        self.barriers = Barriers(TruncateLog(self.state, settings.kafka.group_id))
         self._last_error_record = 0.0
         self._decode_retries = 0
         self.avro = avro_reader(settings.kafka)

@@ -80,6 +80,7 @@ table_reports = Table(
 truncates = Table(
     "cdc_sync_truncates",
     metadata,
+    Column("group_id", String(256), primary_key=True),
     Column("table_name", String(256), primary_key=True),
     Column("position", String(256), nullable=False),
     Column("status", String(16), nullable=False),
@@ -90,6 +91,7 @@ truncates = Table(
 truncate_acks = Table(
     "cdc_sync_truncate_acks",
     metadata,
+    Column("group_id", String(256), primary_key=True),
     Column("table_name", String(256), primary_key=True),
     Column("partition", Integer, primary_key=True),
     Column("position", String(256), nullable=False),

@@ -1,6 +1,6 @@
 """Truncate barriers in the state store, shared by every consumer of the group.
 
-One row per table: the latest truncate's source position and its status,
+One row per consumer group and table: the latest truncate's source position and its status,
 ``announced`` (consumers hold the table's writes and align their partitions)
 or ``enqueued`` (the clear-all task is in Meilisearch's queue: writes go on).
 An ack row per partition says that partition was aligned to that position.
@@ -41,24 +41,30 @@ class Barrier:
 
 
 class TruncateLog:
-    """The barriers' rows (tables created with the store's). Errors reach the caller, which
-    decides (see `consumer/truncates.py`)."""
+    """The barriers' rows of one consumer group (tables created with the store's). Each
+    group aligns, acks and clears its own index: groups sharing a store never mix their
+    barriers. Errors reach the caller, which decides (see `consumer/truncates.py`)."""
 
-    def __init__(self, store: StateStore) -> None:
+    def __init__(self, store: StateStore, group: str) -> None:
         self.engine = store.engine
+        self.group = group
 
     def announce(self, table: str, position: Position, partitions: int) -> Barrier:
         """Record a truncate unless a later one is recorded; returns the table's barrier."""
         text = position.text()
         row = {"position": text, "status": "announced", "partitions": partitions}
         with contextlib.suppress(IntegrityError), self.engine.begin() as conn:
-            conn.execute(insert(truncates).values(table_name=table, updated_at=utcnow(), **row))
+            conn.execute(
+                insert(truncates).values(
+                    group_id=self.group, table_name=table, updated_at=utcnow(), **row
+                )
+            )
         with self.engine.begin() as conn:
             # Only ever forward (or to another kind of position: a new source).
             kind = position.kind + ":"
             conn.execute(
                 update(truncates)
-                .where(truncates.c.table_name == table)
+                .where(truncates.c.group_id == self.group, truncates.c.table_name == table)
                 .where((truncates.c.position < text) | ~truncates.c.position.startswith(kind))
                 .values(updated_at=utcnow(), **row)
             )
@@ -70,7 +76,8 @@ class TruncateLog:
         with self.engine.begin() as conn:
             conn.execute(
                 update(truncates)
-                .where(truncates.c.table_name == table, truncates.c.position == position.text())
+                .where(truncates.c.group_id == self.group, truncates.c.table_name == table)
+                .where(truncates.c.position == position.text())
                 .values(status="enqueued", updated_at=utcnow())
             )
 
@@ -79,23 +86,29 @@ class TruncateLog:
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(truncate_acks)
+                .where(truncate_acks.c.group_id == self.group)
                 .where(truncate_acks.c.table_name == table, truncate_acks.c.partition == partition)
                 .values(position=position.text())
             ).rowcount
             if not done:
                 conn.execute(
                     insert(truncate_acks).values(
-                        table_name=table, partition=partition, position=position.text()
+                        group_id=self.group,
+                        table_name=table,
+                        partition=partition,
+                        position=position.text(),
                     )
                 )
 
     def barriers(self) -> dict[str, Barrier]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(truncates)).all()
+            rows = conn.execute(select(truncates).where(truncates.c.group_id == self.group)).all()
             announced = [r.table_name for r in rows if r.status == "announced"]
             acks = (
                 conn.execute(
-                    select(truncate_acks).where(truncate_acks.c.table_name.in_(announced))
+                    select(truncate_acks)
+                    .where(truncate_acks.c.group_id == self.group)
+                    .where(truncate_acks.c.table_name.in_(announced))
                 ).all()
                 if announced
                 else []

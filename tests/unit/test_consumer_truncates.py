@@ -62,7 +62,7 @@ def test_search_over_a_range_with_an_offset() -> None:
 
 @pytest.fixture
 def log(tmp_path: Path) -> TruncateLog:
-    return TruncateLog(StateStore(f"sqlite:///{tmp_path / 'state.db'}"))
+    return TruncateLog(StateStore(f"sqlite:///{tmp_path / 'state.db'}"), "cdc-sync")
 
 
 def test_announce_only_moves_forward(log: TruncateLog) -> None:
@@ -89,6 +89,19 @@ def test_acks_make_a_barrier_ready(log: TruncateLog) -> None:
     assert barrier.aligned == {0, 2} and not barrier.ready
     log.ack("APP.T", 1, pg(100))
     assert log.barriers()["APP.T"].ready
+
+
+def test_groups_sharing_a_store_keep_their_own_barriers(log: TruncateLog) -> None:
+    """Each group clears its own index: another group's acks never make ours ready."""
+    other = TruncateLog(StateStore(str(log.engine.url)), "another-group")
+    log.announce("APP.T", pg(100), 2)
+    other.announce("APP.T", pg(100), 2)
+    for partition in (0, 1):
+        other.ack("APP.T", partition, pg(100))
+    other.mark_enqueued("APP.T", pg(100))
+    mine = log.barriers()["APP.T"]
+    assert (mine.status, mine.aligned) == ("announced", frozenset())
+    assert other.barriers()["APP.T"].status == "enqueued"
 
 
 def row(lsn: int | None) -> ChangeEvent:
