@@ -43,20 +43,6 @@ from tests.integration.debezium.support import (
 
 pytestmark = [pytest.mark.debezium, pytest.mark.stack]
 
-# Consumer features these tests wait for (issue 8, consumer half). Remove an
-# entry when it lands: its tests then run as plain tests again.
-PENDING: dict[str, str] = {}
-
-
-# Without the truncate barrier the outcome is a race, which a run may win by chance.
-RACY = frozenset({"truncate"})
-
-
-def pending(request: pytest.FixtureRequest, feature: str) -> None:
-    if feature in PENDING:
-        strict = feature not in RACY
-        request.applymarker(pytest.mark.xfail(strict=strict, reason=PENDING[feature]))
-
 
 @pytest.fixture(scope="class", params=SETUPS)
 def pipeline(
@@ -100,12 +86,6 @@ def pipeline(
         for future in kafka_admin.delete_topics([capture.topic, f"{name}-dlq"]).values():
             with contextlib.suppress(Exception):
                 future.result(30)
-
-
-@pytest.fixture(autouse=True)
-def avro_pending(request: pytest.FixtureRequest) -> None:
-    if "pipeline" in request.fixturenames and request.node.callspec.params["pipeline"] == "avro":
-        pending(request, "avro")
 
 
 class TestDebeziumPostgres:
@@ -155,12 +135,9 @@ class TestDebeziumPostgres:
         assert all(len(bodies[i]["body"]) == 700 * 32 for i in TOASTED_IDS)
         assert pipeline.dead_letters() == 0
 
-    def test_numbers_keep_every_digit(
-        self, request: pytest.FixtureRequest, pipeline: Pipeline
-    ) -> None:
+    def test_numbers_keep_every_digit(self, pipeline: Pipeline) -> None:
         """Invariant: a NUMERIC comes out with the digits that went in: a JSON number where a
         64-bit float holds it exactly, else the exact decimal string, never exponent form."""
-        pending(request, "decimals")
         golden: dict[int, tuple[str, Any]] = {
             5001: ("0.333333333333333333333333333333333", "0.333333333333333333333333333333333"),
             5002: (
@@ -188,9 +165,7 @@ class TestDebeziumPostgres:
         got = {row_id: documents[row_id]["amount"] for row_id in golden}
         assert got == {row_id: expected for row_id, (_, expected) in golden.items()}
 
-    def test_truncate_then_rows_at_six_partitions(
-        self, request: pytest.FixtureRequest, pipeline: Pipeline
-    ) -> None:
+    def test_truncate_then_rows_at_six_partitions(self, pipeline: Pipeline) -> None:
         """Invariant: a TRUNCATE followed by new rows, on a 6-partition topic, ends with the
         index equal to the table, also when the consumer meets them as one backlog (every
         partition has records waiting). The flattening SMT drops truncate events, so there the
@@ -216,7 +191,6 @@ class TestDebeziumPostgres:
             pipeline.prove("truncate + 60 rows, then verify --repair", report)
             return
 
-        pending(request, "truncate")
         pipeline.wait_consumed(before + 61)
         report = pipeline.compare()
         assert report.in_sync, report.report
