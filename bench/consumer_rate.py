@@ -111,7 +111,18 @@ def consume(config: Path, log: Path, profile: str | None) -> tuple[float, dict[s
     """(seconds from assignment to caught up, the consumer's stats, its peak RSS in bytes)."""
     env = {**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json"}
     # py-spy (sampling, in its own process) shows where the consumer's time goes
-    spy = ["py-spy", "record", "--format", "raw", "--rate", "250", "-o", profile or "", "--"]
+    beside = Path(sys.executable).with_name("py-spy")  # pip install -e '.[bench]'
+    spy = [
+        str(beside) if beside.exists() else "py-spy",
+        "record",
+        "--format",
+        "raw",
+        "--rate",
+        "250",
+        "-o",
+        profile or "",
+        "--",
+    ]
     command = [sys.executable, "-m", "cdc_sync", "--config", str(config)]
     # /usr/bin/time reports the child's own peak RSS; wait4 on a child forked from this
     # process would count the pages it inherited before exec.
