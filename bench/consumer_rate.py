@@ -107,8 +107,10 @@ def log_time(line: dict[str, Any]) -> float:
     return dt.datetime.fromisoformat(line["ts"].replace("Z", "+00:00")).timestamp()
 
 
-def consume(config: Path, log: Path, profile: str | None) -> tuple[float, dict[str, Any], int]:
-    """(seconds from assignment to caught up, the consumer's stats, its peak RSS in bytes)."""
+def consume(
+    config: Path, log: Path, profile: str | None
+) -> tuple[tuple[float, float], dict[str, Any], int]:
+    """((assigned, caught up) epoch seconds, the consumer's stats, its peak RSS in bytes)."""
     env = {**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json"}
     # py-spy (sampling, in its own process) shows where the consumer's time goes
     beside = Path(sys.executable).with_name("py-spy")  # pip install -e '.[bench]'
@@ -143,7 +145,42 @@ def consume(config: Path, log: Path, profile: str | None) -> tuple[float, dict[s
     assigned = next(log_time(x) for x in lines if x["msg"].startswith("assigned "))
     caught = next(log_time(x) for x in lines if x["msg"].startswith("caught up"))
     stats = next(x["stats"] for x in lines if x["msg"] == "consumer stopped")
-    return caught - assigned, stats, rss_kib * 1024
+    return (assigned, caught), stats, rss_kib * 1024
+
+
+def timeline(
+    client: meilisearch.Client, uid: str, assigned: float, caught: float
+) -> dict[str, Any]:
+    """Where the consumer's run went, from its index's tasks: before the first task was
+    enqueued, between the first and the last finished task, and after it."""
+    tasks, cursor = [], None
+    while True:
+        query: dict[str, Any] = {"indexUids": [uid], "types": ["documentAdditionOrUpdate"]}
+        query |= {"limit": 1000} | ({"from": cursor} if cursor is not None else {})
+        page = client.get_tasks(query)
+        tasks += page.results
+        cursor = page.next_
+        if cursor is None:
+            return _timeline(tasks, assigned, caught)
+
+
+def _timeline(tasks: list[Any], assigned: float, caught: float) -> dict[str, Any]:
+    def at(moment: Any) -> float:
+        if isinstance(moment, str):
+            moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00")[:26] + "+00:00")
+        return float(moment.timestamp())
+
+    first = min(at(t.enqueued_at) for t in tasks)
+    started = min(at(t.started_at) for t in tasks)
+    last = max(at(t.finished_at) for t in tasks)
+    sizes = sorted(int((t.details or {}).get("receivedDocuments", 0)) for t in tasks)
+    return {
+        "tasks": len(tasks),
+        "documents_per_task_p50": sizes[len(sizes) // 2],
+        "to_first_enqueue_s": round(first - assigned, 3),
+        "first_started_to_last_finished_s": round(last - started, 3),
+        "after_last_finished_s": round(caught - last, 3),
+    }
 
 
 def measure(
@@ -200,7 +237,9 @@ def measure(
                 result["direct_s"] = bulk_load(client, direct_uid, docs)
                 del docs
             print("consume --until-caught-up ...", flush=True)
-            consume_s, stats, rss = consume(config, Path(tmp) / "consume.log", profile)
+            (assigned, caught), stats, rss = consume(config, Path(tmp) / "consume.log", profile)
+            consume_s = caught - assigned
+            result["timeline"] = timeline(client, consumer_uid, assigned, caught)
             count = client.index(consumer_uid).get_stats().number_of_documents
             assert count == events, f"consumer index holds {count} documents"
         finally:
@@ -231,6 +270,7 @@ def main() -> None:
         f"consume          : {n} docs in {r['consume_s']:6.1f}s = {n / r['consume_s']:8.0f} docs/s "
         f"(received {r['received']}, retries {r['retries']}, peak RSS {r['peak_rss_mib']} MiB)"
     )
+    print(f"timeline         : {r['timeline']}")
     if "ratio" in r:
         print(f"ratio            : {r['ratio']:.2f} (target >= 0.95)")
 
