@@ -92,8 +92,15 @@ class SinkHttp:
             int(found["uid"]), found["status"], found.get("error"), found.get("finishedAt")
         )
 
-    def wait(self, uid: int, timeout_s: float, interval_s: float = 0.025) -> TaskOutcome:
-        """Poll one task until it finished (any status); TransientError past `timeout_s`."""
+    def wait(
+        self, uid: int, timeout_s: float, interval_s: float = 0.01, max_interval_s: float = 0.1
+    ) -> TaskOutcome:
+        """Poll one task until it finished (any status); TransientError past `timeout_s`.
+
+        The interval grows from `interval_s` to `max_interval_s`: a short task is seen at
+        once, and a long one (a bulk load's batch) costs Meilisearch — on the same cores —
+        a few requests rather than one every few milliseconds.
+        """
         deadline = time.monotonic() + timeout_s
         while True:
             task = self.task(uid)
@@ -104,6 +111,7 @@ class SinkHttp:
                     f"meilisearch task {uid} still {task.status} after {timeout_s}s"
                 )
             time.sleep(interval_s)
+            interval_s = min(interval_s * 1.5, max_interval_s)
 
     def _task(self, method: str, path: str, body: bytes | None = None, params: Any = None) -> int:
         return int(self._request(method, path, body, params)["taskUid"])
