@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -32,9 +34,16 @@ def ensure_topics(
     topics: Iterable[str],
     partitions: int | None = None,
     timeout_s: float = 30.0,
+    admin: AdminClient | None = None,
 ) -> None:
-    """Create missing topics with the configured partitions; existing ones are left alone."""
-    admin = admin_client(kafka)
+    """Create missing topics with the configured partitions; existing ones are left alone.
+
+    Returns once every topic it did not find shows in the cluster's metadata with its
+    partitions led: a consumer that subscribes before the broker knows a new topic (right
+    after a broker restart, or when another process has just created it) leaves the topic
+    out of its assignment until its next metadata refresh, minutes later.
+    """
+    admin = admin or admin_client(kafka)
     wanted = sorted(set(topics))
     try:
         existing = set(admin.list_topics(timeout=timeout_s).topics)
@@ -58,3 +67,28 @@ def ensure_topics(
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise DependencyUnavailable(f"kafka: cannot create topic {topic}: {exc}") from None
+    _wait_until_visible(admin, missing, timeout_s)
+
+
+def _wait_until_visible(admin: AdminClient, topics: list[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            found = admin.list_topics(timeout=timeout_s).topics
+        except KafkaException:
+            found = {}
+        hidden = [t for t in topics if not _usable(found.get(t))]
+        if not hidden:
+            return
+        if time.monotonic() > deadline:
+            raise DependencyUnavailable(
+                f"kafka: topics {', '.join(hidden)} were created but their partitions have no "
+                f"leader after {timeout_s:.0f}s"
+            )
+        time.sleep(0.1)
+
+
+def _usable(topic: Any) -> bool:
+    if topic is None or topic.error is not None or not topic.partitions:
+        return False
+    return all(p.error is None and p.leader >= 0 for p in topic.partitions.values())
