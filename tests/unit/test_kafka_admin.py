@@ -2,7 +2,11 @@ from concurrent.futures import Future
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
 from cdc_sync.config import KafkaSettings
+from cdc_sync.errors import DependencyUnavailable
 from cdc_sync.kafka.admin import ensure_topics
 
 KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9")
@@ -41,3 +45,36 @@ def test_a_created_topic_is_awaited_until_its_partitions_are_visible() -> None:
     admin = Admin()
     ensure_topics(KAFKA, ["t"], admin=admin)
     assert admin.asked == 4  # a consumer subscribing now sees the topic and its partitions
+
+
+class Failing(Admin):
+    """Creation fails first with `code`, then works."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__()
+        self.answers = [metadata({}), metadata({}), metadata({"t": 3})]
+        self.code, self.creates = code, 0
+
+    def create_topics(self, new: list[Any], operation_timeout: float) -> dict[str, Future[None]]:
+        self.creates += 1
+        if self.creates > 1:
+            return super().create_topics(new, operation_timeout)
+        failed: Future[None] = Future()
+        failed.set_exception(KafkaException(KafkaError(self.code)))
+        return {topic.topic: failed for topic in new}
+
+
+def test_a_broker_going_away_while_topics_are_created_is_asked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("cdc_sync.kafka.admin.RETRY_S", 0)
+    admin = Failing(KafkaError._DESTROY_BROKER)  # the broker restarted under the request
+    ensure_topics(KAFKA, ["t"], admin=admin)
+    assert admin.creates == 2
+
+
+def test_a_refusal_that_asking_again_does_not_cure_fails_at_once() -> None:
+    admin = Failing(KafkaError.INVALID_REPLICATION_FACTOR)
+    with pytest.raises(DependencyUnavailable, match=r"cannot create topics: .*[Rr]eplication"):
+        ensure_topics(KAFKA, ["t"], admin=admin)
+    assert admin.creates == 1
