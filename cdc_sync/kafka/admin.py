@@ -15,6 +15,22 @@ from cdc_sync.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
 
+RETRY_S = 1.0
+TERMINAL = frozenset(
+    {
+        KafkaError.INVALID_REPLICATION_FACTOR,
+        KafkaError.INVALID_PARTITIONS,
+        KafkaError.INVALID_CONFIG,
+        KafkaError.TOPIC_EXCEPTION,
+        KafkaError.POLICY_VIOLATION,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.SASL_AUTHENTICATION_FAILED,
+        KafkaError._AUTHENTICATION,
+    }
+)
+"""Topic-creation errors that asking again does not cure."""
+
 
 def admin_client(kafka: KafkaSettings) -> AdminClient:
     return AdminClient(kafka.client_config())
@@ -38,20 +54,41 @@ def ensure_topics(
 ) -> None:
     """Create missing topics with the configured partitions; existing ones are left alone.
 
-    Returns once every topic it did not find shows in the cluster's metadata with its
-    partitions led: a consumer that subscribes before the broker knows a new topic (right
-    after a broker restart, or when another process has just created it) leaves the topic
-    out of its assignment until its next metadata refresh, minutes later.
+    A broker that is away or restarting is asked again for up to `timeout_s`, then
+    DependencyUnavailable. Returns once every topic it did not find shows in the cluster's
+    metadata with its partitions led: a consumer that subscribes before the broker knows a
+    new topic (right after a broker restart, or when another process has just created it)
+    leaves the topic out of its assignment until its next metadata refresh, minutes later.
     """
     admin = admin or admin_client(kafka)
     wanted = sorted(set(topics))
-    try:
-        existing = set(admin.list_topics(timeout=timeout_s).topics)
-    except KafkaException as exc:
-        raise DependencyUnavailable(f"kafka at {kafka.bootstrap_servers}: {exc}") from None
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            missing = _create_missing(admin, kafka, wanted, partitions, timeout_s)
+            _wait_until_visible(admin, missing, deadline)
+            return
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.code() in TERMINAL or time.monotonic() > deadline:
+                raise DependencyUnavailable(
+                    f"kafka at {kafka.bootstrap_servers}: cannot create topics: {error.str()}"
+                ) from None
+            log.warning("kafka: creating topics: %s; asking again", error.str())
+            time.sleep(RETRY_S)
+
+
+def _create_missing(
+    admin: AdminClient,
+    kafka: KafkaSettings,
+    wanted: list[str],
+    partitions: int | None,
+    timeout_s: float,
+) -> list[str]:
+    existing = set(admin.list_topics(timeout=timeout_s).topics)
     missing = [t for t in wanted if t not in existing]
     if not missing:
-        return
+        return []
     new = [
         NewTopic(
             t,
@@ -66,26 +103,20 @@ def ensure_topics(
             log.info("created topic %s", topic)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise DependencyUnavailable(f"kafka: cannot create topic {topic}: {exc}") from None
-    _wait_until_visible(admin, missing, timeout_s)
+                raise
+    return missing
 
 
-def _wait_until_visible(admin: AdminClient, topics: list[str], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            found = admin.list_topics(timeout=timeout_s).topics
-        except KafkaException:
-            found = {}
-        hidden = [t for t in topics if not _usable(found.get(t))]
-        if not hidden:
-            return
-        if time.monotonic() > deadline:
+def _wait_until_visible(admin: AdminClient, topics: list[str], deadline: float) -> None:
+    while topics:
+        found = admin.list_topics(timeout=max(deadline - time.monotonic(), 1.0)).topics
+        topics = [t for t in topics if not _usable(found.get(t))]
+        if topics and time.monotonic() > deadline:
             raise DependencyUnavailable(
-                f"kafka: topics {', '.join(hidden)} were created but their partitions have no "
-                f"leader after {timeout_s:.0f}s"
+                f"kafka: topics {', '.join(topics)} were created but their partitions have no "
+                "leader yet"
             )
-        time.sleep(0.1)
+        time.sleep(0.1 if topics else 0)
 
 
 def _usable(topic: Any) -> bool:
