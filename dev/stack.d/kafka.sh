@@ -4,6 +4,12 @@
 KAFKA_SRC="$SCRIPT_DIR/kafka"
 KAFKA_PORT="${CDC_STACK_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${CDC_STACK_KAFKA_CONTROLLER_PORT:-19093}"
+# Two more listeners for the tests: SASL_PLAINTEXT (SCRAM-SHA-256 users), and one that
+# advertises the address of a fault-injecting proxy in front of it, so that clients
+# which bootstrap through the proxy keep talking through it.
+KAFKA_SASL_PORT="${CDC_STACK_KAFKA_SASL_PORT:-$((KAFKA_PORT + 2))}"
+KAFKA_PROXIED_PORT="${CDC_STACK_KAFKA_PROXIED_PORT:-$((KAFKA_PORT + 3))}"
+KAFKA_PROXY_PORT="${CDC_STACK_KAFKA_PROXY_PORT:-$((KAFKA_PORT + 4))}"
 KAFKA_HEAP_OPTS="${CDC_STACK_KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 
 KAFKA_DIR="$STACK/kafka"
@@ -25,6 +31,8 @@ kafka_pid() { pid_of "$KAFKA_PID"; }
 kafka_check_ports() {
     check_port_free kafka "$KAFKA_PORT" CDC_STACK_KAFKA_PORT
     check_port_free "kafka (controller)" "$KAFKA_CONTROLLER_PORT" CDC_STACK_KAFKA_CONTROLLER_PORT
+    check_port_free "kafka (SASL)" "$KAFKA_SASL_PORT" CDC_STACK_KAFKA_SASL_PORT
+    check_port_free "kafka (proxied)" "$KAFKA_PROXIED_PORT" CDC_STACK_KAFKA_PROXIED_PORT
 }
 
 kafka_prepare() {
@@ -40,6 +48,9 @@ kafka_prepare() {
     cp "$KAFKA_SRC/log4j2-tools.xml" "$KAFKA_DIR/config/log4j2-tools.xml"
     sed -e "s|@PORT@|$KAFKA_PORT|g" \
         -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+        -e "s|@SASL_PORT@|$KAFKA_SASL_PORT|g" \
+        -e "s|@PROXIED_PORT@|$KAFKA_PROXIED_PORT|g" \
+        -e "s|@PROXY_PORT@|$KAFKA_PROXY_PORT|g" \
         -e "s|@DATA_DIR@|$KAFKA_DATA|g" \
         "$KAFKA_SRC/server.properties.in" >"$KAFKA_CONF"
 

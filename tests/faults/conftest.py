@@ -7,13 +7,18 @@ a failing run is reproduced with the same id.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.faults.proxy import HttpProxy
+from tests.conftest import ROOT
+from tests.faults.proxy import HttpProxy, TcpProxy
+from tests.faults.support import restart
 
 HERE = Path(__file__).parent
 
@@ -31,5 +36,52 @@ def meili_proxy(stack: dict[str, str]) -> Iterator[HttpProxy]:
     where = urlsplit(stack["MEILI_URL"])
     assert where.hostname and where.port
     with HttpProxy(where.hostname, where.port) as proxy:
+        yield proxy
+    assert not proxy.errors, proxy.errors
+
+
+LISTENERS = (
+    "KAFKA_PROXIED_LISTENER",
+    "KAFKA_PROXIED_BOOTSTRAP_SERVERS",
+    "KAFKA_SASL_BOOTSTRAP_SERVERS",
+)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host, int(port)
+
+
+def _listening(address: str) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(_host_port(address)) == 0
+
+
+@pytest.fixture(scope="session")
+def kafka_listeners(stack: dict[str, str]) -> dict[str, str]:
+    """The broker's test listeners (dev/stack): proxied and SASL. A broker started before
+    they existed is restarted once, so its configuration gains them."""
+    found = {name: os.environ.get(name, "") for name in LISTENERS}
+    if not all(found.values()):
+        env = subprocess.run(
+            [str(ROOT / "dev" / "stack"), "env"], capture_output=True, text=True, check=True
+        ).stdout
+        found.update(re.findall(r"^export (KAFKA_\w+)=(.*)$", env, re.M))
+    if not _listening(found["KAFKA_PROXIED_LISTENER"]):
+        restart("kafka")
+    assert _listening(found["KAFKA_PROXIED_LISTENER"]), "the broker has no proxied listener"
+    return {name: found[name] for name in LISTENERS}
+
+
+@pytest.fixture
+def kafka_proxy(kafka_listeners: dict[str, str]) -> Iterator[TcpProxy]:
+    """A TCP fault proxy in front of the broker's proxied listener, on the port the broker
+    advertises there: clients given its address talk to the broker only through it."""
+    host, port = _host_port(kafka_listeners["KAFKA_PROXIED_LISTENER"])
+    _, advertised = _host_port(kafka_listeners["KAFKA_PROXIED_BOOTSTRAP_SERVERS"])
+    with TcpProxy(host, port, port=advertised) as proxy:
         yield proxy
     assert not proxy.errors, proxy.errors

@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import meilisearch
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import ROOT
 
 
 def restart(component: str) -> None:
-    """Stop and start one of the stack's servers (its data stays)."""
-    for command in ("down", "up"):
-        done = subprocess.run(
-            [str(ROOT / "dev" / "stack"), command, component],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, f"dev/stack {command} {component}:\n{done.stderr[-2000:]}"
+    """`dev/stack restart COMPONENT`: stop it, start it again (its data stays)."""
+    done = subprocess.run(
+        [str(ROOT / "dev" / "stack"), "restart", component],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"dev/stack restart {component}:\n{done.stderr[-2000:]}"
 
 
 def engine_url(url: str) -> str:
@@ -109,3 +111,41 @@ def wait_index_equals_source(
                 f"{missing[:5]}, {len(extra)} extra {extra[:5]}, {len(stale)} stale {samples}"
             )
         time.sleep(0.5)
+
+
+class Application(threading.Thread):
+    """Inserts, updates and deletes, one short transaction each, riding out outages."""
+
+    def __init__(self, url: str, table: str, seed: int, first_id: int = 1) -> None:
+        super().__init__(daemon=True)
+        self.first_id = first_id
+        self.engine = create_engine(engine_url(url), pool_pre_ping=True)
+        self.table, self.random = table, random.Random(seed)
+        self.halt = threading.Event()
+        self.changes = self.failures = 0
+
+    def run(self) -> None:
+        next_id = self.first_id
+        while not self.halt.is_set():
+            roll, target = self.random.random(), self.random.randint(1, next_id)
+            try:
+                with self.engine.begin() as conn:
+                    if roll < 0.4:
+                        conn.execute(
+                            text(f"INSERT INTO {self.table} VALUES (:i, :t, 0)"),
+                            {"i": next_id, "t": f"new {next_id}"},
+                        )
+                        next_id += 1
+                    elif roll < 0.8:
+                        conn.execute(
+                            text(f"UPDATE {self.table} SET title = :t, n = n + 1 WHERE id = :i"),
+                            {"i": target, "t": f"upd {self.changes}"},
+                        )
+                    else:
+                        conn.execute(text(f"DELETE FROM {self.table} WHERE id = :i"), {"i": target})
+                self.changes += 1
+            except DBAPIError:
+                self.failures += 1  # the server is restarting: the next change tries again
+                time.sleep(0.2)
+            time.sleep(0.005)
+        self.engine.dispose()

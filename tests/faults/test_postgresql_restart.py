@@ -4,20 +4,17 @@ under the running services while the application keeps writing."""
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import meilisearch
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import unique
 from tests.faults.support import (
+    Application,
     cli,
-    engine_url,
     execute,
     make_table,
     restart,
@@ -26,43 +23,6 @@ from tests.faults.support import (
 from tests.integration.cli_support import run_cli
 
 ROWS = 300
-
-
-class Application(threading.Thread):
-    """Inserts, updates and deletes, one short transaction each, riding out outages."""
-
-    def __init__(self, url: str, table: str, seed: int) -> None:
-        super().__init__(daemon=True)
-        self.engine = create_engine(engine_url(url), pool_pre_ping=True)
-        self.table, self.random = table, random.Random(seed)
-        self.halt = threading.Event()
-        self.changes = self.failures = 0
-
-    def run(self) -> None:
-        next_id = ROWS + 1
-        while not self.halt.is_set():
-            roll, target = self.random.random(), self.random.randint(1, next_id)
-            try:
-                with self.engine.begin() as conn:
-                    if roll < 0.4:
-                        conn.execute(
-                            text(f"INSERT INTO {self.table} VALUES (:i, :t, 0)"),
-                            {"i": next_id, "t": f"new {next_id}"},
-                        )
-                        next_id += 1
-                    elif roll < 0.8:
-                        conn.execute(
-                            text(f"UPDATE {self.table} SET title = :t, n = n + 1 WHERE id = :i"),
-                            {"i": target, "t": f"upd {self.changes}"},
-                        )
-                    else:
-                        conn.execute(text(f"DELETE FROM {self.table} WHERE id = :i"), {"i": target})
-                self.changes += 1
-            except DBAPIError:
-                self.failures += 1  # the server is restarting: the next change tries again
-                time.sleep(0.2)
-            time.sleep(0.005)
-        self.engine.dispose()
 
 
 @pytest.mark.parametrize("seed", [1, 2], ids=lambda seed: f"seed={seed}")
@@ -92,7 +52,7 @@ def test_relay_and_consumer_ride_out_postgresql_restarts(
     )
     relay = cli(config, "relay", log=tmp_path / "relay.log")
     consumer = cli(config, "consume", log=tmp_path / "consumer.log")
-    application = Application(pg_url, name, seed)
+    application = Application(pg_url, name, seed, first_id=ROWS + 1)
     try:
         application.start()
         rng = random.Random(seed)
