@@ -8,6 +8,7 @@ commits, per partition, the offset after the contiguous done prefix.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import random
@@ -30,12 +31,12 @@ from cdc_sync.consumer.stats import ConsumerStats
 from cdc_sync.consumer.truncates import DONE, Barriers, rewind_offset
 from cdc_sync.consumer.writer import Abandoned, Writer
 from cdc_sync.documents.mapping import Upsert, operation_for_event
-from cdc_sync.errors import TerminalError, TransientError
+from cdc_sync.errors import DependencyUnavailable, TerminalError, TransientError
 from cdc_sync.events.decode import DecodeError, decode_record
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.position import Position, position_of
 from cdc_sync.kafka.admin import ensure_topics
-from cdc_sync.kafka.consumer import KafkaConsumer
+from cdc_sync.kafka.consumer import KafkaConsumer, MemberFenced
 from cdc_sync.kafka.membership import static_member
 from cdc_sync.kafka.producer import Producer
 from cdc_sync.kafka.reader import read_offsets
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 
 FENCE_POLL_S = 0.25
 """How stale the consumer's view of bootstrap fences may be; bootstrap waits longer than this."""
+MAX_FENCES, FENCE_WINDOW_S = 3, 300.0
+"""Fenced more often than this (another process really shares our group.instance.id): stop."""
 COMMIT_INTERVAL_S = 0.2
 LIGHT_BYTES_IN_FLIGHT = 1024 * 1024
 """Below this (about 2,000 small documents) in flight, traffic counts as light."""
@@ -104,6 +107,7 @@ class ConsumerService:
         self._last_error_record = 0.0
         self._decode_retries = 0
         self.avro = avro_reader(settings.kafka)
+        self._fences: list[float] = []  # when this member was fenced lately
 
     # -- life cycle
 
@@ -131,7 +135,11 @@ class ConsumerService:
         self.start(until_caught_up)
         try:
             while not self._stop:
-                self.run_once()
+                try:
+                    self.run_once()
+                except MemberFenced as exc:
+                    self._rejoin(exc)
+                    continue
                 if self.targets is not None and self._caught_up():
                     log.info("caught up: the group's committed offsets reached the end offsets")
                     break
@@ -517,6 +525,34 @@ class ConsumerService:
             self.held.pop(partition, None)
         self.paused -= gone
         self.backlog = [r for r in self.backlog if r.partition not in gone]
+
+    def _rejoin(self, fenced: MemberFenced) -> None:
+        """Drop the fenced client and its partitions' unfinished work (their offsets stay
+        uncommitted, so it is read again), then join the group again with a new client."""
+        now = self.clock()
+        self._fences = [t for t in self._fences if now - t < FENCE_WINDOW_S] + [now]
+        if len(self._fences) > MAX_FENCES:
+            raise DependencyUnavailable(
+                f"{fenced}; fenced {len(self._fences)} times within {FENCE_WINDOW_S:.0f}s: "
+                f"another consumer uses group.instance.id {self.member.instance_id}"
+            )
+        message = f"{fenced}; rejoining the group with a new client"
+        log.warning("%s", message)
+        self._record_error(message, force=True)
+        gone = list(self.trackers)
+        self.writer.abandon(gone)
+        self.barriers.forget(set(gone))
+        for partition in gone:
+            metrics.forget_partition(partition.topic, partition.partition)
+        self.trackers.clear()
+        self.open.clear()
+        self.held.clear()
+        self.paused.clear()
+        self.backlog = []
+        with contextlib.suppress(Exception):  # a fenced client cannot leave cleanly
+            self.kafka.close()
+        self.kafka = KafkaConsumer(self.settings.kafka, instance_id=self.member.instance_id)
+        self.kafka.subscribe(list(self.tables), self._on_assign, self._on_revoke)
 
     # -- waiting while the writer retries (keeps the group membership alive)
 

@@ -16,7 +16,11 @@ from cdc_sync.kafka.types import Partition, Received
 log = logging.getLogger(__name__)
 
 OnPartitions = Callable[[list[Partition]], None]
-_IGNORED = {KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART}
+
+
+class MemberFenced(TransientError):
+    """Another member took this consumer's group.instance.id. After a coordinator restart
+    that is usually this very consumer, whose join answer was lost; a new client rejoins."""
 
 
 def _tps(offsets: dict[Partition, int]) -> list[TopicPartition]:
@@ -84,10 +88,13 @@ class KafkaConsumer:
         for msg in messages:
             error = msg.error()
             if error is not None:
-                if error.code() in _IGNORED or not error.fatal():
-                    log.debug("kafka: %s", error.str())
-                    continue
-                raise DependencyUnavailable(f"kafka consumer: {error.str()}")
+                if error.code() == KafkaError._FATAL or error.fatal():
+                    # a fatal consumer consumes nothing more, though it stays connected
+                    if "fenced" in error.str():
+                        raise MemberFenced(f"kafka consumer: {error.str()}")
+                    raise DependencyUnavailable(f"kafka consumer: {error.str()}")
+                log.debug("kafka: %s", error.str())
+                continue
             ts_type, ts = msg.timestamp()
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             assert topic is not None and partition is not None and offset is not None
