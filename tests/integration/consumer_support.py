@@ -26,6 +26,8 @@ from cdc_sync.sink.ids import document_id
 ROOT = Path(__file__).resolve().parents[2]
 
 ITEMS = {"name": "ITEMS", "primary_key": ["ITEM_NO"]}
+QUIET = {"log_level": 0}
+"""Probes do not print librdkafka's connection failures (the fault suite restarts brokers)."""
 LINES = {"name": "LINES", "primary_key": ["ORDER_ID", "LINE_NO"]}
 
 
@@ -173,7 +175,7 @@ def assert_final_state(client: meilisearch.Client, stream: Stream, indexes: dict
 
 def group_offsets(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
     """The group's committed offsets per (topic, partition); -1 for none."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, **QUIET})
     try:
         metadata = consumer.list_topics(timeout=10)
         tps = [TopicPartition(t, p) for t in topics for p in metadata.topics[t].partitions]
@@ -183,7 +185,7 @@ def group_offsets(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[s
 
 
 def end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "probe"})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "probe", **QUIET})
     try:
         metadata = consumer.list_topics(timeout=10)
         return {
