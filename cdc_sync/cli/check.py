@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import click
-from sqlalchemy import Connection, inspect, literal, select
+from sqlalchemy import Connection, literal, select
 
 from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings, TableSettings
@@ -15,6 +15,7 @@ from cdc_sync.errors import DependencyUnavailable
 from cdc_sync.kafka.admin import cluster_id
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine, missing_sqlite_file
+from cdc_sync.source.schema import locate
 
 
 @dataclass
@@ -33,11 +34,10 @@ def check_source(settings: Settings) -> str:
     try:
         with engine.connect() as conn:
             conn.execute(select(literal(1))).scalar_one()
-            inspector = inspect(conn)
             missing = [
                 t.qualified_name
                 for t in settings.tables
-                if t.capture != "debezium" and not inspector.has_table(t.name, schema=t.schema_)
+                if t.capture != "debezium" and locate(conn, t) is None
             ]
             if conn.dialect.name == "oracle":
                 notes = oracle_findings(conn, settings)

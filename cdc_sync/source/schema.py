@@ -152,7 +152,8 @@ def _spelling(conn: Connection, name: str) -> str:
 Named = TableSettings | ChildSettings | LookupSettings
 
 
-def _locate(conn: Connection, settings: Named) -> tuple[str, str | None] | None:
+def locate(conn: Connection, settings: Named) -> tuple[str, str | None] | None:
+    """(name as stored, schema) of a configured table, found as the database folds names."""
     inspector = inspect(conn)
     schema = fold(settings.schema_) if settings.schema_ else None
     for name in dict.fromkeys((fold(settings.name), settings.name)):
@@ -218,7 +219,7 @@ def _reflect_related(
 ) -> tuple[RelatedTable | None, list[str]]:
     kind = "children" if isinstance(settings, ChildSettings) else "lookups"
     where = f"{where}.{kind}[{position}] ({settings.qualified_name})"
-    located = _locate(conn, settings)
+    located = locate(conn, settings)
     if located is None:
         return None, [f"{where}: table {settings.qualified_name} does not exist"]
     name, schema = located
@@ -322,7 +323,7 @@ def reflect_tables(
     found = []
     for index, settings in tables:
         where = f"tables[{index}] ({settings.qualified_name})"
-        located = _locate(conn, settings)
+        located = locate(conn, settings)
         if located is None:
             if not strict:
                 continue

@@ -152,3 +152,14 @@ def test_check_tells_flattened_debezium_topics_and_the_registry(
     )
     assert "ENVELOPED: change envelopes" in detail
     assert "QUIET: topic" in detail and "does not exist yet" in detail
+
+
+def test_check_finds_a_postgresql_table_named_in_capitals(
+    make_config: Callable[..., Path], pg_url: str
+) -> None:
+    """PostgreSQL folds unquoted names to lower case; install and the relay find the table
+    as configured (`CRASIVTTST`), so must check."""
+    make_table(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    config = make_config(pg_url, tables=[{"name": "CRASIVTTST", "primary_key": ["ID"]}])
+    done = run_cli("--config", str(config), "check")
+    assert done.returncode == 0, done.stdout + done.stderr
