@@ -124,10 +124,13 @@ class KafkaSettings(_Section):
 
     def client_config(self) -> dict[str, Any]:
         """librdkafka settings shared by producer, consumer and admin client."""
+        from cdc_sync.kafka.errors import on_client_error  # confluent_kafka only for clients
+
         conf: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             # librdkafka logs every failed reconnect; our own code reports outages.
             "logger": logging.getLogger("librdkafka"),
+            "error_cb": on_client_error,
             "security.protocol": self.security_protocol,
         }
         if self.sasl_mechanism:

@@ -12,24 +12,13 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import DependencyUnavailable
+from cdc_sync.kafka.errors import terminal
 
 log = logging.getLogger(__name__)
 
 RETRY_S = 1.0
-TERMINAL = frozenset(
-    {
-        KafkaError.INVALID_REPLICATION_FACTOR,
-        KafkaError.INVALID_PARTITIONS,
-        KafkaError.INVALID_CONFIG,
-        KafkaError.TOPIC_EXCEPTION,
-        KafkaError.POLICY_VIOLATION,
-        KafkaError.TOPIC_AUTHORIZATION_FAILED,
-        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-        KafkaError.SASL_AUTHENTICATION_FAILED,
-        KafkaError._AUTHENTICATION,
-    }
-)
-"""Topic-creation errors that asking again does not cure."""
+ASK_S = 5.0
+"""The longest one metadata request waits: refused credentials show only after it."""
 
 
 def admin_client(kafka: KafkaSettings) -> AdminClient:
@@ -38,9 +27,11 @@ def admin_client(kafka: KafkaSettings) -> AdminClient:
 
 def cluster_id(kafka: KafkaSettings, timeout_s: float = 5.0) -> str:
     """Ask the cluster for its metadata; raise DependencyUnavailable if it does not answer."""
+    admin = admin_client(kafka)
     try:
-        metadata = admin_client(kafka).list_topics(timeout=timeout_s)
+        metadata = admin.list_topics(timeout=timeout_s)
     except KafkaException as exc:
+        admin.poll(0)  # raises refused credentials, which librdkafka only reports there
         raise DependencyUnavailable(f"kafka at {kafka.bootstrap_servers}: {exc}") from None
     return str(metadata.cluster_id)
 
@@ -55,10 +46,12 @@ def ensure_topics(
     """Create missing topics with the configured partitions; existing ones are left alone.
 
     A broker that is away or restarting is asked again for up to `timeout_s`, then
-    DependencyUnavailable. Returns once every topic it did not find shows in the cluster's
-    metadata with its partitions led: a consumer that subscribes before the broker knows a
-    new topic (right after a broker restart, or when another process has just created it)
-    leaves the topic out of its assignment until its next metadata refresh, minutes later.
+    DependencyUnavailable; a refusal asking again cannot cure (credentials, authorization,
+    invalid settings) ends it at once (`kafka.errors.terminal`). Returns once every topic
+    it did not find shows in the cluster's metadata with its partitions led: a consumer
+    that subscribes before the broker knows a new topic (right after a broker restart, or
+    when another process has just created it) leaves the topic out of its assignment until
+    its next metadata refresh, minutes later.
     """
     admin = admin or admin_client(kafka)
     wanted = sorted(set(topics))
@@ -70,7 +63,11 @@ def ensure_topics(
             return
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
-            if error.code() in TERMINAL or time.monotonic() > deadline:
+            admin.poll(0)  # raises refused credentials, which librdkafka only reports there
+            refused = terminal(error, f"kafka at {kafka.bootstrap_servers}: cannot create topics")
+            if refused is not None:
+                raise refused from None
+            if time.monotonic() > deadline:
                 raise DependencyUnavailable(
                     f"kafka at {kafka.bootstrap_servers}: cannot create topics: {error.str()}"
                 ) from None
@@ -85,7 +82,7 @@ def _create_missing(
     partitions: int | None,
     timeout_s: float,
 ) -> list[str]:
-    existing = set(admin.list_topics(timeout=timeout_s).topics)
+    existing = set(admin.list_topics(timeout=min(timeout_s, ASK_S)).topics)
     missing = [t for t in wanted if t not in existing]
     if not missing:
         return []
@@ -109,7 +106,7 @@ def _create_missing(
 
 def _wait_until_visible(admin: AdminClient, topics: list[str], deadline: float) -> None:
     while topics:
-        found = admin.list_topics(timeout=max(deadline - time.monotonic(), 1.0)).topics
+        found = admin.list_topics(timeout=min(max(deadline - time.monotonic(), 1.0), ASK_S)).topics
         topics = [t for t in topics if not _usable(found.get(t))]
         if topics and time.monotonic() > deadline:
             raise DependencyUnavailable(

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, unique
 from tests.faults.proxy import HttpProxy, TcpProxy
 from tests.faults.support import restart
 
@@ -85,3 +93,21 @@ def kafka_proxy(kafka_listeners: dict[str, str]) -> Iterator[TcpProxy]:
     with TcpProxy(host, port, port=advertised) as proxy:
         yield proxy
     assert not proxy.errors, proxy.errors
+
+
+@dataclass(frozen=True)
+class ScramUser:
+    name: str
+    password: str
+    mechanism: str = "SCRAM-SHA-256"
+
+
+@pytest.fixture(scope="session")
+def scram_user(kafka_listeners: dict[str, str], kafka_admin: AdminClient) -> ScramUser:
+    """A SCRAM-SHA-256 user of the broker's SASL listener, with a fresh random password."""
+    user = ScramUser(unique("user"), secrets.token_urlsafe(18))
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096)
+    upsert = UserScramCredentialUpsertion(user.name, info, user.password.encode())
+    for future in kafka_admin.alter_user_scram_credentials([upsert]).values():
+        future.result(30)
+    return user

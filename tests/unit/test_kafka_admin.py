@@ -6,8 +6,8 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 from cdc_sync.config import KafkaSettings
-from cdc_sync.errors import DependencyUnavailable
 from cdc_sync.kafka.admin import ensure_topics
+from cdc_sync.kafka.errors import KafkaAuthenticationFailed, KafkaRefused, on_client_error
 
 KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9")
 
@@ -34,6 +34,9 @@ class Admin:
     def list_topics(self, timeout: float) -> Any:
         self.asked += 1
         return self.answers[min(self.asked, len(self.answers)) - 1]
+
+    def poll(self, timeout: float) -> int:
+        return 0  # no error callbacks waiting
 
     def create_topics(self, new: list[Any], operation_timeout: float) -> dict[str, Future[None]]:
         done: Future[None] = Future()
@@ -75,6 +78,31 @@ def test_a_broker_going_away_while_topics_are_created_is_asked_again(
 
 def test_a_refusal_that_asking_again_does_not_cure_fails_at_once() -> None:
     admin = Failing(KafkaError.INVALID_REPLICATION_FACTOR)
-    with pytest.raises(DependencyUnavailable, match=r"cannot create topics: .*[Rr]eplication"):
+    with pytest.raises(KafkaRefused, match=r"cannot create topics: .*[Rr]eplication"):
         ensure_topics(KAFKA, ["t"], admin=admin)
     assert admin.creates == 1
+
+
+class Unauthenticated(Admin):
+    """A SASL listener refusing the credentials: metadata requests time out (librdkafka logs
+    in again and again) and the refusal reaches only the error callback, served by poll."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polls = 0
+
+    def list_topics(self, timeout: float) -> Any:
+        self.asked += 1
+        raise KafkaException(KafkaError(KafkaError._TRANSPORT, "Failed to get metadata"))
+
+    def poll(self, timeout: float) -> int:
+        self.polls += 1
+        on_client_error(KafkaError(KafkaError._AUTHENTICATION, "invalid credentials"))
+        return 1
+
+
+def test_refused_credentials_end_topic_creation_at_once() -> None:
+    admin = Unauthenticated()
+    with pytest.raises(KafkaAuthenticationFailed, match=r"kafka\.sasl_password"):
+        ensure_topics(KAFKA, ["t"], admin=admin)
+    assert admin.asked == 1  # not asked again for the whole budget
