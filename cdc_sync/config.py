@@ -17,6 +17,7 @@ import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -121,6 +122,17 @@ class KafkaSettings(_Section):
     schema_registry_username: str | None = None
     schema_registry_password: SecretStr | None = None
     extra: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _registry_credentials_once(self) -> KafkaSettings:
+        url = urlsplit(self.schema_registry_url or "")
+        if self.schema_registry_username is not None and (url.username or url.password):
+            # the registry client refuses both at once, at its first request
+            raise ValueError(
+                "credentials both in schema_registry_url and in schema_registry_username / "
+                "schema_registry_password: give them one way"
+            )
+        return self
 
     def client_config(self) -> dict[str, Any]:
         """librdkafka settings shared by producer, consumer and admin client."""

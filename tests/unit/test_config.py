@@ -231,18 +231,25 @@ def test_schema_registry_credentials_are_secrets(tmp_path: Path) -> None:
     from cdc_sync.cli.context import secrets_of
     from cdc_sync.kafka.registry import display_url
 
-    text = GOOD.replace(
+    in_keys = GOOD.replace(
         'bootstrap_servers = "localhost:9092"',
         'bootstrap_servers = "localhost:9092"\n'
-        'schema_registry_url = "http://reg-user:url-pw@registry:8081/apis/ccompat/v7"\n'
+        'schema_registry_url = "http://registry:8081/apis/ccompat/v7"\n'
         'schema_registry_username = "reg-user"\n'
         'schema_registry_password = "reg-pw-123"',
     )
-    settings = load_settings(write(tmp_path, text))
+    settings = load_settings(write(tmp_path, in_keys))
     password = settings.kafka.schema_registry_password
     assert password is not None and password.get_secret_value() == "reg-pw-123"
     assert "reg-pw-123" not in repr(settings) and "reg-pw-123" not in str(settings)
-    assert {"reg-pw-123", "url-pw"} <= set(secrets_of(settings))
+    assert "reg-pw-123" in secrets_of(settings)
+    in_url = GOOD.replace(
+        'bootstrap_servers = "localhost:9092"',
+        'bootstrap_servers = "localhost:9092"\n'
+        'schema_registry_url = "http://reg-user:url-pw@registry:8081/apis/ccompat/v7"',
+    )
+    settings = load_settings(write(tmp_path, in_url))
+    assert "url-pw" in secrets_of(settings)
     url = display_url(settings.kafka.schema_registry_url or "")
     assert url == "http://***@registry:8081/apis/ccompat/v7"
 
@@ -254,3 +261,19 @@ def test_schema_registry_url_must_be_http(tmp_path: Path) -> None:
     )
     (problem,) = problems(tmp_path, text)
     assert problem.startswith("kafka.schema_registry_url:")
+
+
+def test_schema_registry_credentials_given_twice_are_a_config_error(tmp_path: Path) -> None:
+    """The registry client refuses credentials both in the URL and in the two keys: say so
+    at start, naming the keys, instead of a traceback at the first Avro record."""
+    text = GOOD.replace(
+        'bootstrap_servers = "localhost:9092"',
+        'bootstrap_servers = "localhost:9092"\n'
+        'schema_registry_url = "http://reg-user:url-pw@registry:8081/apis/ccompat/v7"\n'
+        'schema_registry_username = "reg-user"\n'
+        'schema_registry_password = "reg-pw-123"',
+    )
+    (problem,) = problems(tmp_path, text)
+    assert problem.startswith("kafka: ")
+    assert "schema_registry_url" in problem and "schema_registry_username" in problem
+    assert "url-pw" not in problem and "reg-pw-123" not in problem
