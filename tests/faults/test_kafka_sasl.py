@@ -14,7 +14,7 @@ from tests.faults.conftest import ScramUser
 from tests.integration.cli_support import run_cli
 
 
-@pytest.mark.parametrize("command", ["consume", "relay"])
+@pytest.mark.parametrize("command", ["consume", "relay", "lag"])
 def test_refused_credentials_end_the_service_with_a_clear_error(
     command: str,
     make_config: Callable[..., Path],
