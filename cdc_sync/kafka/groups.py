@@ -5,6 +5,7 @@ Used by ``replay --since`` and ``lag``-style tooling; nothing here joins the gro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +14,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import CdcSyncError, DependencyUnavailable
+from cdc_sync.kafka.admin import ASK_S
 from cdc_sync.kafka.types import Partition
 
 
@@ -51,10 +53,18 @@ class GroupOffsets:
 
     def partitions(self, topics: Iterable[str]) -> list[Partition]:
         """Every partition of the topics that exist (missing topics are skipped)."""
-        try:
-            metadata = self._admin.list_topics(timeout=self.timeout_s)
-        except KafkaException as exc:
-            raise DependencyUnavailable(f"kafka at {self.kafka.bootstrap_servers}: {exc}") from None
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                metadata = self._admin.list_topics(timeout=min(ASK_S, self.timeout_s))
+                break
+            except KafkaException as exc:
+                # refused credentials: librdkafka reports them only to poll, which raises them
+                self._admin.poll(0)
+                if time.monotonic() > deadline:
+                    raise DependencyUnavailable(
+                        f"kafka at {self.kafka.bootstrap_servers}: {exc}"
+                    ) from None
         found: list[Partition] = []
         for topic in topics:
             meta = metadata.topics.get(topic)
