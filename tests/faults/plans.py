@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from cdc_sync.events.model import ChangeEvent
+from tests.faults.ledger import Ledger
 from tests.faults.proxy import HttpProxy, Rule, TcpProxy
+from tests.integration.consumer_support import Stream, produce, wait_for
 
 HTTP_FAULTS = ("503", "429", "reset_before", "reset_after", "hold", "down", "stall", "delay")
 TCP_FAULTS = ("reset", "down", "stall", "delay")
@@ -73,3 +77,28 @@ def play(proxy: TcpProxy, episode: Episode) -> None:
     time.sleep(episode.seconds)
     proxy.heal()
     time.sleep(episode.then_healthy_s)
+
+
+def stream_through(
+    proxy: TcpProxy,
+    episodes: list[Episode],
+    events: list[ChangeEvent],
+    bootstrap: str,
+    prefix: str,
+    caught_up: Callable[[], bool],
+    stream: Stream,
+    ledger: Ledger,
+) -> None:
+    """Produce `events` (into `stream` and `ledger`) in one burst per episode and one more,
+    each episode played after its burst, the first once the consumer has started (faults at
+    start-up have their own tests); return once the consumer caught up."""
+    size = len(events) // (len(episodes) + 1) + 1
+    for i, start in enumerate(range(0, len(events), size)):
+        burst = events[start : start + size]
+        produce(bootstrap, prefix, burst, stream)
+        ledger.add(stream, burst, prefix)
+        if i == 0:
+            wait_for(caught_up, 60, "the consumer to start")
+        if i < len(episodes):
+            play(proxy, episodes[i])
+    wait_for(caught_up, 120, f"the consumer to catch up after {', '.join(map(str, episodes))}")

@@ -15,7 +15,7 @@ from cdc_sync.kafka.admin import ensure_topics
 from tests.conftest import unique
 from tests.faults.checks import CommitWatch
 from tests.faults.ledger import Ledger
-from tests.faults.plans import HTTP_FAULTS, TOO_MANY, plan, play
+from tests.faults.plans import HTTP_FAULTS, TOO_MANY, plan, stream_through
 from tests.faults.proxy import HttpProxy, Rule
 from tests.integration.consumer_support import (
     ConsumerProcess,
@@ -26,7 +26,6 @@ from tests.integration.consumer_support import (
     make_events,
     produce,
     tables,
-    wait_for,
 )
 
 EVENTS = 3000
@@ -58,8 +57,6 @@ def test_consumer_through_a_faulty_meilisearch(
     ensure_topics(kafka, topics)
     episodes = plan(seed, 8, HTTP_FAULTS)
     events = make_events(EVENTS, seed=seed)
-    size = EVENTS // (len(episodes) + 1) + 1
-    bursts = [events[i : i + size] for i in range(0, EVENTS, size)]
     stream, ledger = Stream(), Ledger()
     watch = CommitWatch(ledger, meili, kafka.bootstrap_servers, kafka.group_id, indexes)
 
@@ -69,14 +66,16 @@ def test_consumer_through_a_faulty_meilisearch(
 
     with ConsumerProcess(config, tmp_path / "consumer.log") as run:
         watch.start()
-        for i, burst in enumerate(bursts):
-            produce(kafka.bootstrap_servers, kafka.topic_prefix, burst, stream)
-            ledger.add(stream, burst, kafka.topic_prefix)
-            if i == 0:  # faults at start-up have their own tests: this one is about a running one
-                wait_for(caught_up, 60, "the consumer to start")
-            if i < len(episodes):
-                play(meili_proxy, episodes[i])
-        wait_for(caught_up, 120, f"the consumer to catch up after {', '.join(map(str, episodes))}")
+        stream_through(
+            meili_proxy,
+            episodes,
+            events,
+            kafka.bootstrap_servers,
+            kafka.topic_prefix,
+            caught_up,
+            stream,
+            ledger,
+        )
         watch.stop()
         run.terminate()
         assert run.wait(30) == 0, run.tail()

@@ -18,7 +18,7 @@ from cdc_sync.kafka.admin import ensure_topics
 from tests.conftest import unique
 from tests.faults.checks import CommitWatch
 from tests.faults.ledger import Ledger
-from tests.faults.plans import TCP_FAULTS, Episode, plan, play
+from tests.faults.plans import TCP_FAULTS, Episode, plan, stream_through
 from tests.faults.proxy import TcpProxy
 from tests.faults.support import (
     Application,
@@ -168,8 +168,6 @@ def test_consumer_through_a_faulty_kafka_connection(
     if long_stall:
         episodes.insert(2, Episode("stall", 9.0, 1.0, 0.0, 1.0))
     events = make_events(EVENTS, seed=seed)
-    size = EVENTS // (len(episodes) + 1) + 1
-    bursts = [events[i : i + size] for i in range(0, EVENTS, size)]
     stream, ledger = Stream(), Ledger()
     watch = CommitWatch(ledger, meili, direct, kafka.group_id, indexes)
 
@@ -178,14 +176,9 @@ def test_consumer_through_a_faulty_kafka_connection(
 
     with ConsumerProcess(config, tmp_path / "consumer.log") as consumer:
         watch.start()
-        for i, burst in enumerate(bursts):
-            produce(direct, kafka.topic_prefix, burst, stream)
-            ledger.add(stream, burst, kafka.topic_prefix)
-            if i == 0:
-                wait_for(caught_up, 60, "the consumer to start")
-            if i < len(episodes):
-                play(kafka_proxy, episodes[i])
-        wait_for(caught_up, 120, f"the consumer to catch up after {', '.join(map(str, episodes))}")
+        stream_through(
+            kafka_proxy, episodes, events, direct, kafka.topic_prefix, caught_up, stream, ledger
+        )
         watch.stop()
         consumer.terminate()
         assert consumer.wait(30) == 0, consumer.tail()
