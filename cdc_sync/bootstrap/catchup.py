@@ -15,7 +15,6 @@ from cdc_sync.documents.mapping import DocumentOp, MappingError, operation_for_e
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record
 from cdc_sync.kafka.reader import Offsets, Record, read_range
-from cdc_sync.kafka.registry import avro_reader
 from cdc_sync.sink.ids import InvalidKey
 
 log = logging.getLogger(__name__)
@@ -61,8 +60,13 @@ def catch_up(
     """Apply every event of the table's topic in [start, end) to `target`, in order; wait."""
     topic = table.topic_name(kafka.topic_prefix)
     failures: list[Failure] = []
+    avro = None
+    if kafka.schema_registry_url:  # its client's libraries are loaded only for Avro topics
+        from cdc_sync.kafka.registry import avro_reader
+
+        avro = avro_reader(kafka)
     records = read_range(kafka, topic, start, end)
-    events = operations(table, records, failures, avro_reader(kafka))
+    events = operations(table, records, failures, avro)
     applied, write_failures = apply_in_order(target, events, batch)
     log.info(
         "caught up %s on %s: %d operations from %s to %s",

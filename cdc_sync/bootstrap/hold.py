@@ -15,10 +15,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from cdc_sync.consumer.service import FENCE_POLL_S
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.state.records import Lease
-from cdc_sync.state.store import StateStore
+from cdc_sync.state.store import FENCE_POLL_S, StateStore
 
 log = logging.getLogger(__name__)
 

@@ -11,21 +11,38 @@ from cdc_sync import __version__
 from cdc_sync.cli.context import AppContext
 from cdc_sync.errors import CdcSyncError
 
-COMMAND_MODULES = [
-    "cdc_sync.cli.check",
-    "cdc_sync.cli.source",
-    "cdc_sync.cli.relay",
-    "cdc_sync.cli.bootstrap",
-    "cdc_sync.cli.verify",
-    "cdc_sync.cli.status",
-    "cdc_sync.cli.dlq",
-    "cdc_sync.cli.replay",
-    "cdc_sync.cli.consume",
-    "cdc_sync.cli.lag",
-]
+COMMAND_MODULES = {
+    name: f"cdc_sync.cli.{name}"
+    for name in (
+        "check",
+        "source",
+        "relay",
+        "bootstrap",
+        "verify",
+        "status",
+        "dlq",
+        "replay",
+        "consume",
+        "lag",
+    )
+}
+"""Each command's module, imported only when that command runs (or help lists them all):
+a command's start-up does not pay for the libraries only the others use."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is None:
+            return None
+        commands = getattr(import_module(module), "COMMANDS", [])
+        return next((c for c in commands if c.name == cmd_name), None)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -48,12 +65,6 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str | None) -> N
       cdc-sync relay  &  cdc-sync consume  # the long-running services
     """
     ctx.obj = AppContext(config_path, log_level)
-
-
-for _name in COMMAND_MODULES:
-    _module = import_module(_name)
-    for _command in getattr(_module, "COMMANDS", []):
-        cli.add_command(_command)
 
 
 def main() -> None:

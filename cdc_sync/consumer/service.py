@@ -47,13 +47,11 @@ from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import ensure_index
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.sink.validate import InvalidDocument, check_document
-from cdc_sync.state.store import StateStore, StateStoreUnavailable
+from cdc_sync.state.store import FENCE_POLL_S, StateStore, StateStoreUnavailable
 from cdc_sync.state.truncates import Barrier, TruncateLog
 
 log = logging.getLogger(__name__)
 
-FENCE_POLL_S = 0.25
-"""How stale the consumer's view of bootstrap fences may be; bootstrap waits longer than this."""
 MAX_FENCES, FENCE_WINDOW_S = 3, 300.0
 """Fenced more often than this (another process really shares our group.instance.id): stop."""
 COMMIT_INTERVAL_S = 0.2

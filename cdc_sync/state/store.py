@@ -54,6 +54,8 @@ from cdc_sync.state.tables import (
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
+FENCE_POLL_S = 0.25
+"""How stale a consumer's view of bootstrap fences may be; bootstrap waits longer than this."""
 _CREATE_ATTEMPTS = 5
 
 
