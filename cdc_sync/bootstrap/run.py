@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ from cdc_sync.config import Settings, TableSettings
 from cdc_sync.documents.mapping import MappingError, Upsert, document_for_row, key_of
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.kafka.admin import ensure_topics
-from cdc_sync.kafka.reader import end_offsets
+from cdc_sync.kafka.reader import Offsets, end_offsets
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.ids import InvalidKey, document_id
 from cdc_sync.sink.indexes import document_ids, ensure_index, index_exists
@@ -179,12 +180,15 @@ class TableBootstrap:
 
     def _load_and_swap(self, keeper: Keeper, outcome: Outcome) -> None:
         reader = SourceReader(self.engine, self.table, time_zone=self.settings.source.time_zone)
-        if not self.options.in_place:
-            self._drop_staging()  # a crashed run's leftover
         topic = self.table.topic_name(self.settings.kafka.topic_prefix)
-        ensure_topics(self.settings.kafka, [topic])
-        start = end_offsets(self.settings.kafka, topic)  # (1) P0
-        self._prepare_indexes()
+        # Kafka's steps and Meilisearch's are independent: they overlap; both are done
+        # (P0 recorded, indexes ready) before the first chunk is read.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bootstrap-kafka") as kafka:
+            starting = kafka.submit(self._start_offsets, topic)
+            if not self.options.in_place:
+                self._drop_staging()  # a crashed run's leftover
+            self._prepare_indexes()
+            start = starting.result()  # (1) P0
         try:
             # (3) is raised as soon as every chunk is read, so the consumers' time to see
             # it overlaps with Meilisearch indexing the last chunks of (2).
@@ -207,6 +211,10 @@ class TableBootstrap:
             if keeper.fenced:
                 _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
         self._hook("swapped")
+
+    def _start_offsets(self, topic: str) -> Offsets:
+        ensure_topics(self.settings.kafka, [topic])
+        return end_offsets(self.settings.kafka, topic)
 
     def _exists(self, uid: str, budget: float) -> bool:
         return call(lambda: index_exists(self.client, uid), f"reading index {uid}", budget)
