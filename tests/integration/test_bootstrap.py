@@ -268,6 +268,30 @@ def test_unmappable_rows_are_recorded_and_the_rest_loaded(
     assert "failures=2" in status.stdout and "failed 3: column STATUS" in status.stdout
 
 
+def test_documents_meilisearch_refuses_are_isolated_and_recorded_the_rest_loaded(
+    make_config: Callable[..., Path], sqlite_url: str, index_uid: str, meili: meilisearch.Client
+) -> None:
+    """Invariant: a document only Meilisearch can refuse (a `_geo` that is no position) fails
+    alone — its task is split until it is isolated — and is recorded as a failure of the run;
+    every other row of its task and of the other tasks is loaded."""
+    make_items(sqlite_url, 5000)
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE ITEMS ADD COLUMN GEO TEXT"))
+        conn.execute(text("UPDATE ITEMS SET GEO = 'nowhere' WHERE ID IN (3, 4001)"))
+    engine.dispose()
+    fields = {"ID": "id_", "TITLE": "title", "GEO": "_geo"}
+    table = table_config(index_uid, fields=fields, settings={"filterable": ["_geo"]})
+    config = make_config(sqlite_url, tables=[table])
+    done = run_cli("--config", str(config), "bootstrap", "--batch-size", "1000")
+    assert done.returncode == 0, done.stderr
+    assert "4998 documents" in done.stdout and "2 failures" in done.stdout, done.stdout
+    loaded = all_docs(meili, index_uid)
+    assert len(loaded) == 4998 and "3" not in loaded and "4001" not in loaded
+    status = run_cli("--config", str(config), "status")
+    assert "failures=2" in status.stdout and "failed 3: meilisearch:" in status.stdout
+
+
 def test_source_unreachable_exits_3_and_leaves_the_live_index(
     make_config: Callable[..., Path], sqlite_url: str, index_uid: str, meili: meilisearch.Client
 ) -> None:
