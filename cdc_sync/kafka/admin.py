@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 RETRY_S = 1.0
 ASK_S = 5.0
 """The longest one metadata request waits: refused credentials show only after it."""
+VISIBLE_POLL_S = 0.02
+"""How often a new topic is looked for until its partitions are led (tens of milliseconds)."""
 
 
 def admin_client(kafka: KafkaSettings) -> AdminClient:
@@ -113,7 +115,7 @@ def _wait_until_visible(admin: AdminClient, topics: list[str], deadline: float) 
                 f"kafka: topics {', '.join(topics)} were created but their partitions have no "
                 "leader yet"
             )
-        time.sleep(0.1 if topics else 0)
+        time.sleep(VISIBLE_POLL_S if topics else 0)
 
 
 def _usable(topic: Any) -> bool:
