@@ -4,13 +4,22 @@ One row per captured change: a monotonic ``id``, the configured table name,
 the operation (``I``/``U``/``D``), the primary-key values as JSON text (a list
 in primary-key order, so composite keys and any key type fit one column), the
 change time and, where the database offers one, the transaction id.
+
+A row may also be *packed*: ``pk`` is then a JSON list of such keys
+(``[[1], [2], …]``, each spelled exactly as a one-key row spells it), all with
+the row's op, id and time — PostgreSQL's statement-level triggers write a
+multi-row statement that way. A key's values are JSON scalars, so a list whose
+first element is a list is a packed row; tables whose key columns could hold a
+list (arrays, JSON) never pack, and readers are told which tables may
+(`expand`'s `packable`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -107,6 +116,62 @@ def epoch_ms(value: Any) -> int | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return int(value.timestamp() * 1000)
+
+
+_SIMPLE_KEY = re.compile(r"\[[^\[\]]*\]")
+"""A key without strings, lists or objects in it (what most packed rows hold)."""
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+"""A JSON string (skipped whole) or a bracket: enough to find where each key ends."""
+
+
+def packed_keys(pk: str) -> list[str]:
+    """The keys of a packed row's ``pk``, each as its own text (not re-spelled)."""
+    inner = pk[1:-1]
+    if '"' not in inner and "{" not in inner:
+        return _SIMPLE_KEY.findall(inner)
+    keys, depth, start = [], 0, 0
+    for token in _TOKEN.finditer(inner):
+        bracket = token.group()
+        if bracket in ("[", "{"):
+            if depth == 0:
+                start = token.start()
+            depth += 1
+        elif bracket in ("]", "}"):
+            depth -= 1
+            if depth == 0:
+                keys.append(inner[start : token.end()])
+    return keys
+
+
+def expand(
+    rows: Iterable[Change], packable: Container[str], limit: int
+) -> tuple[list[Change], int]:
+    """One change per key of the rows, in order, taking whole rows while at most `limit`
+    changes result (the first row always): (the changes, how many rows they came from).
+
+    Keys of one packed row share its id, which is their position in the source's order
+    too: a statement names each key once, so per-key order is unaffected.
+    """
+    changes: list[Change] = []
+    taken = 0
+    for row in rows:
+        if row.table_name in packable and row.pk.startswith("[["):
+            keys = packed_keys(row.pk)
+            if changes and len(changes) + len(keys) > limit:
+                break
+            changes += [Change(row.id, row.table_name, row.op, k, row.changed_at) for k in keys]
+        else:
+            if len(changes) >= limit:
+                break
+            changes.append(row)
+        taken += 1
+    return changes, taken
+
+
+def ready_rows(batch: Sequence[Change], blocked: Container[tuple[str, str]]) -> list[Change]:
+    """The batch's changes whose row has no blocked key: a row is published whole or waits."""
+    waiting = {c.id for c in batch if c.identity in blocked}
+    return [c for c in batch if c.id not in waiting]
 
 
 def blocked_identities(batch: Sequence[Change], older: Iterable[Change]) -> set[tuple[str, str]]:

@@ -2,10 +2,14 @@
 
 One batch is one database transaction:
 
-1. lock up to `batch_size` change-log rows in id order (SKIP LOCKED where the
-   database has row locks, so several relays share the log without double work);
-2. hold back keys that still have an earlier change-log row outside the batch
-   (another relay is publishing it), so per-key order holds across relays;
+1. lock change-log rows in id order (SKIP LOCKED where the database has row
+   locks, so several relays share the log without double work) and take whole
+   rows while they hold at most `batch_size` changes (a packed row holds many:
+   see `cdc_sync.source.changelog`); rows locked beyond that wait for the next
+   batch, unlocked at commit;
+2. hold back rows with a key that still has an earlier change-log row outside
+   the batch (another relay is publishing it), so per-key order holds across
+   relays;
 3. keep the last change per (table, key) and read the current row images in
    chunks of at most 1000 keys; a missing row or one outside the row filter
    becomes a delete;
@@ -49,8 +53,10 @@ from cdc_sync.source.changelog import (
     blocked_identities,
     chunks,
     epoch_ms,
+    expand,
     last_per_key,
     parse_pk,
+    ready_rows,
 )
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.images import delete_event, match_key, read_images, row_event
@@ -66,10 +72,17 @@ CRASH_HOOK = "CDC_SYNC_TEST_EXIT_AFTER_FLUSH"
 @dataclass(frozen=True)
 class BatchResult:
     locked: int
-    """Change-log rows locked (0: the log is empty for us)."""
+    """Changes (keys) taken into the batch (0: the log is empty for us)."""
     published: int
-    """Change-log rows published and deleted (the others wait for another relay)."""
+    """Changes published, their rows deleted (the others wait for another relay)."""
     events: int
+    more: bool = False
+    """Rows were left for the next batch, or as many were locked as asked for."""
+
+    @property
+    def full(self) -> bool:
+        """More is probably waiting and nothing was held back: go again at once."""
+        return self.more and self.published == self.locked
 
 
 def pending_query(changelog: Table, tables: Iterable[str]) -> Select[Any]:
@@ -87,7 +100,7 @@ def older_query(
 ) -> Select[Any]:
     """Rows of our tables before the batch's last id that are not ours (held or late)."""
     cl = changelog.c
-    ours = [c.id for c in batch]
+    ours = list(dict.fromkeys(c.id for c in batch))  # a packed row's keys share its id
     return select(cl.id, cl.table_name, cl.pk).where(
         cl.id < max(ours), cl.table_name.in_(sorted(tables)), dialect.ids_not_in(cl.id, ours)
     )
@@ -132,33 +145,58 @@ class TriggerRelay:
         self.lookups = {lk.name: (t, lk) for t in tables for lk in t.lookups}
         """Change-log names of lookup changes → (parent, lookup): fanned out to parents."""
         self.names = sorted([*self.tables, *self.lookups])
+        self.packable = frozenset(
+            [t.name for t in tables if t.packable]
+            + [name for name, (_, lk) in self.lookups.items() if lk.packable]
+        )
+        """Change-log names whose rows may be packed (several keys in one row)."""
         self.topics = topics
         self.producer = producer
         self.batch_size = batch_size
         self.query = pending_query(changelog, self.names)
+        self.lock_rows = batch_size
+        """Rows the next batch locks: fewer while packed rows fill batches (see `_next_lock`)."""
 
     def run_batch(self) -> BatchResult:
         with self.engine.begin() as conn:
-            rows = self.dialect.lock_batch(conn, self.query, self.batch_size)
+            limit = self.lock_rows
+            rows = self.dialect.lock_batch(conn, self.query, limit)
             if not rows:
+                self.lock_rows = self.batch_size
                 return BatchResult(0, 0, 0)
-            batch = [Change(*row) for row in rows]  # the columns of `pending_query`, in order
+            # the columns of `pending_query`, in order
+            batch, taken = expand((Change(*r) for r in rows), self.packable, self.batch_size)
+            self.lock_rows = self._next_lock(limit, len(rows), taken)
             ready = batch
             if self.dialect.row_locks:
                 older = conn.execute(older_query(self.dialect, self.changelog, self.names, batch))
-                blocked = blocked_identities(
-                    batch, (Change(r.id, r.table_name, "U", r.pk) for r in older)
+                held, _ = expand(
+                    (Change(r.id, r.table_name, "U", r.pk) for r in older),
+                    self.packable,
+                    limit=2**62,
                 )
-                ready = [c for c in batch if c.identity not in blocked]
+                ready = ready_rows(batch, blocked_identities(batch, held))
             latest = last_per_key(ready).values()
             self._fan_out(conn, [c for c in latest if c.table_name in self.lookups])
             events = self._events(conn, [c for c in latest if c.table_name in self.tables])
             self._publish(events)
             if os.environ.get(CRASH_HOOK):
                 os._exit(int(os.environ[CRASH_HOOK]))
-            for ids in chunks([c.id for c in ready], 1000):
+            for ids in chunks(list(dict.fromkeys(c.id for c in ready)), 1000):
                 conn.execute(delete_query(self.dialect, self.changelog, ids))
-        return BatchResult(len(batch), len(ready), len(events))
+        more = taken < len(rows) or len(rows) >= limit
+        return BatchResult(len(batch), len(ready), len(events), more)
+
+    def _next_lock(self, limit: int, locked: int, taken: int) -> int:
+        """How many rows to lock next: as many as this batch took when packed rows left
+        some over (locking and reading rows a batch cannot hold costs, and keeps them from
+        other relays), twice as many after a batch that took all it locked, up to
+        `batch_size`; `batch_size` again once the log is drained."""
+        if taken < locked:
+            return taken
+        if locked < limit:
+            return self.batch_size
+        return min(2 * limit, self.batch_size)
 
     def _events(self, conn: Any, latest: Any) -> list[ChangeEvent]:
         by_table: dict[str, list[Change]] = defaultdict(list)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, Connection, MetaData, Table, inspect, literal, select, text
+from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import DBAPIError
 
 from cdc_sync.config import ChildSettings, LookupSettings, TableSettings
@@ -47,6 +48,11 @@ class RelatedTable:
     @property
     def name(self) -> str:
         return self.log_name
+
+    @property
+    def packable(self) -> bool:
+        """Whether its change-log rows may be packed (its keys and the parent's are scalars)."""
+        return scalar_keys([*self.link_columns, *self.parent_columns])
 
     def parent_values(self, raw: Sequence[Any]) -> list[Any]:
         """Change-log link values as bind values of the parent columns they match."""
@@ -102,6 +108,22 @@ class CapturedTable:
     def key_values(self, raw: Sequence[Any]) -> list[Any]:
         """Change-log key values (from JSON) as bind values of the key columns' types."""
         return [_coerce(col, value) for col, value in zip(self.key_columns, raw, strict=True)]
+
+    @property
+    def packable(self) -> bool:
+        """Whether its change-log rows may be packed (see `cdc_sync.source.changelog`)."""
+        return scalar_keys(self.key_columns)
+
+
+def scalar_keys(columns: Sequence[Column[Any]]) -> bool:
+    """Whether these columns' JSON spelling is a scalar: never a list or an object, so one
+    key (``[1, "a"]``) cannot be mistaken for a packed row (``[[1], [2]]``).
+
+    Arrays, JSON and types SQLAlchemy does not know (a composite type, a domain over
+    an array) may spell as lists or objects; their tables keep one key per row.
+    """
+    listlike = (sqltypes.ARRAY, sqltypes.JSON, sqltypes.NullType)
+    return not any(isinstance(c.type, listlike) for c in columns)
 
 
 def find_column(table: Table, name: str) -> Column[Any] | None:

@@ -186,7 +186,7 @@ class RelayService:
         if self.relay is not None:
             result = self._call(self.relay.run_batch, self._budget())
             self.published += result.events
-            full = result.published >= self.relay.batch_size
+            full = result.full
             progressed = result.published > 0
             pending = result.locked > result.published  # keys wait for another relay
         for poller in self.pollers:
