@@ -147,6 +147,26 @@ def test_postgresql_integer_keys_skip_the_json_builder_with_the_same_spelling() 
     assert "json_build_array" not in function
 
 
+def test_postgresql_packs_up_to_1000_keys_per_change_log_row_where_keys_are_scalars() -> None:
+    """Invariant: a statement's keys go packed, one op per row, a key alone in its row is
+    written as the key itself (a one-row statement takes the plain insert); tables whose
+    keys may spell as JSON lists never pack."""
+    function = dialect("postgresql").create_triggers(captured(keys=2), changelog())[4]
+    assert function.count("FROM (SELECT u.op, array_agg(u.pk) FROM (") == 3
+    assert function.count("IF EXISTS (SELECT FROM cdc_new OFFSET 1) THEN") == 2  # insert, update
+    assert function.count("IF EXISTS (SELECT FROM cdc_old OFFSET 1) THEN") == 1
+    assert function.count(") AS c (op, pk);") == 3
+    assert "CASE WHEN s = cardinality(c.keys) THEN c.keys[s]\n" in function
+    assert "ELSE '[' || array_to_string(c.keys[s:s + 999], ', ') || ']' END" in function
+    assert "generate_series(1, cardinality(c.keys), 1000) AS s;" in function
+    table = Table("tagged", MetaData(), Column("tags", postgresql.ARRAY(Integer), primary_key=True))
+    settings = TableSettings(name="TAGGED", primary_key=["TAGS"])
+    arrays = CapturedTable(settings, table, list(table.primary_key.columns), {"tags": "tags"})
+    function = dialect("postgresql").create_triggers(arrays, changelog())[4]
+    assert "array_agg" not in function
+    assert "SELECT 'TAGGED', c.op, c.pk, v_txid, v_now FROM (" in function
+
+
 def test_postgresql_uninstall_drops_statement_and_legacy_row_triggers() -> None:
     drops = dialect("postgresql").drop_triggers(captured())
     assert "DROP TRIGGER IF EXISTS cdc_crasivttst_trg ON app.crasivttst" in drops
@@ -268,8 +288,10 @@ def test_postgresql_child_trigger_logs_the_parent_and_both_parents_of_a_move() -
     ]
     old = "SELECT DISTINCT 'U', '[' || o.case_id || ']' FROM cdc_old o WHERE o.case_id IS NOT NULL"
     new = "SELECT DISTINCT 'U', '[' || n.case_id || ']' FROM cdc_new n WHERE n.case_id IS NOT NULL"
-    assert f"{old}\n        UNION\n        {new}" in function  # an update names both parents
-    assert "SELECT 'CRASIVTTST', c.op, c.pk, v_txid, v_now FROM (" in function
+    both = f"{old}\n            UNION\n            {new}"
+    assert both in function  # an update names both parents
+    assert "SELECT 'CRASIVTTST', c.op,\n" in function  # packed like the parent's own
+    assert "AS u (op, pk) GROUP BY u.op) AS c (op, keys)" in function
     assert "PERFORM pg_notify(" in function
     assert any(
         "CREATE TRIGGER cdc_crasivttst_crasivttst_note_trg_u AFTER UPDATE ON crasivttst_note\n"
