@@ -2,8 +2,15 @@
 
 One trigger per event (PostgreSQL allows transition tables only on single-event
 triggers), all calling one plpgsql function that logs the whole statement with
-a single ``INSERT … SELECT`` from the transition table(s), so a statement
-touching 10,000 rows costs one insert of 10,000 rows, not 10,000 inserts.
+a single ``INSERT … SELECT`` from the transition table(s). The statement's
+keys are packed: up to `PACKED_KEYS` keys of one op share a change-log row
+whose ``pk`` is the JSON list of them (``[[1], [2], …]``, each key spelled as a
+one-key row spells it; see `cdc_sync.source.changelog`), so a statement
+touching 10,000 rows writes 10 change-log rows. The change-log rows, not the
+trigger call, were the cost of capture: one per key doubled the statement's
+time. A key alone in its row (a single-row statement, or the last of a
+statement's keys) is written as before, the key itself. Tables whose keys may
+spell as JSON lists (`CapturedTable.packable`) keep one key per row.
 
 An UPDATE's old and new rows cannot be paired by position, so they are paired
 by key: old keys absent from the new rows were deleted (``D``), new keys
@@ -24,6 +31,7 @@ the new ones, so a child moving to another parent names both.
 from __future__ import annotations
 
 import hashlib
+import textwrap
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -53,6 +61,8 @@ _ARRAY_KEYS = (
     sqltypes.Uuid,
 )
 """Key types whose values psycopg binds as a typed array without surprises."""
+PACKED_KEYS = 1000
+"""Keys per packed change-log row at most: one relay batch at the default `batch_size`."""
 LEGACY_ROW_TRIGGER = "trg"
 """Suffix of the row trigger earlier versions installed; install and uninstall drop it."""
 
@@ -161,6 +171,46 @@ class PostgresDialect(Dialect):
         old, new = logged(OLD_ROWS, "o"), logged(NEW_ROWS, "n")
         return {"INSERT": new, "DELETE": old, "UPDATE": f"{old}\n        UNION\n        {new}"}
 
+    def _insert(
+        self, table: CapturedTable | RelatedTable, changelog: Table, select: str, rows: str
+    ) -> str:
+        """The change-log INSERT of one event's (op, pk) rows, packed where the table may.
+
+        Packing is ``array_agg`` per op, then one row per slice of `PACKED_KEYS`:
+        cheaper than numbering the rows and grouping by slice (no sort). The key
+        order within a row is whatever the aggregate met; each key is there once.
+        A statement of one row (`rows`, its transition table, has no second)
+        takes the plain INSERT: the aggregate's plan costs it more than it saves.
+        """
+        cl = self.table_ref(changelog)
+        into = f"        INSERT INTO {cl} (table_name, op, pk, txid, changed_at)\n"
+        name = self.literal(table.name)
+        plain = (
+            f"{into}        SELECT {name}, c.op, c.pk, v_txid, v_now FROM (\n"
+            f"        {select}\n"
+            "        ) AS c (op, pk);"
+        )
+        if not table.packable:
+            return plain
+        last = f"s + {PACKED_KEYS - 1}"
+        packed = (
+            f"{into}        SELECT {name}, c.op,\n"
+            "            CASE WHEN s = cardinality(c.keys) THEN c.keys[s]\n"
+            f"            ELSE '[' || array_to_string(c.keys[s:{last}], ', ') || ']' END,\n"
+            "            v_txid, v_now\n"
+            "        FROM (SELECT u.op, array_agg(u.pk) FROM (\n"
+            f"        {select}\n"
+            "        ) AS u (op, pk) GROUP BY u.op) AS c (op, keys),\n"
+            f"            generate_series(1, cardinality(c.keys), {PACKED_KEYS}) AS s;"
+        )
+        return (
+            f"        IF EXISTS (SELECT FROM {rows} OFFSET 1) THEN\n"
+            f"{textwrap.indent(packed, '    ')}\n"
+            "        ELSE\n"
+            f"{textwrap.indent(plain, '    ')}\n"
+            "        END IF;"
+        )
+
     def _function(
         self,
         function: str,
@@ -168,17 +218,11 @@ class PostgresDialect(Dialect):
         changelog: Table,
         changes: dict[str, str],
     ) -> str:
-        cl = self.table_ref(changelog)
-        name = self.literal(table.name)
         branches = []
         for keyword, (event, select) in zip(("IF", "ELSIF", "ELSIF"), changes.items(), strict=True):
-            branches.append(
-                f"    {keyword} TG_OP = '{event}' THEN\n"
-                f"        INSERT INTO {cl} (table_name, op, pk, txid, changed_at)\n"
-                f"        SELECT {name}, c.op, c.pk, v_txid, v_now FROM (\n"
-                f"        {select}\n"
-                "        ) AS c (op, pk);"
-            )
+            rows = OLD_ROWS if event == "DELETE" else NEW_ROWS
+            insert = self._insert(table, changelog, select, rows)
+            branches.append(f"    {keyword} TG_OP = '{event}' THEN\n{insert}")
         channel = self.notify_channel(changelog)
         notify = ""
         if channel:
