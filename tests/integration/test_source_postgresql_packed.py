@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from cdc_sync.config import Settings
+from cdc_sync.source.backlog import changelog_backlog
 from cdc_sync.source.install import install
 from tests.integration.relay_helpers import cli
 
@@ -183,3 +184,19 @@ def test_packed_statements_reach_the_index_with_two_relays_and_small_batches(
         time.sleep(0.2)
     assert len(expected) > 1000
     assert found == expected
+
+
+def test_the_backlog_counts_the_keys_of_packed_rows(engine: Engine, pg_url: str) -> None:
+    """Invariant: status's backlog counts changes waiting (one per key), not change-log
+    rows, and stops counting near its cap however many keys a row packs."""
+    run(engine, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+    config = settings(pg_url, [ITEMS])
+    install(engine, config)
+    run(
+        engine,
+        "INSERT INTO items SELECT g, 'n' FROM generate_series(1, 2500) g",
+        "UPDATE items SET name = 'm' WHERE id = 7",
+    )
+    assert changelog_backlog(engine, config.source, ["ITEMS"], 100_000)["ITEMS"][0] == 2501
+    counted = changelog_backlog(engine, config.source, ["ITEMS"], 1500)["ITEMS"][0]
+    assert 1500 <= counted < 2501
