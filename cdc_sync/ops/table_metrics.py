@@ -43,7 +43,9 @@ class TableCollector(Collector):
             ["table"],
         )
         backlog = _gauge(
-            "cdc_sync_relay_backlog_rows", "Change-log rows waiting for the relay.", ["table"]
+            "cdc_sync_relay_backlog_rows",
+            "Changed rows waiting for the relay (a packed change-log row counts each key).",
+            ["table"],
         )
         oldest = _gauge(
             "cdc_sync_relay_backlog_oldest_seconds",

@@ -5,28 +5,53 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, Table, func, select
 
 from cdc_sync.config import SourceSettings
-from cdc_sync.source.changelog import changelog_table, epoch_ms
+from cdc_sync.source.changelog import changelog_table, epoch_ms, packed_keys
 
 
 def changelog_backlog(
     engine: Engine, source: SourceSettings, tables: Iterable[str], cap: int
 ) -> dict[str, tuple[int, dt.datetime | None]]:
-    """Per table: change-log rows waiting (counted up to `cap`) and the oldest one's time."""
-    log = changelog_table(source).c
+    """Per table: changes waiting — one per key, so a packed row counts each of its keys —
+    counted over at most `cap` change-log rows and up to about `cap` changes, and the
+    oldest one's time."""
+    log = changelog_table(source)
+    packs = engine.dialect.name == "postgresql"  # the only dialect whose triggers pack
     found: dict[str, tuple[int, dt.datetime | None]] = {}
     with engine.connect() as conn:
         for name in tables:
-            waiting = select(log.id).where(log.table_name == name).limit(cap).subquery()
-            rows = conn.execute(select(func.count()).select_from(waiting)).scalar_one()
+            waiting = select(log.c.id).where(log.c.table_name == name).limit(cap).subquery()
+            rows = int(conn.execute(select(func.count()).select_from(waiting)).scalar_one())
+            changes = rows + _more_in_packed_rows(conn, log, name, cap, rows) if packs else rows
             oldest = None
             if rows:
                 first = conn.execute(
-                    select(log.changed_at).where(log.table_name == name).order_by(log.id).limit(1)
+                    select(log.c.changed_at)
+                    .where(log.c.table_name == name)
+                    .order_by(log.c.id)
+                    .limit(1)
                 ).scalar()
                 ms = epoch_ms(first)
                 oldest = None if ms is None else dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
-            found[name] = (int(rows), oldest)
+            found[name] = (changes, oldest)
     return found
+
+
+def _more_in_packed_rows(conn: Connection, log: Table, name: str, cap: int, rows: int) -> int:
+    """The keys of packed rows beyond one each, among the first `cap` rows; the rows are
+    read only until `cap` changes are counted (a packed row holds up to 1000)."""
+    if not rows:
+        return 0
+    first = select(log.c.pk).where(log.c.table_name == name).limit(cap).subquery()
+    packed = conn.execution_options(yield_per=100).execute(
+        select(first.c.pk).where(first.c.pk.startswith("[["))
+    )
+    more = 0
+    for (pk,) in packed:
+        more += len(packed_keys(pk)) - 1
+        if rows + more >= cap:
+            break
+    packed.close()
+    return more
