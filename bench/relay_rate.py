@@ -5,7 +5,10 @@ Run against the local stack (``eval "$(dev/stack env)"`` first)::
     .venv/bin/python bench/relay_rate.py [--rows 100000] [--runs 3] [--db postgresql] [--db sqlite]
 
 Each run creates a fresh table, installs the triggers and inserts N rows in
-one statement (N change-log rows). The relay then drains the log in process,
+one statement (on PostgreSQL N keys packed 1000 to a change-log row; SQLite
+writes one row per key). ``--one-row-statements`` inserts them one statement
+each instead (PostgreSQL, inside one ``DO`` block): N one-key change-log rows,
+as OLTP writes leave them. The relay then drains the log in process,
 timed from its first batch to the last acknowledged one (start-up — table
 reflection, topic creation — is timed apart). Its records are read back from
 Kafka and sent again, in the same run, by a bare librdkafka producer with the
@@ -47,6 +50,10 @@ FILL = {
         "FROM generate_series(1, :rows) g"
     ),
 }
+ONE_ROW_FILL = (
+    "DO $$ BEGIN FOR i IN 1..{rows} LOOP "
+    "INSERT INTO bench_items VALUES (i, 'title ' || i, 'OK', i * 1.5); END LOOP; END $$"
+)
 Record = tuple[bytes | None, bytes | None]
 
 
@@ -86,7 +93,7 @@ def bench_settings(url: str, batch_size: int) -> Settings:
     )
 
 
-def fill(settings: Settings, db: str, rows: int) -> None:
+def fill(settings: Settings, db: str, rows: int, one_row: bool = False) -> None:
     engine = create_source_engine(settings.source)
     with engine.begin() as conn:
         conn.execute(
@@ -97,7 +104,10 @@ def fill(settings: Settings, db: str, rows: int) -> None:
         )
     install(engine, settings)
     with engine.begin() as conn:
-        conn.execute(text(FILL[db]), {"rows": rows})
+        if one_row and db == "postgresql":
+            conn.execute(text(ONE_ROW_FILL.format(rows=int(rows))))
+        else:
+            conn.execute(text(FILL[db]), {"rows": rows})
     engine.dispose()
 
 
@@ -163,10 +173,12 @@ def bare_producer(settings: Settings, records: list[Record]) -> float:
     return elapsed
 
 
-def measure(db: str, rows: int, batch_size: int, workdir: Path) -> dict[str, Any]:
+def measure(
+    db: str, rows: int, batch_size: int, workdir: Path, one_row: bool = False
+) -> dict[str, Any]:
     settings = bench_settings(source_url(db, workdir), batch_size)
     try:
-        fill(settings, db, rows)
+        fill(settings, db, rows, one_row)
         startup_s, drain_s, cpu_s, published = drain(settings, workdir)
     finally:
         if db == "postgresql":
@@ -208,12 +220,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--db", action="append", choices=sorted(FILL))
+    parser.add_argument(
+        "--one-row-statements",
+        action="store_true",
+        help="fill the backlog with single-row INSERTs (one-key change-log rows)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for db in args.db or ["postgresql"]:
             runs = []
             for _ in range(args.runs):
-                run = measure(db, args.rows, args.batch_size, Path(tmp))
+                run = measure(db, args.rows, args.batch_size, Path(tmp), args.one_row_statements)
                 runs.append(run)
                 print(
                     f"{db:<11} {args.rows} changes: relay {run['relay_per_s']:8.0f}/s, "
