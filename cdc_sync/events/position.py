@@ -3,7 +3,7 @@
 Every source writes its changes in one order, and each event names its place
 in it (see docs/truncates.md):
 
-- our relay: ``source.change_id`` (the change log's id);
+- our relay: ``source.change_id`` (the change log's id, shared by the keys of a packed row);
 - Debezium PostgreSQL: ``source.sequence`` = ``["<last commit LSN>", "<LSN>"]``:
   the commit LSN of the transaction streamed before this one, then the change's
   own LSN. pgoutput streams whole transactions in commit order, so the pair
