@@ -127,6 +127,22 @@ def fan_out_query(
     return insert(changelog).from_select(["table_name", "op", "pk"], logged)
 
 
+def next_lock(batch_size: int, limit: int, locked: int, taken: int) -> int:
+    """How many rows the next batch locks, after one that locked `locked` of `limit` rows
+    and took `taken` of them.
+
+    As many as it took when packed rows left some over (rows a batch cannot hold cost a
+    lock and a read of up to 1000 keys each, and are kept from other relays meanwhile);
+    twice as many after a batch that took all it asked for, up to `batch_size`;
+    `batch_size` again once the log is drained.
+    """
+    if taken < locked:
+        return taken
+    if locked < limit:
+        return batch_size
+    return min(2 * limit, batch_size)
+
+
 class TriggerRelay:
     def __init__(
         self,
@@ -155,7 +171,7 @@ class TriggerRelay:
         self.batch_size = batch_size
         self.query = pending_query(changelog, self.names)
         self.lock_rows = batch_size
-        """Rows the next batch locks: fewer while packed rows fill batches (see `_next_lock`)."""
+        """Rows the next batch locks: fewer while packed rows fill batches (`next_lock`)."""
 
     def run_batch(self) -> BatchResult:
         with self.engine.begin() as conn:
@@ -166,7 +182,7 @@ class TriggerRelay:
                 return BatchResult(0, 0, 0)
             # the columns of `pending_query`, in order
             batch, taken = expand((Change(*r) for r in rows), self.packable, self.batch_size)
-            self.lock_rows = self._next_lock(limit, len(rows), taken)
+            self.lock_rows = next_lock(self.batch_size, limit, len(rows), taken)
             ready = batch
             if self.dialect.row_locks:
                 older = conn.execute(older_query(self.dialect, self.changelog, self.names, batch))
@@ -186,17 +202,6 @@ class TriggerRelay:
                 conn.execute(delete_query(self.dialect, self.changelog, ids))
         more = taken < len(rows) or len(rows) >= limit
         return BatchResult(len(batch), len(ready), len(events), more)
-
-    def _next_lock(self, limit: int, locked: int, taken: int) -> int:
-        """How many rows to lock next: as many as this batch took when packed rows left
-        some over (locking and reading rows a batch cannot hold costs, and keeps them from
-        other relays), twice as many after a batch that took all it locked, up to
-        `batch_size`; `batch_size` again once the log is drained."""
-        if taken < locked:
-            return taken
-        if locked < limit:
-            return self.batch_size
-        return min(2 * limit, self.batch_size)
 
     def _events(self, conn: Any, latest: Any) -> list[ChangeEvent]:
         by_table: dict[str, list[Change]] = defaultdict(list)
