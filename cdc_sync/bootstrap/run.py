@@ -181,18 +181,21 @@ class TableBootstrap:
     def _load_and_swap(self, keeper: Keeper, outcome: Outcome) -> None:
         reader = SourceReader(self.engine, self.table, time_zone=self.settings.source.time_zone)
         topic = self.table.topic_name(self.settings.kafka.topic_prefix)
-        # Kafka's steps and Meilisearch's are independent: they overlap; both are done
-        # (P0 recorded, indexes ready) before the first chunk is read.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bootstrap-kafka") as kafka:
-            starting = kafka.submit(self._start_offsets, topic)
+        # Kafka's steps, Meilisearch's and counting the rows (for progress only) are
+        # independent: they overlap; all are done (P0 recorded, indexes ready) before the
+        # first chunk is read.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bootstrap-setup") as setup:
+            starting = setup.submit(self._start_offsets, topic)
+            counting = setup.submit(reader.count)
             if not self.options.in_place:
                 self._drop_staging()  # a crashed run's leftover
             self._prepare_indexes()
             start = starting.result()  # (1) P0
+            total = counting.result()
         try:
             # (3) is raised as soon as every chunk is read, so the consumers' time to see
             # it overlaps with Meilisearch indexing the last chunks of (2).
-            seen = self._load(reader, keeper, outcome, on_read=keeper.fence)  # (2)
+            seen = self._load(reader, keeper, outcome, total, on_read=keeper.fence)  # (2)
             self._hook("loaded")
             time.sleep(max(0.0, keeper.fenced_at + 2 * FENCE_POLL_S + 0.1 - time.monotonic()))
             self._drain(self.live)
@@ -229,14 +232,19 @@ class TableBootstrap:
             ensure_index(self.client, self.live, self.table, budget)
 
     def _load(
-        self, reader: SourceReader, keeper: Keeper, outcome: Outcome, on_read: Callable[[], None]
+        self,
+        reader: SourceReader,
+        keeper: Keeper,
+        outcome: Outcome,
+        total: int,
+        on_read: Callable[[], None],
     ) -> set[str] | None:
         """(2) Every chunk into the target index; returns the ids seen (in-place only).
 
         `on_read` runs once every chunk is read and sent, before the wait for the last tasks.
         """
         seen: set[str] | None = set() if self.options.in_place else None
-        meter = Meter(total=reader.count())
+        meter = Meter(total=total)
         reporter: Reporter = reporter_for(self.table.qualified_name, self.options.terminal)
         loader = Loader(self.target)
         last_update = time.monotonic()
