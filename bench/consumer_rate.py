@@ -10,6 +10,11 @@ another index of the same Meilisearch, and prints both rates and their ratio.
 The consumer's rate is taken between its partition assignment and the moment
 the group's committed offsets reached the end offsets (both from its own log),
 so process start-up and the group join are not counted.
+
+Each run also reports how Meilisearch indexed either index (its batches: how
+many, documents per batch, time busy, idle gaps between them) and the CPU
+seconds Meilisearch spent on either load and the consumer spent in all; on a
+shared machine the sink's indexing competes with the consumer for the cores.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import meilisearch
 import orjson
 import tomli_w
@@ -107,10 +113,30 @@ def log_time(line: dict[str, Any]) -> float:
     return dt.datetime.fromisoformat(line["ts"].replace("Z", "+00:00")).timestamp()
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a process has used so far (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def meili_pid() -> int | None:
+    """The local stack's Meilisearch (its CPU is the sink's share of the machine)."""
+    try:
+        return int((ROOT / ".stack" / "meili" / "meilisearch.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def consume(
     config: Path, log: Path, profile: str | None
-) -> tuple[tuple[float, float], dict[str, Any], int]:
-    """((assigned, caught up) epoch seconds, the consumer's stats, its peak RSS in bytes)."""
+) -> tuple[tuple[float, float], dict[str, Any], int, float]:
+    """((assigned, caught up) epoch seconds, the consumer's stats, its peak RSS in bytes,
+    its CPU seconds)."""
     env = {**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json"}
     # py-spy (sampling, in its own process) shows where the consumer's time goes
     beside = Path(sys.executable).with_name("py-spy")  # pip install -e '.[bench]'
@@ -129,7 +155,7 @@ def consume(
     # /usr/bin/time reports the child's own peak RSS; wait4 on a child forked from this
     # process would count the pages it inherited before exec.
     usage = log.with_suffix(".rss")
-    time_rss = ["/usr/bin/time", "-f", "%M", "-o", str(usage)]
+    time_rss = ["/usr/bin/time", "-f", "%U %S %M", "-o", str(usage)]
     with log.open("wb") as err:
         done = subprocess.run(
             [*(spy if profile else time_rss), *command, "consume", "--until-caught-up"],
@@ -140,12 +166,12 @@ def consume(
         )
     if done.returncode != 0:
         raise SystemExit(f"consume exited with {done.returncode}: {log.read_text()[-2000:]}")
-    rss_kib = 0 if profile else int(usage.read_text().split()[-1])
+    user, system, rss_kib = (0.0, 0.0, 0) if profile else usage.read_text().split()[-3:]
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     assigned = next(log_time(x) for x in lines if x["msg"].startswith("assigned "))
     caught = next(log_time(x) for x in lines if x["msg"].startswith("caught up"))
     stats = next(x["stats"] for x in lines if x["msg"] == "consumer stopped")
-    return (assigned, caught), stats, rss_kib * 1024
+    return (assigned, caught), stats, int(rss_kib) * 1024, float(user) + float(system)
 
 
 def timeline(
@@ -180,6 +206,45 @@ def _timeline(tasks: list[Any], assigned: float, caught: float) -> dict[str, Any
         "to_first_enqueue_s": round(first - assigned, 3),
         "first_started_to_last_finished_s": round(last - started, 3),
         "after_last_finished_s": round(caught - last, 3),
+    }
+
+
+def batches(url: str, key: str, uid: str) -> dict[str, Any]:
+    """How Meilisearch indexed an index's documents: its batches, their sizes and
+    durations, and the time between them (the queue was empty, or the scheduler busy)."""
+    found: list[dict[str, Any]] = []
+    cursor: int | None = None
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http:
+        while True:
+            params: dict[str, Any] = {"indexUids": uid, "limit": 1000}
+            if cursor is not None:
+                params["from"] = cursor
+            page = http.get("/batches", params=params).raise_for_status().json()
+            found += page["results"]
+            cursor = page.get("next")
+            if cursor is None:
+                break
+    found = [b for b in found if b.get("details", {}).get("receivedDocuments")]
+    found.sort(key=lambda b: b["uid"])
+
+    def at(moment: str) -> float:
+        return dt.datetime.fromisoformat(moment.replace("Z", "+00:00")[:26] + "+00:00").timestamp()
+
+    docs = sorted(int(b["details"]["receivedDocuments"]) for b in found)
+    spans = [(at(b["startedAt"]), at(b["finishedAt"])) for b in found]
+    gaps = [max(0.0, spans[i + 1][0] - spans[i][1]) for i in range(len(spans) - 1)]
+    strategies: dict[str, int] = {}
+    for b in found:
+        name = str(b.get("batchStrategy", "?"))
+        strategies[name] = strategies.get(name, 0) + 1
+    return {
+        "batches": len(found),
+        "tasks": sum(int(b["stats"]["totalNbTasks"]) for b in found),
+        "documents_per_batch": {"min": docs[0], "p50": docs[len(docs) // 2], "max": docs[-1]},
+        "busy_s": round(sum(end - start for start, end in spans), 3),
+        "span_s": round(spans[-1][1] - spans[0][0], 3),
+        "gaps_s": round(sum(gaps), 3),
+        "strategies": strategies,
     }
 
 
@@ -234,12 +299,21 @@ def measure(
             if direct:
                 print("direct bulk load ...", flush=True)
                 docs = [document(row(i, shape)) for i in range(events)]
+                sink_cpu = cpu_seconds(meili_pid())
                 result["direct_s"] = bulk_load(client, direct_uid, docs)
+                result["direct_meili_cpu_s"] = round(cpu_seconds(meili_pid()) - sink_cpu, 2)
+                result["direct_batches"] = batches(url, key, direct_uid)
                 del docs
             print("consume --until-caught-up ...", flush=True)
-            (assigned, caught), stats, rss = consume(config, Path(tmp) / "consume.log", profile)
+            sink_cpu = cpu_seconds(meili_pid())
+            (assigned, caught), stats, rss, cpu = consume(
+                config, Path(tmp) / "consume.log", profile
+            )
+            result["consume_meili_cpu_s"] = round(cpu_seconds(meili_pid()) - sink_cpu, 2)
+            result["consumer_cpu_s"] = round(cpu, 2)
             consume_s = caught - assigned
             result["timeline"] = timeline(client, consumer_uid, assigned, caught)
+            result["consume_batches"] = batches(url, key, consumer_uid)
             count = client.index(consumer_uid).get_stats().number_of_documents
             assert count == events, f"consumer index holds {count} documents"
         finally:
@@ -271,6 +345,13 @@ def main() -> None:
         f"(received {r['received']}, retries {r['retries']}, peak RSS {r['peak_rss_mib']} MiB)"
     )
     print(f"timeline         : {r['timeline']}")
+    for name in ("direct", "consume"):
+        if f"{name}_batches" in r:
+            print(f"{name + ' batches':17s}: {r[f'{name}_batches']}")
+    cpu = {
+        k: r[k] for k in ("direct_meili_cpu_s", "consume_meili_cpu_s", "consumer_cpu_s") if k in r
+    }
+    print(f"cpu seconds      : {cpu}")
     if "ratio" in r:
         print(f"ratio            : {r['ratio']:.2f} (target >= 0.95)")
 
