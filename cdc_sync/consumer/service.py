@@ -22,6 +22,7 @@ from cdc_sync.consumer.backpressure import (
     LIGHT_TASK_POLL_S,
     partitions_to_pause,
     task_poll_interval,
+    waits_to_fill,
 )
 from cdc_sync.consumer.batch import PartitionBatch
 from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue, letters_for
@@ -366,6 +367,7 @@ class ConsumerService:
         few tasks of ours in flight, lingering gains nothing (Meilisearch would
         sit idle, and batches the tasks it has not started anyway), so open
         batches go at once: low latency at light traffic, large tasks at heavy.
+        A partition with a backlog in Kafka sends full batches only (`waits_to_fill`).
         """
         for partition in list(self.trackers):
             queue = self.held.get(partition)
@@ -375,8 +377,19 @@ class ConsumerService:
             eager = self._light()
             if queue or batch is None or not (eager or batch.is_due(now, self.limits)):
                 continue
+            if self._fills_from_backlog(partition, batch, now):
+                continue
             if self._send_allowed(batch):
                 self._submit(self.open.pop(partition))
+
+    def _fills_from_backlog(self, partition: Partition, batch: PartitionBatch, now: float) -> bool:
+        last = self.trackers[partition].last
+        high = self.kafka.fetched_high(partition)  # cached from fetch responses
+        if last is None or high is None:
+            return False
+        room = self.limits.batch_size - len(batch.offsets)
+        paused = partition in self.paused
+        return waits_to_fill(high - last - 1, room, paused, now - batch.created_at)
 
     def _light(self) -> bool:
         """Light traffic: few tasks and little data in flight (latency matters more than CPU)."""

@@ -1,10 +1,12 @@
 from cdc_sync.config import ConsumerSettings
 from cdc_sync.consumer.backpressure import (
+    BACKLOG_HOLD_S,
     LIGHT_TASK_POLL_S,
     MAX_TASK_POLL_S,
     can_send,
     partitions_to_pause,
     task_poll_interval,
+    waits_to_fill,
 )
 from cdc_sync.kafka.types import Partition
 
@@ -36,3 +38,14 @@ def test_task_polls_back_off_only_while_heavy_traffic_finishes_nothing() -> None
     assert seen == [0.02, 0.04, 0.08, 0.16, MAX_TASK_POLL_S, MAX_TASK_POLL_S]
     assert task_poll_interval(MAX_TASK_POLL_S, light=False, finished=3) == LIGHT_TASK_POLL_S
     assert task_poll_interval(MAX_TASK_POLL_S, light=True, finished=0) == LIGHT_TASK_POLL_S
+
+
+def test_a_batch_waits_to_fill_only_while_its_backlog_can_fill_it() -> None:
+    """Task sizing at a backlog: a partly filled batch is not sent as a piece while records
+    enough to fill it already wait in Kafka; light traffic (no such backlog), a paused
+    partition (nothing more arrives) or a batch held past BACKLOG_HOLD_S go as before."""
+    assert waits_to_fill(behind=4_000, room=3_000, paused=False, age_s=0.0)
+    assert not waits_to_fill(behind=2_999, room=3_000, paused=False, age_s=0.0)
+    assert not waits_to_fill(behind=0, room=1, paused=False, age_s=0.0)
+    assert not waits_to_fill(behind=4_000, room=3_000, paused=True, age_s=0.0)
+    assert not waits_to_fill(behind=4_000, room=3_000, paused=False, age_s=BACKLOG_HOLD_S)
