@@ -227,10 +227,7 @@ class ConsumerService:
                 truncate = self._announce(table, event)
         except DecodeError as exc:
             failure = exc
-        if tracker.last is None:
-            self.stats.first_offsets.setdefault(str(record.partition), record.offset)
-        tracker.received(record.offset)
-        self.stats.received += 1
+        self._received(record, tracker)
         if failure is None and (
             truncate is DONE
             or (
@@ -251,15 +248,28 @@ class ConsumerService:
             code = exc.code if isinstance(exc, InvalidDocument) else error_code(exc)
             self._dead_letter(DeadLetter(record, code, str(exc)))
             return
-        batch = self.open.get(record.partition)
-        if batch is None:
-            batch = self.open[record.partition] = PartitionBatch(record.partition, table, now)
+        batch = self._open_batch(record.partition, table, now)
         if event.op == "t":
             batch.add_truncate(record.offset, truncate)
         else:
             batch.add(record.offset, op, event.ts_ms)
+        self._hold_if_full(batch)
+
+    def _received(self, record: Received, tracker: OffsetTracker) -> None:
+        if tracker.last is None:
+            self.stats.first_offsets.setdefault(str(record.partition), record.offset)
+        tracker.received(record.offset)
+        self.stats.received += 1
+
+    def _open_batch(self, partition: Partition, table: TableSettings, now: float) -> PartitionBatch:
+        batch = self.open.get(partition)
+        if batch is None:
+            batch = self.open[partition] = PartitionBatch(partition, table, now)
+        return batch
+
+    def _hold_if_full(self, batch: PartitionBatch) -> None:
         if batch.is_full(self.limits):
-            self.held.setdefault(record.partition, deque()).append(self.open.pop(record.partition))
+            self.held.setdefault(batch.partition, deque()).append(self.open.pop(batch.partition))
 
     # -- truncates in order across partitions (docs/truncates.md, consumer/truncates.py)
 
