@@ -31,9 +31,9 @@ from cdc_sync.consumer.offsets import OffsetTracker
 from cdc_sync.consumer.stats import ConsumerStats
 from cdc_sync.consumer.truncates import DONE, Barriers, rewind_offset
 from cdc_sync.consumer.writer import Abandoned, Writer
-from cdc_sync.documents.mapping import Upsert, operation_for_event
+from cdc_sync.documents.mapping import Upsert, operation_for_event, operation_for_row
 from cdc_sync.errors import DependencyUnavailable, TerminalError, TransientError
-from cdc_sync.events.decode import DecodeError, decode_record
+from cdc_sync.events.decode import DecodeError, decode_record, relay_row
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.position import Position, position_of
 from cdc_sync.kafka.admin import ensure_topics
@@ -219,6 +219,8 @@ class ConsumerService:
         if tracker is None or (tracker.last is not None and record.offset <= tracker.last):
             return  # not ours any more, or a duplicate fetch
         table = self.tables[record.partition.topic]
+        if not self.barriers.view and self._intake_relay_row(record, tracker, table, now):
+            return
         failure: DecodeError | None = None
         truncate: Position | None = None
         try:  # a TransientError leaves before the record counts as received: it comes again
@@ -254,6 +256,32 @@ class ConsumerService:
         else:
             batch.add(record.offset, op, event.ts_ms)
         self._hold_if_full(batch)
+
+    def _intake_relay_row(
+        self, record: Received, tracker: OffsetTracker, table: TableSettings, now: float
+    ) -> bool:
+        """Our relay's row images (the bulk of the traffic) without building an event:
+        False, having done nothing, for any other record (the general path reads it)."""
+        found = relay_row(record.key, record.value)
+        if found is None:
+            return False
+        row, ts_ms = found
+        try:
+            op = operation_for_row(table, row)
+            if op is None:
+                return False  # the row lacks a key column: the record's key is needed
+            if isinstance(op, Upsert):
+                check_document(op.document)
+        except TerminalError as exc:
+            self._received(record, tracker)
+            code = exc.code if isinstance(exc, InvalidDocument) else error_code(exc)
+            self._dead_letter(DeadLetter(record, code, str(exc)))
+            return True
+        self._received(record, tracker)
+        batch = self._open_batch(record.partition, table, now)
+        batch.add(record.offset, op, ts_ms)
+        self._hold_if_full(batch)
+        return True
 
     def _received(self, record: Received, tracker: OffsetTracker) -> None:
         if tracker.last is None:

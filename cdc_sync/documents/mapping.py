@@ -291,6 +291,13 @@ def _fields(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> tuple[dic
     return document, partial
 
 
+def operation_for_row(table: TableSettings, row: dict[str, Any]) -> DocumentOp | None:
+    """As `operation_for_event` for an upsert's row image, None when the row lacks a key
+    column (then the event's key is needed)."""
+    plan = _plan(table, row)
+    return _document(table, plan, row) if plan.key_complete else None
+
+
 def operation_for_event(table: TableSettings, event: ChangeEvent) -> DocumentOp:
     """Map a decoded change event: deletes by key, everything else by its row image."""
     if event.is_delete or event.after is None:

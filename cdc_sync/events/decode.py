@@ -82,6 +82,42 @@ def _decode(key: bytes | None, value: bytes | None, avro: AvroDecoder | None) ->
     return event
 
 
+def relay_row(key: bytes | None, value: bytes | None) -> tuple[dict[str, Any], int | None] | None:
+    """A row image written by our relay (op c, u or r), read without building an event:
+    (the ``after`` row, the source's ts_ms). None for every other record, which
+    `decode_record` then reads and judges; where this returns a row, `decode_record`
+    returns an event with the same op class, ``after`` and ``ts_ms``.
+
+    The consumer's bulk: one parse of key and value and a few checks per record.
+    The key must be a JSON object, as `decode_record` requires; its values are not
+    needed here (the caller falls back when the row lacks a key column).
+    """
+    if key is None or value is None or value[:1] != b"{" or key[:1] != b"{":
+        return None
+    try:
+        payload = orjson.loads(value)
+        key_object = orjson.loads(key)
+    except orjson.JSONDecodeError:
+        return None
+    if payload.__class__ is not dict or key_object.__class__ is not dict:
+        return None
+    source = payload.get("source")
+    after = payload.get("after")
+    op = payload.get("op")
+    if (
+        op.__class__ is not str
+        or op not in _ROW_OPS
+        or source.__class__ is not dict
+        or source.get("connector") != CONNECTOR
+        or after.__class__ is not dict
+        or (payload.get("before") is not None and payload["before"].__class__ is not dict)
+        or _is_schema_envelope(key_object)
+    ):
+        return None
+    ts_ms = source.get("ts_ms", payload.get("ts_ms"))
+    return after, ts_ms if ts_ms.__class__ is int else None
+
+
 Shape = Literal["envelope", "flattened", "tombstone", "other"]
 
 

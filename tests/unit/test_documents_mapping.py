@@ -12,6 +12,7 @@ from cdc_sync.documents.mapping import (
     Upsert,
     document_for_row,
     operation_for_event,
+    operation_for_row,
 )
 from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
 from cdc_sync.sink.ids import document_id
@@ -111,3 +112,16 @@ def test_events() -> None:
     assert operation_for_event(t, ChangeEvent("d", {"ID": 7})) == Delete("7")
     upsert = operation_for_event(t, ChangeEvent("u", {"ID": 7}, after={"TITLE": "x"}))
     assert upsert == Upsert("7", {"title": "x", "id": "7"})
+
+
+@pytest.mark.parametrize("row", [ROW, {**ROW, "DEL_YN": "Y"}, {**ROW, "TITLE": UNAVAILABLE}])
+def test_a_row_with_its_key_maps_as_its_event_does(row: dict[str, object]) -> None:
+    """Invariant: the consumer's fast path (operation_for_row) gives the event's operation."""
+    t = table(soft_delete={"column": "DEL_YN", "value": "Y"})
+    event = ChangeEvent(op="u", key={"ID": 7}, after=row)
+    assert operation_for_row(t, row) == operation_for_event(t, event)
+
+
+def test_a_row_without_its_key_needs_the_event() -> None:
+    row = {k: v for k, v in ROW.items() if k != "ID"}
+    assert operation_for_row(table(), row) is None
