@@ -28,20 +28,26 @@ def partitions_to_pause(
 
 
 LIGHT_TASK_POLL_S = 0.01
+DRAINING_TASK_POLL_S = 0.05
 MAX_TASK_POLL_S = 0.2
 
 
-def task_poll_interval(previous: float, light: bool, finished: int) -> float:
+def task_poll_interval(
+    previous: float, light: bool, finished: int, draining: bool = False
+) -> float:
     """How long until task status is asked for again.
 
     At light traffic (few tasks in flight) or right after tasks finished: soon,
     so offsets are committed and room is made at once. Otherwise the interval
     doubles while polls find nothing finished: Meilisearch is working through a
-    deep queue, and every poll costs CPU that indexing needs.
+    deep queue, and every poll costs CPU that indexing needs. While everything
+    read is sent (`draining`: the end of those tasks is all there is to wait
+    for) it doubles up to DRAINING_TASK_POLL_S only.
     """
     if light or finished:
         return LIGHT_TASK_POLL_S
-    return min(max(previous, LIGHT_TASK_POLL_S) * 2, MAX_TASK_POLL_S)
+    ceiling = DRAINING_TASK_POLL_S if draining else MAX_TASK_POLL_S
+    return min(max(previous, LIGHT_TASK_POLL_S) * 2, ceiling)
 
 
 BACKLOG_HOLD_S = 1.0

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.consumer.backpressure import (
+    DRAINING_TASK_POLL_S,
     LIGHT_TASK_POLL_S,
     partitions_to_pause,
     task_poll_interval,
@@ -154,8 +155,11 @@ class ConsumerService:
         now = self.clock()
         busy = bool(self.writer.tasks or self.open or any(self.held.values()))
         light = self._light()
+        draining = not self.open and not any(self.held.values())
         if light:
             self._poll_s = LIGHT_TASK_POLL_S
+        elif draining:
+            self._poll_s = min(self._poll_s, DRAINING_TASK_POLL_S)
         next_poll = self._times["tasks"] + self._poll_s
         self._align_partitions(now)
         records, self.backlog = self.backlog, []
@@ -167,7 +171,7 @@ class ConsumerService:
         if now >= next_poll:
             self._times["tasks"] = now
             finished = self._collect()
-            self._poll_s = task_poll_interval(self._poll_s, light, finished)
+            self._poll_s = task_poll_interval(self._poll_s, light, finished, draining)
         self._flow_control()
         # catching up, the end is noticed sooner when finished work is committed at once
         self._commit(now, force=finished > 0 and self.targets is not None)

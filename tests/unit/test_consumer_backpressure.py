@@ -1,6 +1,7 @@
 from cdc_sync.config import ConsumerSettings
 from cdc_sync.consumer.backpressure import (
     BACKLOG_HOLD_S,
+    DRAINING_TASK_POLL_S,
     LIGHT_TASK_POLL_S,
     MAX_TASK_POLL_S,
     can_send,
@@ -49,3 +50,11 @@ def test_a_batch_waits_to_fill_only_while_its_backlog_can_fill_it() -> None:
     assert not waits_to_fill(behind=0, room=1, paused=False, age_s=0.0)
     assert not waits_to_fill(behind=4_000, room=3_000, paused=True, age_s=0.0)
     assert not waits_to_fill(behind=4_000, room=3_000, paused=False, age_s=BACKLOG_HOLD_S)
+
+
+def test_task_polls_back_off_less_while_everything_read_is_in_flight() -> None:
+    """Draining (nothing left to send): the end of the tasks in flight is all the consumer
+    waits for, so polls back off to DRAINING_TASK_POLL_S only."""
+    assert task_poll_interval(0.04, light=False, finished=0, draining=True) == DRAINING_TASK_POLL_S
+    assert task_poll_interval(0.02, light=False, finished=0, draining=True) == 0.04
+    assert task_poll_interval(0.04, light=False, finished=0, draining=False) == 0.08
