@@ -54,14 +54,16 @@ BACKLOG_HOLD_S = 1.0
 """The longest a batch waits to fill from a backlog (a fetch that stalls sends it anyway)."""
 
 
-def waits_to_fill(behind: int, room: int, paused: bool, age_s: float) -> bool:
+def waits_to_fill(behind: int, room: int, paused: bool, age_s: float, sink_busy: bool) -> bool:
     """Whether a partly filled batch waits for more records instead of going now.
 
     It waits while its partition has at least `room` more records in Kafka (a
-    backlog: the batch will be full within a fetch or two), unless the
-    partition is paused (nothing more arrives) or the batch waited too long.
-    Meilisearch indexes every enqueued task of an index in one batch, and each
-    batch costs it a fixed share of work; catching up in full tasks makes its
-    batches fewer and larger. Without a backlog (light traffic) nothing waits.
+    backlog: the batch will be full within a fetch or two) and Meilisearch has
+    tasks of ours to work on meanwhile (`sink_busy`; it is never left idle for
+    this), unless the partition is paused (nothing more arrives) or the batch
+    waited too long. Meilisearch indexes every enqueued task of an index in one
+    batch, and each batch costs it a share of work of its own; catching up in
+    full tasks makes its batches fewer and larger. Without a backlog (light
+    traffic) nothing waits.
     """
-    return not paused and behind >= room and age_s < BACKLOG_HOLD_S
+    return sink_busy and not paused and behind >= room and age_s < BACKLOG_HOLD_S

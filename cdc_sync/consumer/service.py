@@ -431,7 +431,8 @@ class ConsumerService:
             return False
         room = self.limits.batch_size - len(batch.offsets)
         paused = partition in self.paused
-        return waits_to_fill(high - last - 1, room, paused, now - batch.created_at)
+        busy = bool(self.writer.tasks)
+        return waits_to_fill(high - last - 1, room, paused, now - batch.created_at, busy)
 
     def _light(self) -> bool:
         """Light traffic: few tasks and little data in flight (latency matters more than CPU)."""

@@ -43,13 +43,16 @@ def test_task_polls_back_off_only_while_heavy_traffic_finishes_nothing() -> None
 
 def test_a_batch_waits_to_fill_only_while_its_backlog_can_fill_it() -> None:
     """Task sizing at a backlog: a partly filled batch is not sent as a piece while records
-    enough to fill it already wait in Kafka; light traffic (no such backlog), a paused
-    partition (nothing more arrives) or a batch held past BACKLOG_HOLD_S go as before."""
-    assert waits_to_fill(behind=4_000, room=3_000, paused=False, age_s=0.0)
-    assert not waits_to_fill(behind=2_999, room=3_000, paused=False, age_s=0.0)
-    assert not waits_to_fill(behind=0, room=1, paused=False, age_s=0.0)
-    assert not waits_to_fill(behind=4_000, room=3_000, paused=True, age_s=0.0)
-    assert not waits_to_fill(behind=4_000, room=3_000, paused=False, age_s=BACKLOG_HOLD_S)
+    enough to fill it already wait in Kafka and Meilisearch has our tasks to work on; light
+    traffic (no such backlog), an idle sink, a paused partition (nothing more arrives) or a
+    batch held past BACKLOG_HOLD_S go as before."""
+    assert waits_to_fill(behind=4_000, room=3_000, paused=False, age_s=0.0, sink_busy=True)
+    assert not waits_to_fill(behind=2_999, room=3_000, paused=False, age_s=0.0, sink_busy=True)
+    assert not waits_to_fill(behind=0, room=1, paused=False, age_s=0.0, sink_busy=True)
+    assert not waits_to_fill(behind=4_000, room=3_000, paused=False, age_s=0.0, sink_busy=False)
+    assert not waits_to_fill(behind=4_000, room=3_000, paused=True, age_s=0.0, sink_busy=True)
+    hold = BACKLOG_HOLD_S
+    assert not waits_to_fill(behind=4_000, room=3_000, paused=False, age_s=hold, sink_busy=True)
 
 
 def test_task_polls_back_off_less_while_everything_read_is_in_flight() -> None:
