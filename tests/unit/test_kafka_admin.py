@@ -12,14 +12,16 @@ from cdc_sync.kafka.errors import KafkaAuthenticationFailed, KafkaRefused, on_cl
 KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9")
 
 
-def metadata(topics: dict[str, int]) -> Any:
-    """A metadata answer listing each topic with its number of led partitions."""
+def metadata(topics: dict[str, int], brokers: int = 1) -> Any:
+    """A metadata answer listing `brokers` brokers and each topic with its number of led
+    partitions."""
     partition = SimpleNamespace(error=None, leader=1)
     return SimpleNamespace(
+        brokers={b: SimpleNamespace(id=b) for b in range(1, brokers + 1)},
         topics={
             name: SimpleNamespace(error=None, partitions=dict.fromkeys(range(count), partition))
             for name, count in topics.items()
-        }
+        },
     )
 
 
@@ -53,17 +55,17 @@ def test_a_created_topic_is_awaited_until_its_partitions_are_visible() -> None:
 class Failing(Admin):
     """Creation fails first with `code`, then works."""
 
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, reason: str = "") -> None:
         super().__init__()
         self.answers = [metadata({}), metadata({}), metadata({"t": 3})]
-        self.code, self.creates = code, 0
+        self.code, self.reason, self.creates = code, reason, 0
 
     def create_topics(self, new: list[Any], operation_timeout: float) -> dict[str, Future[None]]:
         self.creates += 1
         if self.creates > 1:
             return super().create_topics(new, operation_timeout)
         failed: Future[None] = Future()
-        failed.set_exception(KafkaException(KafkaError(self.code)))
+        failed.set_exception(KafkaException(KafkaError(self.code, self.reason or None)))
         return {topic.topic: failed for topic in new}
 
 
@@ -77,10 +79,24 @@ def test_a_broker_going_away_while_topics_are_created_is_asked_again(
 
 
 def test_a_refusal_that_asking_again_does_not_cure_fails_at_once() -> None:
-    admin = Failing(KafkaError.INVALID_REPLICATION_FACTOR)
+    admin = Failing(KafkaError.INVALID_REPLICATION_FACTOR)  # 3 replicas, 1 broker
+    kafka = KAFKA.model_copy(update={"replication_factor": 3})
     with pytest.raises(KafkaRefused, match=r"cannot create topics: .*[Rr]eplication"):
-        ensure_topics(KAFKA, ["t"], admin=admin)
+        ensure_topics(kafka, ["t"], admin=admin)
     assert admin.creates == 1
+
+
+def test_a_replication_factor_refused_while_the_brokers_are_fenced_is_asked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A restarting KRaft broker is fenced for a moment: creating a topic is refused
+    (INVALID_REPLICATION_FACTOR) although the cluster has the brokers the factor needs."""
+    monkeypatch.setattr("cdc_sync.kafka.admin.RETRY_S", 0)
+    reason = "Unable to replicate the partition 1 time(s): All brokers are currently fenced"
+    admin = Failing(KafkaError.INVALID_REPLICATION_FACTOR, reason)
+    admin.answers.insert(0, metadata({}))  # the cluster's brokers, asked after the refusal
+    ensure_topics(KAFKA, ["t"], admin=admin)
+    assert admin.creates == 2
 
 
 class Unauthenticated(Admin):
