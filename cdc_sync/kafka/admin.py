@@ -67,7 +67,7 @@ def ensure_topics(
             error: KafkaError = exc.args[0]
             admin.poll(0)  # raises refused credentials, which librdkafka only reports there
             refused = terminal(error, f"kafka at {kafka.bootstrap_servers}: cannot create topics")
-            if refused is not None:
+            if refused is not None and not _brokers_fenced(admin, kafka, error):
                 raise refused from None
             if time.monotonic() > deadline:
                 raise DependencyUnavailable(
@@ -75,6 +75,18 @@ def ensure_topics(
                 ) from None
             log.warning("kafka: creating topics: %s; asking again", error.str())
             time.sleep(RETRY_S)
+
+
+def _brokers_fenced(admin: AdminClient, kafka: KafkaSettings, error: KafkaError) -> bool:
+    """A replication factor refused although the cluster has the brokers it needs: they are
+    fenced for the moment (a KRaft broker restarting), so asking again will cure it."""
+    if error.code() != KafkaError.INVALID_REPLICATION_FACTOR:
+        return False
+    try:
+        brokers = len(admin.list_topics(timeout=ASK_S).brokers)
+    except KafkaException:
+        return True  # the broker is away: the restart is still under way
+    return kafka.replication_factor <= brokers
 
 
 def _create_missing(
