@@ -24,6 +24,22 @@ def cli(config: Path, *args: str, env: dict[str, str] | None = None, timeout: fl
     )
 
 
+def relays_at_once(config: Path, n: int = 2) -> list[str]:
+    """`relay --once` in `n` processes started together; their outputs, once all exited 0."""
+    relays = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cdc_sync", "--config", str(config), "relay", "--once"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    outputs = [r.communicate(timeout=120) for r in relays]
+    assert all(r.returncode == 0 for r in relays), outputs
+    return [out for out, _ in outputs]
+
+
 def murmur2(data: bytes) -> int:
     """Kafka's Java `Utils.murmur2`."""
     m, r = 0x5BD1E995, 24

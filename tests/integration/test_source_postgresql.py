@@ -13,10 +13,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
-from cdc_sync.config import Settings
 from cdc_sync.source.install import install, uninstall
+from tests.integration.postgres_support import clean_engine, run, settings
 from tests.integration.relay_helpers import by_key, cli, read_topic
 
 pytestmark = pytest.mark.stack
@@ -38,31 +38,12 @@ CREATE TRIGGER cdc_items_trg AFTER INSERT OR UPDATE OR DELETE ON items
 """
 
 
+ITEMS = {"name": "ITEMS", "primary_key": ["ID"]}
+
+
 @pytest.fixture
 def engine(pg_url: str) -> Iterator[Engine]:
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    run(engine, "DROP TABLE IF EXISTS items, pairs, cdc_change_log")
-    run(engine, "DROP FUNCTION IF EXISTS cdc_items_fn(), cdc_pairs_fn()")
-    yield engine
-    engine.dispose()
-
-
-def run(engine: Engine, *statements: str) -> None:
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.exec_driver_sql(statement)
-
-
-def settings(url: str, tables: list[dict[str, Any]], notify: bool = True) -> Settings:
-    return Settings(
-        source={"url": url, "notify": notify},  # type: ignore[arg-type]
-        kafka={"bootstrap_servers": "127.0.0.1:9"},  # type: ignore[arg-type]
-        meilisearch={"url": "http://127.0.0.1:9"},  # type: ignore[arg-type]
-        tables=tables,  # type: ignore[arg-type]
-    )
-
-
-ITEMS = {"name": "ITEMS", "primary_key": ["ID"]}
+    yield from clean_engine(pg_url)
 
 
 def logged(engine: Engine) -> list[tuple[str, Any]]:

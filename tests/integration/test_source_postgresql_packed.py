@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,12 +13,12 @@ from typing import Any
 
 import meilisearch
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
-from cdc_sync.config import Settings
 from cdc_sync.source.backlog import changelog_backlog
 from cdc_sync.source.install import install
-from tests.integration.relay_helpers import cli
+from tests.integration.postgres_support import clean_engine, run, settings
+from tests.integration.relay_helpers import cli, relays_at_once
 
 pytestmark = pytest.mark.stack
 
@@ -30,25 +28,7 @@ ITEMS = {"name": "ITEMS", "primary_key": ["ID"]}
 
 @pytest.fixture
 def engine(pg_url: str) -> Iterator[Engine]:
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    run(engine, "DROP TABLE IF EXISTS items, pairs, cdc_change_log")
-    yield engine
-    engine.dispose()
-
-
-def run(engine: Engine, *statements: str) -> None:
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.exec_driver_sql(statement)
-
-
-def settings(url: str, tables: list[dict[str, Any]]) -> Settings:
-    return Settings(
-        source={"url": url},  # type: ignore[arg-type]
-        kafka={"bootstrap_servers": "127.0.0.1:9"},  # type: ignore[arg-type]
-        meilisearch={"url": "http://127.0.0.1:9"},  # type: ignore[arg-type]
-        tables=tables,  # type: ignore[arg-type]
-    )
+    yield from clean_engine(pg_url)
 
 
 def take(engine: Engine) -> list[tuple[str, str, int, list[Any]]]:
@@ -158,17 +138,7 @@ def test_packed_statements_reach_the_index_with_two_relays_and_small_batches(
         "DELETE FROM items WHERE mod(id, 7) = 0",
         "INSERT INTO items VALUES (9999, 'one row', 'OK')",
     )
-    relays = [
-        subprocess.Popen(
-            [sys.executable, "-m", "cdc_sync", "--config", str(config), "relay", "--once"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [r.communicate(timeout=120) for r in relays]
-    assert all(r.returncode == 0 for r in relays), outputs
+    relays_at_once(config)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM cdc_change_log")).scalar_one() == 0
         rows = conn.execute(text("SELECT id, name, status FROM items WHERE status <> 'DRAFT'"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from cdc_sync.source.relay import CRASH_HOOK
-from tests.integration.relay_helpers import by_key, cli, java_partition, read_topic
+from tests.integration.relay_helpers import by_key, cli, java_partition, read_topic, relays_at_once
 
 pytestmark = pytest.mark.stack
 
@@ -177,18 +176,8 @@ def test_two_relays_on_postgresql_share_the_log(
     assert cli(config, "source", "install").returncode == 0
     run(engine, "INSERT INTO items SELECT g, 'n' || g, 'OK', g FROM generate_series(1, 2000) g")
     run(engine, "UPDATE items SET name = 'v2' WHERE id % 4 = 0")
-    relays = [
-        subprocess.Popen(
-            [sys.executable, "-m", "cdc_sync", "--config", str(config), "relay", "--once"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [r.communicate(timeout=120) for r in relays]
-    assert all(r.returncode == 0 for r in relays), outputs
-    counts = [int(out.split()[1]) for out, _ in outputs]
+    outputs = relays_at_once(config)
+    counts = [int(out.split()[1]) for out in outputs]
     topic, _ = topic_of(config)
     keys = by_key(read_topic(kafka_bootstrap, topic))
     assert len(keys) == 2000
