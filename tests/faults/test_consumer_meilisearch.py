@@ -21,8 +21,7 @@ from tests.integration.consumer_support import (
     ConsumerProcess,
     Stream,
     assert_final_state,
-    end_offsets,
-    group_offsets,
+    committed_to_end,
     make_events,
     produce,
     tables,
@@ -60,9 +59,7 @@ def test_consumer_through_a_faulty_meilisearch(
     stream, ledger = Stream(), Ledger()
     watch = CommitWatch(ledger, meili, kafka.bootstrap_servers, kafka.group_id, indexes)
 
-    def caught_up() -> bool:
-        ends = end_offsets(kafka.bootstrap_servers, topics)
-        return group_offsets(kafka.bootstrap_servers, kafka.group_id, topics) == ends
+    caught_up = committed_to_end(kafka.bootstrap_servers, kafka.group_id, topics)
 
     with ConsumerProcess(config, tmp_path / "consumer.log") as run:
         watch.start()

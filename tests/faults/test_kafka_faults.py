@@ -33,6 +33,7 @@ from tests.integration.consumer_support import (
     ConsumerProcess,
     Stream,
     assert_final_state,
+    committed_to_end,
     end_offsets,
     group_offsets,
     make_events,
@@ -171,8 +172,7 @@ def test_consumer_through_a_faulty_kafka_connection(
     stream, ledger = Stream(), Ledger()
     watch = CommitWatch(ledger, meili, direct, kafka.group_id, indexes)
 
-    def caught_up() -> bool:
-        return group_offsets(direct, kafka.group_id, topics) == end_offsets(direct, topics)
+    caught_up = committed_to_end(direct, kafka.group_id, topics)
 
     with ConsumerProcess(config, tmp_path / "consumer.log") as consumer:
         watch.start()
@@ -214,9 +214,7 @@ def test_a_consumer_fenced_off_its_static_membership_rejoins(
     stream, ledger = Stream(), Ledger()
     watch = CommitWatch(ledger, meili, kafka.bootstrap_servers, kafka.group_id, indexes)
 
-    def caught_up() -> bool:
-        ends = end_offsets(kafka.bootstrap_servers, topics)
-        return group_offsets(kafka.bootstrap_servers, kafka.group_id, topics) == ends
+    caught_up = committed_to_end(kafka.bootstrap_servers, kafka.group_id, topics)
 
     with ConsumerProcess(config, tmp_path / "consumer.log") as consumer:
         watch.start()

@@ -197,6 +197,11 @@ def end_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]
         consumer.close()
 
 
+def committed_to_end(bootstrap: str, group: str, topics: list[str]) -> Callable[[], bool]:
+    """A check for `wait_for`: the group's committed offsets are the topics' end offsets."""
+    return lambda: group_offsets(bootstrap, group, topics) == end_offsets(bootstrap, topics)
+
+
 def wait_for(
     condition: Callable[[], bool], timeout_s: float, what: str, every: float = 0.2
 ) -> None:
