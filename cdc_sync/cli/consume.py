@@ -61,11 +61,13 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
             http.stop()
     stats = service.stats
     log.info(
-        "consume finished: %d received, %d applied, %d deleted, %d dead-lettered, %d retries",
+        "consume finished: %d received, %d applied, %d deleted, %d dead-lettered, %d skipped, "
+        "%d retries",
         stats.received,
         stats.applied,
         stats.deleted,
         stats.dead_lettered,
+        stats.skipped,
         stats.retries,
     )
 
@@ -77,6 +79,7 @@ def _details(service: ConsumerService) -> dict[str, object]:
         "applied": s.applied,
         "deleted": s.deleted,
         "dead-lettered": s.dead_lettered,
+        "skipped": s.skipped,
         "retries": s.retries,
         "tasks in flight": s.in_flight_tasks,
         "paused partitions": s.paused_partitions,
