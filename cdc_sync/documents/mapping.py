@@ -298,10 +298,23 @@ def operation_for_row(table: TableSettings, row: dict[str, Any]) -> DocumentOp |
     return _document(table, plan, row) if plan.key_complete else None
 
 
+def _deleted_key(table: TableSettings, event: ChangeEvent) -> list[Any]:
+    """The record's key; without one (a table without a primary key) the row image's."""
+    if event.key:
+        return key_of(table, event.key)
+    try:
+        return key_of(table, event.before or {})
+    except MappingError as exc:
+        raise MappingError(
+            f"delete with no record key (a table without a primary key), and its before "
+            f"image lacks the key: {exc} (on PostgreSQL such a table needs REPLICA IDENTITY FULL)"
+        ) from None
+
+
 def operation_for_event(table: TableSettings, event: ChangeEvent) -> DocumentOp:
     """Map a decoded change event: deletes by key, everything else by its row image."""
     if event.is_delete or event.after is None:
-        return Delete(document_id(key_of(table, event.key)))
+        return Delete(document_id(_deleted_key(table, event)))
     row = event.after
     plan = _plan(table, row)
     if not plan.key_complete:

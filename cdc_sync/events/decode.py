@@ -63,8 +63,9 @@ def decode_record(
 ) -> ChangeEvent:
     """Decode one Kafka record (raw key and value bytes) into a change event.
 
-    A missing key is allowed only for row images (the mapper then takes the key
-    from the row); deletes and tombstones need it. ``avro`` decodes records in
+    A missing (null) key is a table without a primary key: the mapper takes the key
+    from the row image (``after``, or a delete's ``before``), and a tombstone without a
+    key raises ``NotARowChange``. ``avro`` decodes records in
     the Confluent wire format; without it such records are a ``DecodeError``.
     ``table`` is ``SCHEMA.TABLE`` when the event names the schema. Raises
     ``DecodeError``, including for Debezium messages that are not row changes,
@@ -83,12 +84,14 @@ def _decode(key: bytes | None, value: bytes | None, avro: AvroDecoder | None) ->
     key_values = _decode_key(key, avro)
     payload, schema_name = (None, None) if value is None else _load(value, "value", avro)
     if payload is None:
-        return ChangeEvent(op="d", key=_require_key(key_values, "tombstone"))
+        if not key_values:  # after a delete in a table without a primary key (null key)
+            raise NotARowChange("tombstone without a key")
+        return ChangeEvent(op="d", key=key_values)
     if not isinstance(payload, dict):
         raise DecodeError(f"value is not a JSON object but {_kind(payload)}")
     event = event_from_payload(payload, key_values, schema_name)
-    if event.op == "d":
-        _require_key(key_values, "delete")
+    if event.op == "d" and not key_values and not event.before:
+        raise DecodeError("delete without a record key or a row image")
     return event
 
 
@@ -159,12 +162,6 @@ def _decode_key(key: bytes | None, avro: AvroDecoder | None) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise DecodeError(f"key is not a JSON object but {_kind(payload)}")
     return payload
-
-
-def _require_key(key: dict[str, Any], what: str) -> dict[str, Any]:
-    if not key:
-        raise DecodeError(f"{what} without a record key")
-    return key
 
 
 def _load(data: bytes, what: str, avro: AvroDecoder | None) -> tuple[Any, str | None]:
