@@ -273,3 +273,34 @@ def test_check_names_what_the_cdc_user_lacks(
     assert done.returncode == 3
     assert "lacks CREATE SEQUENCE" in done.stdout, done.stdout
     owner.dispose()
+
+
+def test_case_twin_columns_are_refused_at_start_and_kept_apart_with_fields(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """NAME and "Name" are two Oracle columns (a quoted identifier is case-sensitive: Oracle
+    SQL Language Reference, "Database Object Naming Rules"); lower-cased they would be one
+    field. Refused with exit 2 naming both and the fields entry; with it, both values go out."""
+    import re
+    import tomllib
+
+    owner = owner_table(
+        users, "TWINS", 'ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(20), "Name" VARCHAR2(20)'
+    )
+    config = config_for(make_config, users, name="TWINS", primary_key=["ID"])
+    done = cli(config, "source", "install")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "tables[0]" in done.stderr and "columns NAME and Name" in done.stderr
+    found = re.search(r"fields = (\{[^}]*\})", done.stderr)
+    assert found, done.stderr
+    fields = tomllib.loads(f"fields = {found.group(1)}")["fields"]
+    config = config_for(make_config, users, name="TWINS", primary_key=["ID"], fields=fields)
+    assert cli(config, "source", "install").returncode == 0
+    with owner.begin() as conn:
+        conn.execute(text("""INSERT INTO TWINS (ID, NAME, "Name") VALUES (1, 'upper', 'mixed')"""))
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    [record] = read_topic(kafka_bootstrap, topic(config, users, "TWINS"))
+    assert record.value is not None
+    assert (record.value["after"]["NAME"], record.value["after"]["Name"]) == ("upper", "mixed")
+    owner.dispose()

@@ -277,3 +277,15 @@ def test_schema_registry_credentials_given_twice_are_a_config_error(tmp_path: Pa
     assert problem.startswith("kafka: ")
     assert "schema_registry_url" in problem and "schema_registry_username" in problem
     assert "url-pw" not in problem and "reg-pw-123" not in problem
+
+
+def test_two_fields_entries_that_produce_one_field_are_refused_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    """One value would be lost; case twins (NAME and "Name") must be named apart."""
+    text = GOOD.replace(
+        'fields = { CASE_NO = "case_no",',
+        'fields = { NAME = "name", Name = "name", CASE_NO = "case_no",',
+    )
+    [problem] = problems(tmp_path, text)
+    assert problem == "tables[0]: fields: NAME and Name both become field 'name'"
