@@ -91,6 +91,18 @@ def _specs_of(fields: FieldMap | None) -> dict[str, FieldSpec] | None:
     return None if fields is None else dict(fields)
 
 
+def _shared_fields(fields: FieldMap | None) -> list[str]:
+    """`fields` entries that would produce one document field (one value lost)."""
+    by_name: dict[str, list[str]] = {}
+    for column, spec in (fields or {}).items():
+        by_name.setdefault(spec.name, []).append(column)
+    return [
+        f"fields: {' and '.join(columns)} both become field {name!r}"
+        for name, columns in by_name.items()
+        if len(columns) > 1
+    ]
+
+
 def _check_filter(predicate: str | None) -> None:
     if predicate is not None and ";" in predicate:
         raise ValueError("filter must be a single SQL predicate (no ';')")
@@ -117,6 +129,9 @@ class ChildSettings(Section):
     @model_validator(mode="after")
     def _check(self) -> ChildSettings:
         _check_filter(self.filter)
+        problems = _shared_fields(self.fields)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -198,7 +213,7 @@ class TableSettings(Section):
             raise ValueError(
                 "delete_sweep_interval is for capture = 'timestamp' (trigger capture sees deletes)"
             )
-        problems = self._composition_problems()
+        problems = self._composition_problems() or _shared_fields(self.fields)
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -1,7 +1,8 @@
 """Row image → Meilisearch document operation, per table config (SPEC §5).
 
 Shared by the consumer and bootstrap so both write identical documents.
-Column names match case-insensitively (Oracle upper-cases, PostgreSQL lower-cases).
+Column names match case-insensitively (Oracle upper-cases, PostgreSQL lower-cases); columns
+that differ only in case are kept apart or refused (`documents.columns`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from cdc_sync.config import FieldSpec, TableSettings
+from cdc_sync.documents.columns import AmbiguousColumn, case_twins, resolve, twins_problem
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.debezium import decimal_from, from_epoch
 from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
@@ -78,11 +80,11 @@ RESERVED_PREFIX = "__cdc_"
 
 
 def _resolve(columns: tuple[str, ...], column: str) -> str | None:
-    """The row's name for a configured column: exact, else the first case-insensitive match."""
-    if column in columns:
-        return column
-    wanted = column.upper()
-    return next((name for name in columns if name.upper() == wanted), None)
+    """The row's name for a configured column (`columns.resolve`), None when it has none."""
+    try:
+        return resolve(columns, column)
+    except AmbiguousColumn as exc:
+        raise MappingError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,11 +214,12 @@ def _specs(table: TableSettings, columns: tuple[str, ...]) -> dict[str, FieldSpe
     configured = table.field_specs()
     excluded = {c.upper() for c in table.exclude}
     if configured is None:
-        return {
-            c: FieldSpec(name=c.lower())
-            for c in columns
-            if c.upper() not in excluded and not c.startswith(RESERVED_PREFIX)
-        }
+        kept = [
+            c for c in columns if c.upper() not in excluded and not c.startswith(RESERVED_PREFIX)
+        ]
+        for twins in case_twins(kept):  # both would become one field
+            raise MappingError(twins_problem(twins, table.qualified_name))
+        return {c: FieldSpec(name=c.lower()) for c in kept}
     specs = dict(configured)
     for column in table.primary_key:  # key columns always stay as fields
         if not any(c.upper() == column.upper() for c in specs):
