@@ -304,3 +304,22 @@ def test_case_twin_columns_are_refused_at_start_and_kept_apart_with_fields(
     assert record.value is not None
     assert (record.value["after"]["NAME"], record.value["after"]["Name"]) == ("upper", "mixed")
     owner.dispose()
+
+
+def test_a_table_configured_in_lower_case_publishes_to_its_upper_case_topic(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Oracle stores unquoted names in upper case, and Debezium's topics spell them so
+    (oracle.adoc, "Topic names": fulfillment.INVENTORY.CUSTOMERS): the relay publishes where
+    the consumer, and a Debezium connector, would read."""
+    owner = owner_table(users, "ITEMS", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(20)")
+    table = {"name": "items", "schema": users.owner.lower(), "primary_key": ["id"]}
+    config = make_config(users.cdc_url, tables=[table], source={"url": users.cdc_url})
+    assert cli(config, "source", "install").returncode == 0
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO ITEMS (ID, NAME) VALUES (1, 'one')"))
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    records = read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))  # <prefix>.APP_….ITEMS
+    assert [r.key for r in records] == [{"ID": 1}]
+    owner.dispose()
