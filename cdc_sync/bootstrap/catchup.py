@@ -54,13 +54,13 @@ def operations(
 def catch_up(
     kafka: KafkaSettings,
     table: TableSettings,
+    topic: str,
     target: Target,
     start: Offsets,
     end: Offsets,
     batch: int = 5000,
 ) -> tuple[int, list[Failure]]:
-    """Apply every event of the table's topic in [start, end) to `target`, in order; wait."""
-    topic = table.topic_name(kafka.topic_prefix)
+    """Apply every event of the table's `topic` in [start, end) to `target`, in order; wait."""
     failures: list[Failure] = []
     avro = None
     if kafka.schema_registry_url:  # its client's libraries are loaded only for Avro topics

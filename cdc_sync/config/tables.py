@@ -266,9 +266,5 @@ class TableSettings(Section):
     def qualified_name(self) -> str:
         return f"{self.schema_}.{self.name}" if self.schema_ else self.name
 
-    def topic_name(self, prefix: str) -> str:
-        """Debezium's naming: ``<prefix>.<SCHEMA>.<TABLE>`` (no schema: ``<prefix>.<TABLE>``)."""
-        return self.topic or f"{prefix}.{self.qualified_name}"
-
     def field_specs(self) -> dict[str, FieldSpec] | None:
         return _specs_of(self.fields)

@@ -75,8 +75,7 @@ class ConsumerService:
         self.settings = settings
         self.limits = settings.consumer
         self.clock = clock
-        prefix = settings.kafka.topic_prefix
-        self.tables: dict[str, TableSettings] = {t.topic_name(prefix): t for t in settings.tables}
+        self.tables: dict[str, TableSettings] = {settings.topic_of(t): t for t in settings.tables}
         self.stats = ConsumerStats()
         self.skipped = SkippedRecords(self.stats)
         self.state = StateStore(settings.state.url)  # waits for the store at start, then:
@@ -321,7 +320,7 @@ class ConsumerService:
                 table.qualified_name,
             )
             return None
-        topic = table.topic_name(self.settings.kafka.topic_prefix)
+        topic = self.settings.topic_of(table)
         partitions = len(self.kafka.partitions_of([topic])) or 1
         barrier = self.barriers.announce(table.qualified_name, position, partitions)
         if barrier.position.comparable(position) and (

@@ -132,13 +132,14 @@ def relay_row(key: bytes | None, value: bytes | None) -> tuple[dict[str, Any], i
     return after, ts_ms if ts_ms.__class__ is int else None
 
 
-RecordShape = Literal["envelope", "flattened", "tombstone", "other"]
+RecordShape = Literal["envelope", "flattened", "not a row change", "tombstone", "other"]
 
 
 def record_shape(value: bytes | None, *, avro: AvroDecoder | None = None) -> RecordShape:
     """What a record value is: a change envelope, a row flattened by ExtractNewRecordState
-    (which drops truncate events), a tombstone, or anything else. Raises only
-    ``TransientError`` (a schema registry that does not answer)."""
+    (which drops truncate events), a record that changes no row (a heartbeat, …), a
+    tombstone, or anything else. Raises only ``TransientError`` (a schema registry that does
+    not answer)."""
     if value is None:
         return "tombstone"
     try:
@@ -150,6 +151,8 @@ def record_shape(value: bytes | None, *, avro: AvroDecoder | None = None) -> Rec
     if not isinstance(payload, dict) or not payload:
         return "other"
     shape = shape_of(payload, schema_name)
+    if shape in NOT_ROW_CHANGES:
+        return "not a row change"
     return shape if shape == "envelope" or shape == "flattened" else "other"
 
 

@@ -301,8 +301,10 @@ def test_shape_of(payload: dict[str, Any], schema_name: str | None, expected: st
         (_json({**ODD_ROW, "__deleted": "false"}), "flattened"),
         (_json({"schema": ODD_VALUE_SCHEMA, "payload": ODD_ROW}), "flattened"),
         (_json({"before": None, "after": ODD_ROW, "source": SOURCE, "op": "c"}), "envelope"),
-        (_json({"ts_ms": 1}), "other"),
-        (_json(TRANSACTION_END), "other"),
+        (_json({"ts_ms": 1}), "not a row change"),
+        (_json(TRANSACTION_END), "not a row change"),
+        (_json({"schema": HEARTBEAT_SCHEMA, "payload": {"ts_ms": 1}}), "not a row change"),
+        (b"{not json", "other"),
     ],
 )
 def test_record_shape_uses_the_same_rule(value: bytes, expected: str) -> None:
