@@ -217,8 +217,9 @@ def _specs(table: TableSettings, columns: tuple[str, ...]) -> dict[str, FieldSpe
         kept = [
             c for c in columns if c.upper() not in excluded and not c.startswith(RESERVED_PREFIX)
         ]
-        for twins in case_twins(kept):  # both would become one field
-            raise MappingError(twins_problem(twins, table.qualified_name))
+        twins = case_twins(kept)
+        if twins:  # they would become one field
+            raise MappingError(twins_problem(twins[0], table.qualified_name))
         return {c: FieldSpec(name=c.lower()) for c in kept}
     specs = dict(configured)
     for column in table.primary_key:  # key columns always stay as fields
