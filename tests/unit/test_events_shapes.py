@@ -289,6 +289,13 @@ def test_records_that_are_not_row_changes_say_so(key: bytes, value: bytes, kind:
         (TRANSACTION_BEGIN, None, "transaction metadata"),
         (SCHEMA_CHANGE, None, "schema change"),
         ({"after": {}, "source": SOURCE}, None, "unknown"),
+        # an envelope's fields and another: a newer envelope, or a row? refused, not guessed
+        ({"before": None, "after": {}, "source": SOURCE, "op": "c", "ts_xs": 1}, None, "unknown"),
+        (
+            {"before": None, "after": {}, "source": SOURCE, "op": "c", "ts_xs": 1},
+            "a.b.Envelope",
+            "envelope",
+        ),
     ],
 )
 def test_shape_of(payload: dict[str, Any], schema_name: str | None, expected: str) -> None:
