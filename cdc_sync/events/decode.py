@@ -23,6 +23,7 @@ from typing import Any, Literal, cast, get_args
 import orjson
 
 from cdc_sync.errors import TerminalError, TransientError
+from cdc_sync.events.avro import AvroReader
 from cdc_sync.events.debezium import SchemaValueError, decode_with_schema, plain
 from cdc_sync.events.encode import CONNECTOR
 from cdc_sync.events.model import ChangeEvent, Op
@@ -175,8 +176,8 @@ def _load(data: bytes, what: str, avro: AvroDecoder | None) -> tuple[Any, str | 
             raise DecodeError(
                 f"{what}: Avro records need a schema registry (kafka.schema_registry_url)"
             )
-        try:
-            return avro(data), None  # Python values, semantic types applied (events/avro.py)
+        try:  # Python values, semantic types applied (events/avro.py)
+            return avro.read(data) if isinstance(avro, AvroReader) else (avro(data), None)
         except TerminalError as exc:
             raise DecodeError(f"{what}: {exc}") from None
     return _unwrap(_parse_json(data, what), what)
@@ -279,6 +280,11 @@ def event_from_payload(
         return _from_envelope(payload, key)
     if shape in NOT_ROW_CHANGES:
         raise NotARowChange(shape)
+    if shape == "unknown" and "op" in payload:
+        raise DecodeError(
+            f"unknown event shape: keys {sorted(payload)} are an envelope's and more, without "
+            "a schema to tell an envelope (schemas on, or Avro) from a row"
+        )
     if shape == "unknown":
         raise DecodeError(f"unknown event shape: keys {sorted(payload)} but no 'op'")
     return _from_flattened(payload, key)

@@ -11,7 +11,8 @@ A table may well have columns named ``source``, ``op``, ``before``, ``after``, `
   envelope has ``op`` and nothing but envelope fields (``Envelope.ALL_FIELD_NAMES``); a
   heartbeat is an integer ``ts_ms`` alone; transaction metadata and schema changes have their
   schemas' fields, typed as there, and no other. A table's row has some column outside these
-  sets (its key, at least), or values of other types.
+  sets (its key, at least), or values of other types. A payload with an envelope's typed
+  fields and others besides (a newer envelope, or a row?) is refused, never guessed.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def shape_of(payload: dict[str, Any], schema_name: str | None = None) -> Shape:
         if "op" in fields:
             return "envelope"
         return "heartbeat" if fields == {"ts_ms"} and _is(payload, "ts_ms", int) else "unknown"
+    if _envelope_typed(payload):  # and more: a newer envelope, or a row? not a guess
+        return "unknown"
     if fields <= TRANSACTION_FIELDS and _transaction_typed(payload):
         return "transaction metadata"
     if fields <= SCHEMA_CHANGE_FIELDS and _is(payload, "ddl", str, None):
@@ -65,6 +68,18 @@ def _is(payload: dict[str, Any], field: str, *kinds: type | None) -> bool:
         return False
     value = payload[field]
     return any(value is None if k is None else isinstance(value, k) for k in kinds)
+
+
+def _envelope_typed(payload: dict[str, Any]) -> bool:
+    """op, source and a row image, typed as in an envelope (a text op, a source object, row
+    objects or nulls)."""
+    images = [f for f in ("before", "after") if f in payload]
+    return (
+        _is(payload, "op", str)
+        and _is(payload, "source", dict)
+        and bool(images)
+        and all(_is(payload, f, dict, None) for f in images)
+    )
 
 
 def _transaction_typed(payload: dict[str, Any]) -> bool:

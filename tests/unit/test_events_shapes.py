@@ -316,3 +316,9 @@ def test_shape_of(payload: dict[str, Any], schema_name: str | None, expected: st
 )
 def test_record_shape_uses_the_same_rule(value: bytes, expected: str) -> None:
     assert record_shape(value) == expected
+
+
+def test_an_envelope_with_fields_of_unknown_kind_is_refused_with_the_reason() -> None:
+    value = {"before": None, "after": {"ID": 1}, "source": SOURCE, "op": "c", "ts_xs": 1}
+    with pytest.raises(DecodeError, match="are an envelope's and more, without a schema"):
+        decode_record(KEY, _json(value))
