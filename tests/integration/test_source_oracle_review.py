@@ -7,6 +7,7 @@ answers; elsewhere the `oracle_url` fixture skips them with the reason.
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -273,3 +274,97 @@ def test_check_names_what_the_cdc_user_lacks(
     assert done.returncode == 3
     assert "lacks CREATE SEQUENCE" in done.stdout, done.stdout
     owner.dispose()
+
+
+def logged_keys(users: Users, op: str) -> set[int]:
+    """The keys the change log holds for `op` (one-key rows: Oracle's triggers never pack)."""
+    with users.admin.connect() as conn:
+        rows = conn.execute(
+            text(f"SELECT PK FROM {users.cdc}.CDC_CHANGE_LOG WHERE OP = :op"), {"op": op}
+        ).all()
+    return {json.loads(pk)[0] for (pk,) in rows}
+
+
+def kept_ids(owner: Engine, where: str = "1 = 1") -> set[int]:
+    with owner.connect() as conn:
+        return {int(i) for (i,) in conn.execute(text(f"SELECT ID FROM BATCHED WHERE {where}"))}
+
+
+@pytest.fixture
+def batched(users: Users, make_config: Callable[..., Path]) -> Iterator[tuple[Engine, Path]]:
+    owner = owner_table(users, "BATCHED", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(10)")
+    config = config_for(make_config, users, name="BATCHED", primary_key=["ID"])
+    done = cli(config, "source", "install")
+    assert done.returncode == 0, done.stderr
+    yield owner, config
+    owner.dispose()
+
+
+# A duplicate key and a name too long for VARCHAR2(10), before and after the 1,000th row.
+BAD_ROWS = {5: (4, "dup"), 700: (700, "far too long"), 1500: (1499, "dup"), 1999: (3, "dup")}
+
+
+def rows_with_errors() -> list[tuple[int, str]]:
+    return [BAD_ROWS.get(i, (i, f"n{i}")) for i in range(2000)]
+
+
+def test_client_array_insert_with_batch_errors_logs_every_row_it_kept(
+    users: Users, batched: tuple[Engine, Path], kafka_bootstrap: str
+) -> None:
+    """Item 6: ``executemany(..., batcherrors=True)`` keeps the good rows and reports the bad
+    (python-oracledb, "Handling Data Errors"); the application commits the good ones.
+
+    Invariant: the change log holds exactly the keys of the rows the table kept, and the
+    relay publishes each of them (none lost with a failed iteration, none invented).
+    """
+    owner, config = batched
+    raw = owner.raw_connection()  # the driver's own API: batcherrors is python-oracledb's
+    cursor = raw.cursor()
+    cursor.executemany(
+        "INSERT INTO BATCHED (ID, NAME) VALUES (:1, :2)", rows_with_errors(), batcherrors=True
+    )
+    errors = cursor.getbatcherrors()
+    raw.commit()
+    assert sorted(e.offset for e in errors) == sorted(BAD_ROWS)
+    kept = kept_ids(owner)
+    assert len(kept) == 2000 - len(BAD_ROWS)
+    assert logged_keys(users, "I") == kept
+    updates = [(f"u{i}" if i % 3 else "much too long", i) for i in sorted(kept)]
+    cursor.executemany("UPDATE BATCHED SET NAME = :1 WHERE ID = :2", updates, batcherrors=True)
+    assert cursor.getbatcherrors()
+    raw.commit()
+    raw.close()
+    assert logged_keys(users, "U") == kept_ids(owner, "NAME LIKE 'u%'")
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    published = by_key(read_topic(kafka_bootstrap, topic(config, users, "BATCHED")))
+    assert {json.loads(k)["ID"] for k in published} == kept
+
+
+def test_forall_save_exceptions_logs_every_row_it_kept(
+    users: Users, batched: tuple[Engine, Path]
+) -> None:
+    """Item 6, PL/SQL's own array DML: ``FORALL ... SAVE EXCEPTIONS`` (PL/SQL Language
+    Reference, "Handling FORALL Exceptions After FORALL Statement Completes") runs every
+    iteration, rolls back the failed ones and raises ORA-24381 at the end; the block
+    handles it and commits. Invariant: the kept rows' keys, and only theirs, are logged."""
+    owner, _config = batched
+    ids = ", ".join(str(i if i not in BAD_ROWS else BAD_ROWS[i][0]) for i in range(2000))
+    block = (
+        "DECLARE\n"
+        "    TYPE t_ids IS TABLE OF NUMBER;\n"
+        f"    v_ids t_ids := t_ids({ids});\n"
+        "BEGIN\n"
+        "    FORALL i IN 1 .. v_ids.COUNT SAVE EXCEPTIONS\n"
+        "        INSERT INTO BATCHED (ID) VALUES (v_ids(i));\n"
+        "EXCEPTION\n"
+        "    WHEN OTHERS THEN IF SQLCODE != -24381 THEN RAISE; END IF;\n"
+        "END;"
+    )
+    raw = owner.raw_connection()
+    raw.cursor().execute(block)
+    raw.commit()
+    raw.close()
+    kept = kept_ids(owner)
+    assert len(kept) == 2000 - 3  # three duplicates; row 700 is only too long as text
+    assert logged_keys(users, "I") == kept

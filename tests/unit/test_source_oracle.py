@@ -154,5 +154,5 @@ def test_raw_keys_are_logged_as_hex() -> None:
 
     log = changelog_table(SourceSettings(url="sqlite://"))  # type: ignore[arg-type]
     [ddl] = d.create_triggers(captured_oracle(), log)
-    assert "JSON_ARRAY(v_k1(i), v_k2(i), RAWTOHEX(v_k3(i)) NULL ON NULL)" in ddl
+    assert "JSON_ARRAY(:NEW.ID, :NEW.DAY, RAWTOHEX(:NEW.GUID) NULL ON NULL)" in ddl
     assert ":OLD.GUID <> :NEW.GUID" in ddl
