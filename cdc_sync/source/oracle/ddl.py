@@ -8,18 +8,18 @@ Written against the Oracle Database SQL and PL/SQL references, 19c and later
 * ``CHANGED_AT`` is UTC without a time zone: python-oracledb returns
   ``TIMESTAMP WITH TIME ZONE`` as a naive datetime in the value's own zone
   (the server's, for ``SYSTIMESTAMP``), which `epoch_ms` would misread as UTC;
-* the table's trigger is a compound trigger (``FOR INSERT OR UPDATE OR
-  DELETE ... COMPOUND TRIGGER``): its ``AFTER EACH ROW`` section tells the
-  events apart with ``INSERTING``/``DELETING`` as a row trigger would and
-  collects (operation, key) in PL/SQL collections typed after the key columns;
-  a ``FORALL`` INSERT writes them to the change log every `FLUSH_ROWS` rows and
-  in ``AFTER STATEMENT``, so a statement changing many rows costs one bulk
-  insert per thousand rows instead of one PL/SQL-to-SQL switch per row. It
-  records ``DBMS_TRANSACTION.LOCAL_TRANSACTION_ID`` once per statement. It lives
-  in the table's schema and runs with its owner's rights, so it names the change
-  log with its schema, and that owner gets a direct ``GRANT INSERT`` on it (a
-  role grant does not count inside a trigger). Children's and lookups' triggers
-  stay simple row triggers;
+* the table's trigger is a row trigger (``AFTER INSERT OR UPDATE OR DELETE
+  ... FOR EACH ROW``) that inserts each row's key into the change log as the
+  row changes. Keys are not collected for a bulk insert at the statement's end:
+  an array DML (FORALL, a client's array insert, a JDBC batch) is one firing
+  whose iterations are rolled back one by one (PL/SQL Language Reference,
+  "Handling FORALL Exceptions"; SAVE EXCEPTIONS and batch errors keep the rest),
+  and nothing in a trigger tells one iteration from the next, so keys buffered
+  across rows could be lost with a failed iteration while the rows they belong
+  to are committed. A row's own INSERT is rolled back exactly when the row is.
+  It lives in the table's schema and runs with its owner's rights, so it names
+  the change log with its schema, and that owner gets a direct ``GRANT INSERT``
+  on it (a role grant does not count inside a trigger);
 * the key is ``JSON_ARRAY(<key>, ... NULL ON NULL)`` in SQL: numbers become JSON
   numbers, DATE/TIMESTAMP keys ISO-8601 text with their time of day (18c and
   later), NULL stays in its position; RAW keys go through ``RAWTOHEX``
@@ -50,14 +50,12 @@ from sqlalchemy import Column, Connection, Row, Select, Table
 from sqlalchemy import types as sqltypes
 
 from cdc_sync.config import TableSettings
-from cdc_sync.source.changelog import MARKER
+from cdc_sync.source.changelog import MARKER, Op
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.oracle import dictionary
 from cdc_sync.source.oracle.driver import PREFETCH_OPTION
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 
-FLUSH_ROWS = 1000
-"""Rows the compound trigger collects before it writes them to the change log in bulk."""
 TRIGGER_MISSING = -4080
 TABLE_MISSING = -942
 
@@ -110,89 +108,28 @@ class OracleDialect(Dialect):
         return self._pk(table, record)
 
     def create_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
-        """One compound trigger: keys collected per row, logged in bulk (FORALL) per statement.
-
-        Row sections tell the events apart as a row trigger would (a key change is
-        a delete of the old key and an insert of the new one); the keys wait in
-        collections of the key columns' own types and go to the change log with
-        one bulk-bound INSERT per `FLUSH_ROWS` rows and at the statement's end, so
-        a statement changing many rows switches from PL/SQL to SQL once per flush,
-        not once per row. JSON_ARRAY stays in SQL, as in a row trigger.
-        """
-        trigger = self.qualified(table, self.object_name(table, "trg"))
-        target = self.table_ref(table.table)
-        keys = [f"v_k{i}" for i in range(1, len(table.key_columns) + 1)]
-        types = [f"{target}.{self.ident(c.name)}%TYPE" for c in table.key_columns]
+        """One row trigger: a key change logs a delete of the old key and an insert of the new."""
         old, new = self.columns(table, ":OLD."), self.columns(table, ":NEW.")
         changed = " OR ".join(f"{o} <> {n}" for o, n in zip(old, new, strict=True))
-        stored = [
-            f"RAWTOHEX({k}(i))" if _is_binary(c) else f"{k}(i)"
-            for c, k in zip(table.key_columns, keys, strict=True)
-        ]
-        pk = f"JSON_ARRAY({', '.join(stored)} NULL ON NULL)"
-        declarations = "".join(
-            f"    TYPE t_k{i} IS TABLE OF {kind} INDEX BY PLS_INTEGER;\n    {key} t_k{i};\n"
-            for i, (key, kind) in enumerate(zip(keys, types, strict=True), 1)
+
+        def log(op: Op, record: str) -> str:
+            return self.insert_change(changelog, table, op, self._pk(table, record)) + ";"
+
+        body = (
+            "    IF INSERTING THEN\n"
+            f"        {log('I', ':NEW')}\n"
+            "    ELSIF DELETING THEN\n"
+            f"        {log('D', ':OLD')}\n"
+            f"    ELSIF {changed} THEN\n"
+            f"        {log('D', ':OLD')}\n"
+            f"        {log('I', ':NEW')}\n"
+            "    ELSE\n"
+            f"        {log('U', ':NEW')}\n"
+            "    END IF;\n"
         )
-        params = ", ".join(f"p_k{i} {kind}" for i, kind in enumerate(types, 1))
-        assign = "".join(f"        {key}(v_n) := p_k{i};\n" for i, key in enumerate(keys, 1))
-
-        def add(op: str, values: list[str]) -> str:
-            return f"cdc_add('{op}', {', '.join(values)});"
-
-        cl = self.table_ref(changelog)
-        return [
-            f"CREATE OR REPLACE TRIGGER {trigger}\n"
-            f"FOR INSERT OR UPDATE OR DELETE ON {target}\n"
-            "COMPOUND TRIGGER\n"
-            f"    -- {self.comment(table)}\n"
-            "    TYPE t_op IS TABLE OF CHAR(1) INDEX BY PLS_INTEGER;\n"
-            "    v_op t_op;\n"
-            f"{declarations}"
-            "    v_n PLS_INTEGER := 0;\n"
-            "    v_txid VARCHAR2(64);\n"
-            "    PROCEDURE cdc_flush IS\n"
-            "    BEGIN\n"
-            "        FORALL i IN 1 .. v_n\n"
-            f"            INSERT INTO {cl} (table_name, op, pk, txid)\n"
-            f"            VALUES ({self.literal(table.name)}, v_op(i), {pk}, v_txid);\n"
-            "        v_n := 0;\n"
-            "    END cdc_flush;\n"
-            f"    PROCEDURE cdc_add(p_op CHAR, {params}) IS\n"
-            "    BEGIN\n"
-            "        v_n := v_n + 1;\n"
-            "        v_op(v_n) := p_op;\n"
-            f"{assign}"
-            f"        IF v_n >= {FLUSH_ROWS} THEN\n"
-            "            cdc_flush;\n"
-            "        END IF;\n"
-            "    END cdc_add;\n"
-            "    AFTER EACH ROW IS\n"
-            "    BEGIN\n"
-            "        IF v_txid IS NULL THEN\n"
-            "            v_txid := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
-            "        END IF;\n"
-            "        IF INSERTING THEN\n"
-            f"            {add('I', new)}\n"
-            "        ELSIF DELETING THEN\n"
-            f"            {add('D', old)}\n"
-            f"        ELSIF {changed} THEN\n"
-            f"            {add('D', old)}\n"
-            f"            {add('I', new)}\n"
-            "        ELSE\n"
-            f"            {add('U', new)}\n"
-            "        END IF;\n"
-            "    END AFTER EACH ROW;\n"
-            "    AFTER STATEMENT IS\n"
-            "    BEGIN\n"
-            "        cdc_flush;\n"
-            "    END AFTER STATEMENT;\n"
-            "END;",
-            *self.create_related_triggers(table, changelog),
-        ]
+        return [self._row_trigger(table, body), *self.create_related_triggers(table, changelog)]
 
     def create_link_triggers(self, related: RelatedTable, changelog: Table) -> list[str]:
-        trigger = self.qualified(related, self.object_name(related, "trg"))
         old_link, new_link = self.columns(related, ":OLD."), self.columns(related, ":NEW.")
         old_set = " AND ".join(f"{c} IS NOT NULL" for c in old_link)
         new_set = " AND ".join(f"{c} IS NOT NULL" for c in new_link)
@@ -200,14 +137,7 @@ class OracleDialect(Dialect):
         moved = " OR ".join(f"{o} <> {n}" for o, n in zip(old_link, new_link, strict=True))
         old = self.insert_change(changelog, related, "U", self._pk(related, ":OLD"))
         new = self.insert_change(changelog, related, "U", self._pk(related, ":NEW"))
-        return [
-            f"CREATE OR REPLACE TRIGGER {trigger}\n"
-            f"AFTER INSERT OR UPDATE OR DELETE ON {self.table_ref(related.table)}\n"
-            "FOR EACH ROW\n"
-            "DECLARE\n"
-            "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
-            "BEGIN\n"
-            f"    -- {self.comment(related)}\n"
+        body = (
             f"    IF NOT INSERTING AND {old_set} THEN\n"
             f"        {old};\n"
             "    END IF;\n"
@@ -218,8 +148,23 @@ class OracleDialect(Dialect):
             f"            {new};\n"
             "        END IF;\n"
             "    END IF;\n"
+        )
+        return [self._row_trigger(related, body)]
+
+    def _row_trigger(self, table: CapturedTable | RelatedTable, body: str) -> str:
+        """``AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW`` around `body`, tagged as ours."""
+        trigger = self.qualified(table, self.object_name(table, "trg"))
+        return (
+            f"CREATE OR REPLACE TRIGGER {trigger}\n"
+            f"AFTER INSERT OR UPDATE OR DELETE ON {self.table_ref(table.table)}\n"
+            "FOR EACH ROW\n"
+            "DECLARE\n"
+            "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
+            "BEGIN\n"
+            f"    -- {self.comment(table)}\n"
+            f"{body}"
             "END;"
-        ]
+        )
 
     def drop_triggers(self, table: CapturedTable) -> list[str]:
         return [

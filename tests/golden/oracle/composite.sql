@@ -17,54 +17,22 @@ COMMENT ON TABLE APP.CDC_CHANGE_LOG IS 'cdc-sync change log';
 
 -- install 3
 CREATE OR REPLACE TRIGGER APP.CDC_CASE_NOTE_TRG
-FOR INSERT OR UPDATE OR DELETE ON APP.CASE_NOTE
-COMPOUND TRIGGER
+AFTER INSERT OR UPDATE OR DELETE ON APP.CASE_NOTE
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
     -- cdc-sync: change capture for APP.CASE_NOTE
-    TYPE t_op IS TABLE OF CHAR(1) INDEX BY PLS_INTEGER;
-    v_op t_op;
-    TYPE t_k1 IS TABLE OF APP.CASE_NOTE.CASE_ID%TYPE INDEX BY PLS_INTEGER;
-    v_k1 t_k1;
-    TYPE t_k2 IS TABLE OF APP.CASE_NOTE.NOTE_NO%TYPE INDEX BY PLS_INTEGER;
-    v_k2 t_k2;
-    v_n PLS_INTEGER := 0;
-    v_txid VARCHAR2(64);
-    PROCEDURE cdc_flush IS
-    BEGIN
-        FORALL i IN 1 .. v_n
-            INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid)
-            VALUES ('APP.CASE_NOTE', v_op(i), JSON_ARRAY(v_k1(i), v_k2(i) NULL ON NULL), v_txid);
-        v_n := 0;
-    END cdc_flush;
-    PROCEDURE cdc_add(p_op CHAR, p_k1 APP.CASE_NOTE.CASE_ID%TYPE, p_k2 APP.CASE_NOTE.NOTE_NO%TYPE) IS
-    BEGIN
-        v_n := v_n + 1;
-        v_op(v_n) := p_op;
-        v_k1(v_n) := p_k1;
-        v_k2(v_n) := p_k2;
-        IF v_n >= 1000 THEN
-            cdc_flush;
-        END IF;
-    END cdc_add;
-    AFTER EACH ROW IS
-    BEGIN
-        IF v_txid IS NULL THEN
-            v_txid := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
-        END IF;
-        IF INSERTING THEN
-            cdc_add('I', :NEW.CASE_ID, :NEW.NOTE_NO);
-        ELSIF DELETING THEN
-            cdc_add('D', :OLD.CASE_ID, :OLD.NOTE_NO);
-        ELSIF :OLD.CASE_ID <> :NEW.CASE_ID OR :OLD.NOTE_NO <> :NEW.NOTE_NO THEN
-            cdc_add('D', :OLD.CASE_ID, :OLD.NOTE_NO);
-            cdc_add('I', :NEW.CASE_ID, :NEW.NOTE_NO);
-        ELSE
-            cdc_add('U', :NEW.CASE_ID, :NEW.NOTE_NO);
-        END IF;
-    END AFTER EACH ROW;
-    AFTER STATEMENT IS
-    BEGIN
-        cdc_flush;
-    END AFTER STATEMENT;
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF :OLD.CASE_ID <> :NEW.CASE_ID OR :OLD.NOTE_NO <> :NEW.NOTE_NO THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'U', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    END IF;
 END;
 /
 

@@ -17,51 +17,22 @@ COMMENT ON TABLE APP.CDC_CHANGE_LOG IS 'cdc-sync change log';
 
 -- install 3
 CREATE OR REPLACE TRIGGER APP.CDC_BLOBS_TRG
-FOR INSERT OR UPDATE OR DELETE ON APP.BLOBS
-COMPOUND TRIGGER
+AFTER INSERT OR UPDATE OR DELETE ON APP.BLOBS
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
     -- cdc-sync: change capture for APP.BLOBS
-    TYPE t_op IS TABLE OF CHAR(1) INDEX BY PLS_INTEGER;
-    v_op t_op;
-    TYPE t_k1 IS TABLE OF APP.BLOBS.GUID%TYPE INDEX BY PLS_INTEGER;
-    v_k1 t_k1;
-    v_n PLS_INTEGER := 0;
-    v_txid VARCHAR2(64);
-    PROCEDURE cdc_flush IS
-    BEGIN
-        FORALL i IN 1 .. v_n
-            INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid)
-            VALUES ('APP.BLOBS', v_op(i), JSON_ARRAY(RAWTOHEX(v_k1(i)) NULL ON NULL), v_txid);
-        v_n := 0;
-    END cdc_flush;
-    PROCEDURE cdc_add(p_op CHAR, p_k1 APP.BLOBS.GUID%TYPE) IS
-    BEGIN
-        v_n := v_n + 1;
-        v_op(v_n) := p_op;
-        v_k1(v_n) := p_k1;
-        IF v_n >= 1000 THEN
-            cdc_flush;
-        END IF;
-    END cdc_add;
-    AFTER EACH ROW IS
-    BEGIN
-        IF v_txid IS NULL THEN
-            v_txid := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
-        END IF;
-        IF INSERTING THEN
-            cdc_add('I', :NEW.GUID);
-        ELSIF DELETING THEN
-            cdc_add('D', :OLD.GUID);
-        ELSIF :OLD.GUID <> :NEW.GUID THEN
-            cdc_add('D', :OLD.GUID);
-            cdc_add('I', :NEW.GUID);
-        ELSE
-            cdc_add('U', :NEW.GUID);
-        END IF;
-    END AFTER EACH ROW;
-    AFTER STATEMENT IS
-    BEGIN
-        cdc_flush;
-    END AFTER STATEMENT;
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.BLOBS', 'I', JSON_ARRAY(RAWTOHEX(:NEW.GUID) NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.BLOBS', 'D', JSON_ARRAY(RAWTOHEX(:OLD.GUID) NULL ON NULL), v_txid);
+    ELSIF :OLD.GUID <> :NEW.GUID THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.BLOBS', 'D', JSON_ARRAY(RAWTOHEX(:OLD.GUID) NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.BLOBS', 'I', JSON_ARRAY(RAWTOHEX(:NEW.GUID) NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.BLOBS', 'U', JSON_ARRAY(RAWTOHEX(:NEW.GUID) NULL ON NULL), v_txid);
+    END IF;
 END;
 /
 

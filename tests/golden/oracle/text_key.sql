@@ -17,51 +17,22 @@ COMMENT ON TABLE APP.CDC_CHANGE_LOG IS 'cdc-sync change log';
 
 -- install 3
 CREATE OR REPLACE TRIGGER APP.CDC_CODES_TRG
-FOR INSERT OR UPDATE OR DELETE ON APP.CODES
-COMPOUND TRIGGER
+AFTER INSERT OR UPDATE OR DELETE ON APP.CODES
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
     -- cdc-sync: change capture for APP.CODES
-    TYPE t_op IS TABLE OF CHAR(1) INDEX BY PLS_INTEGER;
-    v_op t_op;
-    TYPE t_k1 IS TABLE OF APP.CODES.CODE%TYPE INDEX BY PLS_INTEGER;
-    v_k1 t_k1;
-    v_n PLS_INTEGER := 0;
-    v_txid VARCHAR2(64);
-    PROCEDURE cdc_flush IS
-    BEGIN
-        FORALL i IN 1 .. v_n
-            INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid)
-            VALUES ('APP.CODES', v_op(i), JSON_ARRAY(v_k1(i) NULL ON NULL), v_txid);
-        v_n := 0;
-    END cdc_flush;
-    PROCEDURE cdc_add(p_op CHAR, p_k1 APP.CODES.CODE%TYPE) IS
-    BEGIN
-        v_n := v_n + 1;
-        v_op(v_n) := p_op;
-        v_k1(v_n) := p_k1;
-        IF v_n >= 1000 THEN
-            cdc_flush;
-        END IF;
-    END cdc_add;
-    AFTER EACH ROW IS
-    BEGIN
-        IF v_txid IS NULL THEN
-            v_txid := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
-        END IF;
-        IF INSERTING THEN
-            cdc_add('I', :NEW.CODE);
-        ELSIF DELETING THEN
-            cdc_add('D', :OLD.CODE);
-        ELSIF :OLD.CODE <> :NEW.CODE THEN
-            cdc_add('D', :OLD.CODE);
-            cdc_add('I', :NEW.CODE);
-        ELSE
-            cdc_add('U', :NEW.CODE);
-        END IF;
-    END AFTER EACH ROW;
-    AFTER STATEMENT IS
-    BEGIN
-        cdc_flush;
-    END AFTER STATEMENT;
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CODES', 'I', JSON_ARRAY(:NEW.CODE NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CODES', 'D', JSON_ARRAY(:OLD.CODE NULL ON NULL), v_txid);
+    ELSIF :OLD.CODE <> :NEW.CODE THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CODES', 'D', JSON_ARRAY(:OLD.CODE NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CODES', 'I', JSON_ARRAY(:NEW.CODE NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CODES', 'U', JSON_ARRAY(:NEW.CODE NULL ON NULL), v_txid);
+    END IF;
 END;
 /
 
