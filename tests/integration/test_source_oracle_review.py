@@ -28,6 +28,16 @@ from tests.integration.relay_helpers import by_key, cli, read_topic
 pytestmark = [pytest.mark.oracle, pytest.mark.stack]
 
 
+INSTALLER = (
+    "CREATE TABLE",
+    "CREATE SEQUENCE",
+    "CREATE ANY TRIGGER",
+    "ALTER ANY TRIGGER",
+    "DROP ANY TRIGGER",
+)
+"""What docs/oracle.md lists for install when the tables are in another schema."""
+
+
 @dataclass(frozen=True)
 class Users:
     owner: str
@@ -52,7 +62,7 @@ def users(oracle_url: str) -> Iterator[Users]:
             conn.execute(text(f'CREATE USER {user} IDENTIFIED BY "{password}" QUOTA 100M ON USERS'))
             conn.execute(text(f"GRANT CREATE SESSION TO {user}"))
         conn.execute(text(f"GRANT CREATE TABLE TO {owner}"))
-        for privilege in ("CREATE TABLE", "CREATE SEQUENCE", "CREATE ANY TRIGGER"):
+        for privilege in INSTALLER:
             conn.execute(text(f"GRANT {privilege} TO {cdc}"))
     yield Users(
         owner, url_for(oracle_url, owner, password), cdc, url_for(oracle_url, cdc, password), admin
@@ -114,38 +124,92 @@ def test_trigger_in_the_owners_schema_writes_cdc_syncs_change_log(
     owner.dispose()
 
 
-def test_a_trigger_that_does_not_compile_is_dropped_and_install_fails(
-    users: Users, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Item 2: Oracle creates an invalid trigger without an error; install must not say "installed".
-
-    Invariant: no invalid trigger is left on the table, so the owner's writes keep working.
-    """
-    owner = owner_table(users, "BROKEN", "ID NUMBER(10) PRIMARY KEY")
+def break_the_trigger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the table trigger's text name a change log that does not exist (ORA-00942)."""
     original = OracleDialect.insert_change
 
     def missing_table(self: OracleDialect, *args: Any) -> str:
         return original(self, *args).replace("CDC_CHANGE_LOG", "NO_SUCH_LOG")
 
     monkeypatch.setattr(OracleDialect, "insert_change", missing_table)
-    settings = Settings(
+
+
+def install_settings(users: Users, name: str) -> Settings:
+    return Settings(
         source={"url": users.cdc_url},
         kafka={"bootstrap_servers": "127.0.0.1:1"},
         meilisearch={"url": "http://127.0.0.1:1"},
-        tables=[{"name": "BROKEN", "schema": users.owner, "primary_key": ["ID"]}],
+        tables=[{"name": name, "schema": users.owner, "primary_key": ["ID"]}],
     )  # type: ignore[arg-type]
-    engine = create_source_engine(settings.source)
+
+
+def trigger_states(users: Users) -> list[tuple[str, str, str]]:
+    """(name, ALL_TRIGGERS.STATUS, ALL_OBJECTS.STATUS) of the owner's triggers."""
+    with users.admin.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT t.TRIGGER_NAME, t.STATUS, o.STATUS FROM ALL_TRIGGERS t "
+                "JOIN ALL_OBJECTS o ON o.OWNER = t.OWNER AND o.OBJECT_NAME = t.TRIGGER_NAME "
+                "AND o.OBJECT_TYPE = 'TRIGGER' WHERE t.OWNER = :o ORDER BY 1"
+            ),
+            {"o": users.owner},
+        ).all()
+    return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+def test_a_trigger_that_does_not_compile_is_dropped_and_install_fails(
+    users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 2 of the first review, item 3 of the second: created DISABLE'd, found invalid,
+    dropped again (DROP ANY TRIGGER); never enabled, so the owner's writes never fail."""
+    owner = owner_table(users, "BROKEN", "ID NUMBER(10) PRIMARY KEY")
+    break_the_trigger(monkeypatch)
+    engine = create_source_engine(install_settings(users, "BROKEN").source)
     with pytest.raises(install.InstallError, match="ORA-00942") as raised:
-        install.install(engine, settings)
+        install.install(engine, install_settings(users, "BROKEN"))
     assert raised.value.exit_code != 0
     engine.dispose()
-    with users.admin.connect() as conn:
-        left = conn.execute(
-            text("SELECT COUNT(*) FROM ALL_TRIGGERS WHERE OWNER = :o"), {"o": users.owner}
-        ).scalar_one()
-    assert left == 0
+    assert trigger_states(users) == []
     with owner.begin() as conn:
         conn.execute(text("INSERT INTO BROKEN (ID) VALUES (1)"))  # no ORA-04098
+    owner.dispose()
+
+
+def test_without_drop_any_trigger_an_invalid_trigger_stays_disabled_and_blocks_nothing(
+    users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 3: the drop is refused (ORA-01031), so the invalid trigger stays — disabled,
+    as it was created. Invariant: the owner's writes succeed; install fails naming it."""
+    owner = owner_table(users, "STUCK", "ID NUMBER(10) PRIMARY KEY")
+    with users.admin.begin() as conn:
+        conn.execute(text(f"REVOKE DROP ANY TRIGGER FROM {users.cdc}"))
+    break_the_trigger(monkeypatch)
+    engine = create_source_engine(install_settings(users, "STUCK").source)
+    with pytest.raises(install.InstallError, match="left DISABLED"):
+        install.install(engine, install_settings(users, "STUCK"))
+    engine.dispose()
+    assert trigger_states(users) == [("CDC_STUCK_TRG", "DISABLED", "INVALID")]
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO STUCK (ID) VALUES (1)"))  # no ORA-04098
+    owner.dispose()
+
+
+def test_a_reinstall_that_does_not_compile_keeps_the_installed_trigger_capturing(
+    users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 3, an upgrade: the new text is compiled under a probe name first; when it fails,
+    the installed trigger is untouched. Invariant: the owner's writes are still logged."""
+    owner = owner_table(users, "KEPT", "ID NUMBER(10) PRIMARY KEY")
+    engine = create_source_engine(install_settings(users, "KEPT").source)
+    install.install(engine, install_settings(users, "KEPT"))
+    break_the_trigger(monkeypatch)
+    with pytest.raises(install.InstallError, match="left as it was"):
+        install.install(engine, install_settings(users, "KEPT"))
+    engine.dispose()
+    assert trigger_states(users) == [("CDC_KEPT_TRG", "ENABLED", "VALID")]  # no probe left
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO KEPT (ID) VALUES (1)"))
+    assert logged_keys(users, "I") == {1}
     owner.dispose()
 
 

@@ -53,6 +53,7 @@ def test_oracle_trigger_is_one_row_trigger_with_pk_change_as_delete_and_insert()
         "CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG\n"
         "AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST\n"
         "FOR EACH ROW\n"
+        "DISABLE\n"  # enabled by install once it compiled (tests/unit/test_source_oracle_triggers.py)
     )
     assert "v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;" in ddl
     insert = "INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', "
@@ -81,7 +82,29 @@ def test_oracle_changelog_and_script() -> None:
     assert comment == "COMMENT ON TABLE CDC_CHANGE_LOG IS 'cdc-sync change log'"
     plan = Plan(d, changelog(), False, [captured()])
     text = script(d, plan.install_statements(for_review=True))
-    assert ")\n;" not in text and text.count("\n/") == 1 and text.endswith("END;\n/\n")
+    assert ")\n;" not in text and text.count("\n/") == 1
+    assert text.endswith("END;\n/\n\nALTER TRIGGER APP.CDC_CRASIVTTST_TRG ENABLE;\n")
+
+
+def test_oracle_triggers_are_created_disabled_and_enabled_after_their_check() -> None:
+    """SQL Language Reference / PL/SQL Language Reference, CREATE TRIGGER: DISABLE creates the
+    trigger disabled; an invalid trigger that is enabled blocks every triggering statement
+    until it is disabled, replaced or dropped. `source print` shows the ENABLE step after the
+    triggers of each table, in the order install runs them."""
+    d = dialect("oracle")
+    statements = Plan(d, changelog(home="cdc"), True, [composed()]).install_statements()
+    creates = [s.splitlines()[0] for s in statements if s.startswith("CREATE OR REPLACE")]
+    enables = [s for s in statements if s.startswith("ALTER TRIGGER")]
+    assert [c.removeprefix("CREATE OR REPLACE TRIGGER ") for c in creates] == [
+        e.removeprefix("ALTER TRIGGER ").removesuffix(" ENABLE") for e in enables
+    ]
+    assert len(enables) == 3 and statements[-3:] == enables
+    assert all("\nDISABLE\n" in s for s in statements if s.startswith("CREATE OR REPLACE"))
+    assert d.enable_triggers(composed()) == enables
+    assert not any(
+        s.startswith("ALTER")
+        for s in Plan(dialect("postgresql"), changelog(), True, [captured()]).install_statements()
+    )
 
 
 def test_oracle_uninstall_ignores_only_does_not_exist() -> None:
@@ -332,7 +355,7 @@ def test_oracle_child_and_lookup_triggers_log_the_parent_and_are_checked_with_it
     d = dialect("oracle")
     statements = d.create_triggers(composed(), changelog())
     child = next(s for s in statements if "CDC_CRASIVTTST_CRASIVTTST_NOTE_TRG" in s)
-    assert "AFTER INSERT OR UPDATE OR DELETE ON CRASIVTTST_NOTE\nFOR EACH ROW\n" in child
+    assert "AFTER INSERT OR UPDATE OR DELETE ON CRASIVTTST_NOTE\nFOR EACH ROW\nDISABLE\n" in child
     assert "    -- cdc-sync: change capture for CRASIVTTST\n" in child
     assert (
         "    IF NOT INSERTING AND :OLD.CASE_ID IS NOT NULL THEN\n"
