@@ -108,6 +108,14 @@ class Dialect:
         """Triggers with our names that cdc-sync did not create (never replaced or dropped)."""
         return []
 
+    def install_triggers(
+        self, conn: Connection, table: CapturedTable, changelog: Table
+    ) -> list[str]:
+        """Create the table's triggers; what did not compile (see `failed_objects`)."""
+        for statement in self.create_triggers(table, changelog):
+            conn.exec_driver_sql(statement)
+        return self.failed_objects(conn, table)
+
     def failed_objects(self, conn: Connection, table: CapturedTable) -> list[str]:
         """After `create_triggers` ran: what did not compile, with the database's errors.
 
@@ -138,6 +146,10 @@ class Dialect:
 
     def drop_triggers(self, table: CapturedTable) -> list[str]:
         raise NotImplementedError
+
+    def enable_triggers(self, table: CapturedTable) -> list[str]:
+        """What enables triggers `create_triggers` made disabled (Oracle), for `source print`."""
+        return []
 
     def create_related_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
         """Triggers on a composed table's children and lookups (after its own)."""

@@ -29,9 +29,9 @@ class Plan:
             return self.dialect.create_changelog(self.changelog)
         return []
 
-    def table_statements(self, table: CapturedTable) -> list[str]:
-        """The grant a trigger in another schema needs, then the table's triggers."""
-        grants = []
+    def grants(self, table: CapturedTable) -> list[str]:
+        """The grants triggers in another schema need to write the change log."""
+        grants: list[str] = []
         schemas = [t.schema for t in (table.table, *(r.table for r in table.related))]
         for schema in schemas:  # child and lookup tables' triggers write it too
             owner = schema or self.changelog.schema
@@ -39,7 +39,15 @@ class Plan:
                 grants += [
                     g for g in self.dialect.grant_insert(self.changelog, owner) if g not in grants
                 ]
-        return grants + self.dialect.create_triggers(table, self.changelog)
+        return grants
+
+    def table_statements(self, table: CapturedTable) -> list[str]:
+        """What install runs for a table, as a script: grants, triggers, enabling them."""
+        return (
+            self.grants(table)
+            + self.dialect.create_triggers(table, self.changelog)
+            + self.dialect.enable_triggers(table)
+        )
 
     def install_statements(self, *, for_review: bool = False) -> list[str]:
         statements = self.changelog_statements(for_review=for_review)
@@ -97,9 +105,9 @@ def install(engine: Engine, settings: Settings) -> Plan:
         for statement in found.changelog_statements():
             conn.exec_driver_sql(statement)
         for table in found.tables:
-            for statement in found.table_statements(table):
+            for statement in found.grants(table):
                 conn.exec_driver_sql(statement)
-            failed = found.dialect.failed_objects(conn, table)
+            failed = found.dialect.install_triggers(conn, table, found.changelog)
             if failed:
                 raise InstallError("\n".join(failed))
     return found

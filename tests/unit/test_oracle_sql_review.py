@@ -373,6 +373,10 @@ def test_each_statement_parses_as_oracle(shape_name: str, name: str, statement: 
         # sqlglot has no ALTER SESSION grammar: check the documented form as text.
         assert re.fullmatch(r"ALTER SESSION SET NLS_SORT = BINARY NLS_COMP = BINARY", statement)
         return
+    if statement.startswith("ALTER TRIGGER"):
+        # Nor ALTER TRIGGER (SQL Language Reference: ALTER TRIGGER [schema.]trigger ENABLE).
+        assert re.fullmatch(r"ALTER TRIGGER [\w.\"$#]+ ENABLE", statement), statement
+        return
     if PLSQL.match(statement):
         check_plsql(statement)
         return
@@ -406,14 +410,15 @@ def check_plsql(block: str) -> None:
     lines = block.splitlines()
     assert re.fullmatch(r"CREATE OR REPLACE TRIGGER [\w.\"$#]+", lines[0]), lines[0]
     assert re.fullmatch(r"AFTER INSERT OR UPDATE OR DELETE ON [\w.\"$#]+", lines[1]), lines[1]
-    assert lines[2:6] == [
+    assert lines[2:7] == [
         "FOR EACH ROW",
+        "DISABLE",  # created disabled, enabled after install's status check
         "DECLARE",
         "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;",
         "BEGIN",
     ]
-    assert re.fullmatch(r"    -- cdc-sync: change capture for [\w.$#]+", lines[6]), lines[6]
-    body = lines[7:-1]
+    assert re.fullmatch(r"    -- cdc-sync: change capture for [\w.$#]+", lines[7]), lines[7]
+    body = lines[8:-1]
     if body[0].startswith("    IF NOT INSERTING AND "):
         check_link_trigger(body)
         return

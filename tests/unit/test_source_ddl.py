@@ -122,7 +122,8 @@ def test_oracle_trigger_in_another_schema_writes_the_qualified_change_log() -> N
     and the table's owner gets the direct INSERT grant its trigger needs."""
     d = dialect("oracle")
     plan = Plan(d, changelog(home="cdc"), False, [captured(schema="sales")])
-    _create, _comment, grant, trigger = plan.install_statements()
+    _create, _comment, grant, trigger, enable = plan.install_statements()
+    assert enable == "ALTER TRIGGER SALES.CDC_CRASIVTTST_TRG ENABLE"
     assert grant == "GRANT INSERT ON CDC.CDC_CHANGE_LOG TO SALES"
     assert trigger.startswith("CREATE OR REPLACE TRIGGER SALES.CDC_CRASIVTTST_TRG\n")
     assert trigger.count("INSERT INTO CDC.CDC_CHANGE_LOG (") == 5  # I, D, D and I, U

@@ -35,8 +35,9 @@ Written against the Oracle Database SQL and PL/SQL references, 19c and later
   backlog), so the query asks for the primary-key index in ascending order and
   for the first rows fast;
 * a trigger that compiles with errors is created all the same (python-oracledb
-  reports it as a warning, not an exception), so install reads its status and
-  ``ALL_ERRORS`` afterwards and drops it again when it is invalid;
+  reports it as a warning, not an exception), and enabled it fails every write
+  to its table: triggers are created ``DISABLE``'d and enabled only after their
+  status check (`cdc_sync.source.oracle.triggers`);
 * Oracle before 23ai has no ``DROP ... IF EXISTS``: uninstall ignores only
   "does not exist" (ORA-04080 for triggers, ORA-00942 for tables).
 """
@@ -52,10 +53,12 @@ from sqlalchemy import types as sqltypes
 from cdc_sync.config import TableSettings
 from cdc_sync.source.changelog import MARKER, Op
 from cdc_sync.source.dialect import Dialect
-from cdc_sync.source.oracle import dictionary
+from cdc_sync.source.oracle import dictionary, triggers
 from cdc_sync.source.oracle.driver import PREFETCH_OPTION
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 
+PROBE = "chk"
+"""Suffix of the name a trigger's new text is compiled under before it replaces the old."""
 TRIGGER_MISSING = -4080
 TABLE_MISSING = -942
 
@@ -158,6 +161,7 @@ class OracleDialect(Dialect):
             f"CREATE OR REPLACE TRIGGER {trigger}\n"
             f"AFTER INSERT OR UPDATE OR DELETE ON {self.table_ref(table.table)}\n"
             "FOR EACH ROW\n"
+            "DISABLE\n"  # enabled by install once it compiled (`oracle.triggers`)
             "DECLARE\n"
             "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
             "BEGIN\n"
@@ -168,20 +172,49 @@ class OracleDialect(Dialect):
 
     def drop_triggers(self, table: CapturedTable) -> list[str]:
         return [
-            _ignoring(f"DROP TRIGGER {self.qualified(on, name)}", TRIGGER_MISSING)
-            for on, name in self._triggers(table)
+            _ignoring(f"DROP TRIGGER {self._ddl_name(on, suffix)}", TRIGGER_MISSING)
+            for on, suffix in self._sites(table)
         ]
+
+    def enable_triggers(self, table: CapturedTable) -> list[str]:
+        return [f"ALTER TRIGGER {self._ddl_name(on, s)} ENABLE" for on, s in self._sites(table)]
+
+    def _ddl_name(self, on: CapturedTable | RelatedTable, suffix: str) -> str:
+        return self.qualified(on, self.object_name(on, suffix))
 
     def trigger_names(self, table: CapturedTable) -> list[str]:
         """Every trigger `create_triggers` makes on `table` itself, unquoted, in its schema."""
-        return [self.object_name(table, "trg")]
+        return [self.object_name(table, suffix) for on, suffix in self._sites(table) if on is table]
 
-    def _triggers(self, table: CapturedTable) -> list[tuple[CapturedTable | RelatedTable, str]]:
-        """(the table a trigger is on, its name): the table's, then its children's and lookups'."""
-        own: list[tuple[CapturedTable | RelatedTable, str]] = [
-            (table, name) for name in self.trigger_names(table)
-        ]
-        return own + [(r, self.object_name(r, "trg")) for r in table.related]
+    def _sites(self, table: CapturedTable) -> list[tuple[CapturedTable | RelatedTable, str]]:
+        """(the table a trigger is on, its name's suffix), in `create_triggers`' order: the
+        table's, then its children's and lookups'."""
+        return [(table, "trg"), *((r, "trg") for r in table.related)]
+
+    def install_triggers(
+        self, conn: Connection, table: CapturedTable, changelog: Table
+    ) -> list[str]:
+        """Each trigger created disabled and enabled once it compiled, or replaced only by a
+        text proven under a probe name (`oracle.triggers`)."""
+        creates = self.create_triggers(table, changelog)
+        failed = []
+        for (on, suffix), create in zip(self._sites(table), creates, strict=True):
+            real = self._placed(conn, on, suffix, create)
+            probe = self._placed(conn, on, f"{suffix}_{PROBE}", create)
+            failed += triggers.install(conn, real, probe)
+        return failed
+
+    def _placed(
+        self, conn: Connection, on: CapturedTable | RelatedTable, suffix: str, create: str
+    ) -> triggers.Trigger:
+        ddl_name = self._ddl_name(on, suffix)
+        return triggers.Trigger(
+            owner=self._owner(conn, on.table),
+            name=str(self._stored(conn, self.object_name(on, suffix))),
+            ddl_name=ddl_name,
+            on=on.table.name,
+            create=triggers.renamed(create, ddl_name),
+        )
 
     # -- data-dictionary checks
 
@@ -203,34 +236,20 @@ class OracleDialect(Dialect):
         return dictionary.column_problems(columns, keys, where, logged_key=logged)
 
     def foreign_triggers(self, conn: Connection, table: CapturedTable) -> list[str]:
+        """Triggers of our names (and our probes' names) that are not ours."""
         problems = []
-        for on, name in self._triggers(table):
-            owner = self._owner(conn, on.table)
-            stored = str(self._stored(conn, name))
-            rows = dictionary.trigger_rows(conn, owner, stored)
-            table_name = str(self._stored(conn, on.table.name))
-            found = dictionary.foreign_trigger(
-                f"{owner}.{stored}", owner, table_name, self.comment(on), rows
-            )
-            if found:
-                problems.append(f"tables ({table.name}): {found}")
+        for on, suffix in self._sites(table):
+            for name in (self.object_name(on, suffix), self.object_name(on, f"{suffix}_{PROBE}")):
+                owner = self._owner(conn, on.table)
+                stored = str(self._stored(conn, name))
+                rows = dictionary.trigger_rows(conn, owner, stored)
+                table_name = str(self._stored(conn, on.table.name))
+                found = dictionary.foreign_trigger(
+                    f"{owner}.{stored}", owner, table_name, self.comment(on), rows
+                )
+                if found:
+                    problems.append(f"tables ({table.name}): {found}")
         return problems
-
-    def failed_objects(self, conn: Connection, table: CapturedTable) -> list[str]:
-        failed = []
-        for on, name in self._triggers(table):
-            owner = self._owner(conn, on.table)
-            stored = str(self._stored(conn, name))
-            errors = dictionary.compile_errors(conn, owner, stored, "TRIGGER")
-            if errors is None:
-                continue
-            conn.exec_driver_sql(f"DROP TRIGGER {self.qualified(on, name)}")
-            failed.append(
-                f"trigger {owner}.{stored} on {on.table.name} did not compile and was dropped "
-                "again (the table's writes would fail with ORA-04098):"
-            )
-            failed += [f"  {e}" for e in errors]
-        return failed
 
     def engine_options(self, batch_size: int) -> dict[str, Any]:
         # Row images of a batch in one round trip (`lock_batch` sets its own cursor).
