@@ -432,3 +432,36 @@ def test_forall_save_exceptions_logs_every_row_it_kept(
     kept = kept_ids(owner)
     assert len(kept) == 2000 - 3  # three duplicates; row 700 is only too long as text
     assert logged_keys(users, "I") == kept
+
+
+def test_a_truncate_by_the_owner_is_logged_and_published_as_a_truncate_event(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Item 7: TRUNCATE fires no row trigger; the AFTER TRUNCATE ON <owner>.SCHEMA trigger
+    logs a whole-table marker, which the relay publishes as op ``t`` without a key.
+
+    Invariant: the truncate's change id lies between the changes before and after it."""
+    owner = owner_table(users, "CLEARED", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(10)")
+    config = config_for(make_config, users, name="CLEARED", primary_key=["ID"])
+    done = cli(config, "source", "install")
+    assert done.returncode == 0, done.stderr
+    assert ("CDC_CLEARED_TRUNC", "ENABLED", "VALID") in trigger_states(users)
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO CLEARED VALUES (1, 'a')"))
+    with owner.connect() as conn:
+        conn.execute(text("TRUNCATE TABLE CLEARED"))  # DDL: commits on its own
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO CLEARED VALUES (2, 'b')"))
+    with users.admin.connect() as conn:
+        logged = conn.execute(
+            text(f"SELECT OP, PK FROM {users.cdc}.CDC_CHANGE_LOG ORDER BY ID")
+        ).all()
+    assert [tuple(r) for r in logged] == [("I", "[1]"), ("D", "[]"), ("I", "[2]")]
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    records = read_topic(kafka_bootstrap, topic(config, users, "CLEARED"))
+    ordered = sorted(
+        (r.value["source"]["change_id"], r.op, r.key) for r in records if r.value is not None
+    )
+    assert [(op, key) for _, op, key in ordered] == [("c", {"ID": 1}), ("t", {}), ("c", {"ID": 2})]
+    owner.dispose()

@@ -48,7 +48,7 @@ def test_oracle_trigger_is_one_row_trigger_with_pk_change_as_delete_and_insert()
     kept and committed; a row's INSERT into the change log is part of that row's own
     iteration, so it stays exactly when the row does.
     """
-    [ddl] = dialect("oracle").create_triggers(captured(), changelog(home="app"))
+    ddl = dialect("oracle").create_triggers(captured(), changelog(home="app"))[0]
     assert ddl.startswith(
         "CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG\n"
         "AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST\n"
@@ -98,7 +98,7 @@ def test_oracle_triggers_are_created_disabled_and_enabled_after_their_check() ->
     assert [c.removeprefix("CREATE OR REPLACE TRIGGER ") for c in creates] == [
         e.removeprefix("ALTER TRIGGER ").removesuffix(" ENABLE") for e in enables
     ]
-    assert len(enables) == 3 and statements[-3:] == enables
+    assert len(enables) == 4 and statements[-4:] == enables  # table, truncate, child, lookup
     assert all("\nDISABLE\n" in s for s in statements if s.startswith("CREATE OR REPLACE"))
     assert d.enable_triggers(composed()) == enables
     assert not any(
@@ -140,7 +140,7 @@ def test_oracle_identifier_limit_follows_the_database() -> None:
 
 
 def test_oracle_composite_key() -> None:
-    [ddl] = dialect("oracle").create_triggers(captured(keys=2), changelog())
+    ddl = dialect("oracle").create_triggers(captured(keys=2), changelog())[0]
     assert "'I', JSON_ARRAY(:NEW.ID, :NEW.CASE_NO NULL ON NULL), v_txid);" in ddl
     assert "ELSIF :OLD.ID <> :NEW.ID OR :OLD.CASE_NO <> :NEW.CASE_NO THEN" in ddl
     assert "'U', JSON_ARRAY(:NEW.ID, :NEW.CASE_NO NULL ON NULL), v_txid);" in ddl
@@ -245,7 +245,7 @@ def test_literals_only_from_identifiers(bad: str) -> None:
 
 def test_mixed_case_names_are_quoted() -> None:
     table = captured(name="MyTable", schema=None)
-    [ddl] = dialect("oracle").create_triggers(table, changelog())
+    ddl = dialect("oracle").create_triggers(table, changelog())[0]
     assert 'ON "MyTable"' in ddl
 
 
@@ -374,4 +374,62 @@ def test_oracle_child_and_lookup_triggers_log_the_parent_and_are_checked_with_it
         "VALUES ('CRASIVTTST..STATUS_CODE.TITLE', 'U', JSON_ARRAY(:NEW.CODE NULL ON NULL)" in lookup
     )
     drops = d.drop_triggers(composed())
-    assert len(drops) == 3 and "CDC_CRASIVTTST_CRASIVTTST_NOTE_TRG" in drops[1]
+    assert len(drops) == 4 and "CDC_CRASIVTTST_CRASIVTTST_NOTE_TRG" in drops[2]
+
+
+def test_oracle_truncate_is_logged_by_a_schema_ddl_trigger_as_a_whole_table_marker() -> None:
+    """TRUNCATE fires no DML trigger. A system trigger ``AFTER TRUNCATE ON <owner>.SCHEMA``
+    (PL/SQL Language Reference, CREATE TRIGGER, system_trigger; TRUNCATE is a ddl_event)
+    fires when the owner truncates; it logs the table with op D and the empty key ``[]``,
+    which the relay publishes as a truncate event. ``ORA_DICT_OBJ_OWNER`` /
+    ``ORA_DICT_OBJ_NAME`` / ``ORA_DICT_OBJ_TYPE`` are the event attribute functions
+    naming the truncated object; a trigger runs with its owner's rights, so
+    ``SYS_CONTEXT('USERENV', 'CURRENT_USER')`` is the schema it (and the table) lives in."""
+    d = dialect("oracle")
+    statements = d.create_triggers(captured(), changelog(home="cdc"))
+    [truncate] = [s for s in statements if "AFTER TRUNCATE" in s]
+    assert truncate == (
+        "CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRUNC\n"
+        "AFTER TRUNCATE ON APP.SCHEMA\n"
+        "DISABLE\n"
+        "DECLARE\n"
+        "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
+        "BEGIN\n"
+        "    -- cdc-sync: change capture for APP.CRASIVTTST\n"
+        "    IF ORA_DICT_OBJ_OWNER = SYS_CONTEXT('USERENV', 'CURRENT_USER')\n"
+        "        AND ORA_DICT_OBJ_NAME = 'CRASIVTTST' AND ORA_DICT_OBJ_TYPE = 'TABLE' THEN\n"
+        "        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) "
+        "VALUES ('APP.CRASIVTTST', 'D', '[]', v_txid);\n"
+        "    END IF;\n"
+        "END;"
+    )
+    assert "ALTER TRIGGER APP.CDC_CRASIVTTST_TRUNC ENABLE" in d.enable_triggers(captured())
+    assert any("'DROP TRIGGER APP.CDC_CRASIVTTST_TRUNC'" in s for s in d.drop_triggers(captured()))
+    own = [s for s in d.create_triggers(captured(schema=None), changelog()) if "TRUNCATE" in s]
+    assert own[0].splitlines()[1] == "AFTER TRUNCATE ON SCHEMA"  # the installer's own schema
+    assert "ORA_DICT_OBJ_NAME = 'MyTable'" in "".join(
+        d.create_triggers(captured(name="MyTable", schema="app"), changelog())
+    )  # a quoted name is compared as stored
+
+
+def test_postgresql_truncate_is_logged_by_a_truncate_trigger_as_a_whole_table_marker() -> None:
+    """PostgreSQL fires ``AFTER TRUNCATE ... FOR EACH STATEMENT`` triggers (CREATE TRIGGER:
+    "TRUNCATE ... can only be defined at statement level"); the table's function logs the
+    same marker Oracle's DDL trigger does."""
+    d = dialect("postgresql")
+    statements = d.create_triggers(captured(), changelog())
+    assert (
+        "CREATE TRIGGER cdc_crasivttst_trg_t AFTER TRUNCATE ON app.crasivttst\n"
+        "    FOR EACH STATEMENT EXECUTE FUNCTION app.cdc_crasivttst_fn()"
+    ) in statements
+    function = next(s for s in statements if s.startswith("CREATE OR REPLACE FUNCTION"))
+    assert (
+        "    ELSIF TG_OP = 'TRUNCATE' THEN\n"
+        "        INSERT INTO cdc_change_log (table_name, op, pk, txid, changed_at)\n"
+        "        VALUES ('APP.CRASIVTTST', 'D', '[]', v_txid, v_now);\n"
+    ) in function
+    assert "DROP TRIGGER IF EXISTS cdc_crasivttst_trg_t ON app.crasivttst" in d.drop_triggers(
+        captured()
+    )
+    related = d.create_triggers(composed(), changelog())
+    assert sum("AFTER TRUNCATE" in s for s in related) == 1  # not on children and lookups

@@ -153,6 +153,6 @@ def test_raw_keys_are_logged_as_hex() -> None:
     from cdc_sync.source.changelog import changelog_table
 
     log = changelog_table(SourceSettings(url="sqlite://"))  # type: ignore[arg-type]
-    [ddl] = d.create_triggers(captured_oracle(), log)
+    ddl = d.create_triggers(captured_oracle(), log)[0]
     assert "JSON_ARRAY(:NEW.ID, :NEW.DAY, RAWTOHEX(:NEW.GUID) NULL ON NULL)" in ddl
     assert ":OLD.GUID <> :NEW.GUID" in ddl

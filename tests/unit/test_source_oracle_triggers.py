@@ -85,7 +85,7 @@ class FakeOracle:
             if found is None:
                 return Answer([])
             owner, table = found.table.split(".")
-            return Answer([(owner, table, found.body)])
+            return Answer([(owner, None if table == "SCHEMA" else table, found.body)])
         if statement is dictionary.OBJECT_STATUS:
             status = None if found is None else ("VALID" if found.valid else "INVALID")
             return Answer([(status,)] if status else [])
@@ -110,6 +110,8 @@ class Answer:
 
 DIALECT = dialect_for(oracle.dialect())
 TRIGGER = "APP.CDC_ITEMS_TRG"
+TRUNCATE = "APP.CDC_ITEMS_TRUNC"
+"""The schema trigger that logs the table's truncates, installed the same way."""
 
 
 def items() -> CapturedTable:
@@ -134,6 +136,11 @@ def install(db: FakeOracle, log: Table | None = None) -> list[str]:
     return DIALECT.install_triggers(db, items(), log if log is not None else changelog())  # type: ignore[arg-type]
 
 
+def heads(statements: list[str], name: str = TRIGGER) -> list[str]:
+    """First lines of the statements about the table's own trigger (and its probe)."""
+    return [s.splitlines()[0] for s in statements if name in s.splitlines()[0]]
+
+
 def never_enabled_and_invalid(db: FakeOracle) -> None:
     for state in db.states:
         assert not any(enabled and not valid for enabled, valid in state.values()), state
@@ -142,12 +149,13 @@ def never_enabled_and_invalid(db: FakeOracle) -> None:
 def test_a_new_trigger_is_created_disabled_checked_then_enabled() -> None:
     db = FakeOracle()
     assert install(db) == []
-    assert [s.splitlines()[0] for s in db.ran] == [
-        f"CREATE OR REPLACE TRIGGER {TRIGGER}",
-        f"ALTER TRIGGER {TRIGGER} ENABLE",
-    ]
+    for name in (TRIGGER, TRUNCATE):
+        assert heads(db.ran, name) == [
+            f"CREATE OR REPLACE TRIGGER {name}",
+            f"ALTER TRIGGER {name} ENABLE",
+        ]
+        assert db.triggers[name].enabled and db.triggers[name].valid
     assert db.states[0] == {TRIGGER: (False, True)}  # nothing fired before the check
-    assert db.triggers[TRIGGER].enabled and db.triggers[TRIGGER].valid
 
 
 def test_a_new_trigger_that_does_not_compile_is_dropped_and_never_enabled() -> None:
@@ -186,15 +194,18 @@ def test_a_reinstall_proves_the_new_text_under_a_probe_name_and_never_stops_capt
     first = len(db.states)
     assert install(db) == []
     probe = "APP.CDC_ITEMS_TRG_CHK"
-    assert [s.splitlines()[0] for s in db.ran[2:]] == [
+    again = db.ran[first:]
+    assert heads(again) == [
         f"CREATE OR REPLACE TRIGGER {probe}",
         f"DROP TRIGGER {probe}",
         f"CREATE OR REPLACE TRIGGER {TRIGGER}",
     ]
-    assert "\nDISABLE\n" in db.ran[2] and "\nDISABLE\n" not in db.ran[4]
+    creates = [s for s in again if s.startswith("CREATE") and TRIGGER in s.splitlines()[0]]
+    assert "\nDISABLE\n" in creates[0] and "\nDISABLE\n" not in creates[1]
     for state in db.states[first:]:
         assert state[TRIGGER] == (True, True)  # the table's writes were captured throughout
-    assert set(db.triggers) == {TRIGGER}
+        assert state[TRUNCATE] == (True, True)  # and its truncates
+    assert set(db.triggers) == {TRIGGER, TRUNCATE}
 
 
 def test_a_reinstall_whose_new_text_does_not_compile_keeps_the_installed_trigger() -> None:
@@ -204,7 +215,7 @@ def test_a_reinstall_whose_new_text_does_not_compile_keeps_the_installed_trigger
     failed = install(db, changelog(BROKEN))
     assert "did not compile" in failed[0] and "left as it was" in failed[0]
     assert db.triggers[TRIGGER].body == before and db.triggers[TRIGGER].enabled
-    assert set(db.triggers) == {TRIGGER}  # the probe was dropped
+    assert set(db.triggers) == {TRIGGER, TRUNCATE}  # the probes were dropped
     never_enabled_and_invalid(db)
 
 
