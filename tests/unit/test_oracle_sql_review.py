@@ -409,6 +409,9 @@ def check_plsql(block: str) -> None:
         return
     lines = block.splitlines()
     assert re.fullmatch(r"CREATE OR REPLACE TRIGGER [\w.\"$#]+", lines[0]), lines[0]
+    if lines[1].startswith("AFTER TRUNCATE"):
+        check_truncate_trigger(lines)
+        return
     assert re.fullmatch(r"AFTER INSERT OR UPDATE OR DELETE ON [\w.\"$#]+", lines[1]), lines[1]
     assert lines[2:7] == [
         "FOR EACH ROW",
@@ -436,6 +439,27 @@ def check_plsql(block: str) -> None:
     for insert in inserts:
         assert insert.endswith(", v_txid);") and "NULL ON NULL)" in insert
         parse(_records(insert.removesuffix(";")))
+
+
+def check_truncate_trigger(lines: list[str]) -> None:
+    """The schema trigger that logs a TRUNCATE of the table as its whole-table marker."""
+    assert re.fullmatch(r"AFTER TRUNCATE ON ([\w\"$#]+\.)?SCHEMA", lines[1]), lines[1]
+    assert lines[2:6] == [
+        "DISABLE",
+        "DECLARE",
+        "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;",
+        "BEGIN",
+    ]
+    assert re.fullmatch(r"    -- cdc-sync: change capture for [\w.$#]+", lines[6]), lines[6]
+    condition = " ".join(lines[7:9]).strip().removeprefix("IF ").removesuffix(" THEN")
+    functions = {"ORA_DICT_OBJ_OWNER": "o.owner", "ORA_DICT_OBJ_NAME": "o.name"}
+    for function, column in {**functions, "ORA_DICT_OBJ_TYPE": "o.kind"}.items():
+        condition = condition.replace(function, column)
+    parse(f"SELECT 1 FROM DUAL o WHERE {condition}")
+    insert = lines[9].strip()
+    assert ", 'D', '[]', v_txid);" in insert
+    parse(insert.removesuffix(";"))
+    assert lines[10:] == ["    END IF;", "END;"]
 
 
 def check_link_trigger(body: list[str]) -> None:

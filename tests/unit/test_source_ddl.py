@@ -82,8 +82,11 @@ def test_oracle_changelog_and_script() -> None:
     assert comment == "COMMENT ON TABLE CDC_CHANGE_LOG IS 'cdc-sync change log'"
     plan = Plan(d, changelog(), False, [captured()])
     text = script(d, plan.install_statements(for_review=True))
-    assert ")\n;" not in text and text.count("\n/") == 1
-    assert text.endswith("END;\n/\n\nALTER TRIGGER APP.CDC_CRASIVTTST_TRG ENABLE;\n")
+    assert ")\n;" not in text and text.count("\n/") == 2  # the row and the truncate trigger
+    assert text.endswith(
+        "END;\n/\n\nALTER TRIGGER APP.CDC_CRASIVTTST_TRG ENABLE;\n\n"
+        "ALTER TRIGGER APP.CDC_CRASIVTTST_TRUNC ENABLE;\n"
+    )
 
 
 def test_oracle_triggers_are_created_disabled_and_enabled_after_their_check() -> None:
@@ -109,7 +112,8 @@ def test_oracle_triggers_are_created_disabled_and_enabled_after_their_check() ->
 
 def test_oracle_uninstall_ignores_only_does_not_exist() -> None:
     d = dialect("oracle")
-    [trigger] = d.drop_triggers(captured())
+    trigger, truncate = d.drop_triggers(captured())
+    assert "EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CRASIVTTST_TRUNC'" in truncate
     assert "EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CRASIVTTST_TRG'" in trigger
     assert "IF SQLCODE != -4080 THEN RAISE" in trigger
     [table] = d.drop_changelog(changelog())
@@ -122,8 +126,9 @@ def test_oracle_trigger_in_another_schema_writes_the_qualified_change_log() -> N
     and the table's owner gets the direct INSERT grant its trigger needs."""
     d = dialect("oracle")
     plan = Plan(d, changelog(home="cdc"), False, [captured(schema="sales")])
-    _create, _comment, grant, trigger, enable = plan.install_statements()
+    _create, _comment, grant, trigger, truncate, enable, _ = plan.install_statements()
     assert enable == "ALTER TRIGGER SALES.CDC_CRASIVTTST_TRG ENABLE"
+    assert "ON SALES.SCHEMA" in truncate and truncate.count("INTO CDC.CDC_CHANGE_LOG (") == 1
     assert grant == "GRANT INSERT ON CDC.CDC_CHANGE_LOG TO SALES"
     assert trigger.startswith("CREATE OR REPLACE TRIGGER SALES.CDC_CRASIVTTST_TRG\n")
     assert trigger.count("INSERT INTO CDC.CDC_CHANGE_LOG (") == 5  # I, D, D and I, U

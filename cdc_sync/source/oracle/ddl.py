@@ -51,12 +51,14 @@ from sqlalchemy import Column, Connection, Row, Select, Table
 from sqlalchemy import types as sqltypes
 
 from cdc_sync.config import TableSettings
-from cdc_sync.source.changelog import MARKER, Op
+from cdc_sync.source.changelog import MARKER, WHOLE_TABLE, Op
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.oracle import dictionary, triggers
 from cdc_sync.source.oracle.driver import PREFETCH_OPTION
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 
+TRUNCATE = "trunc"
+"""Suffix of the schema trigger that logs the table's truncates."""
 PROBE = "chk"
 """Suffix of the name a trigger's new text is compiled under before it replaces the old."""
 TRIGGER_MISSING = -4080
@@ -130,7 +132,30 @@ class OracleDialect(Dialect):
             f"        {log('U', ':NEW')}\n"
             "    END IF;\n"
         )
-        return [self._row_trigger(table, body), *self.create_related_triggers(table, changelog)]
+        return [
+            self._trigger(table, "trg", self._on_rows(table), body),
+            self._truncate_trigger(table, changelog),
+            *self.create_related_triggers(table, changelog),
+        ]
+
+    def _truncate_trigger(self, table: CapturedTable, changelog: Table) -> str:
+        """TRUNCATE fires no row trigger: a schema trigger on the owner's TRUNCATEs logs the
+        table's whole-table marker (op D, key ``[]``), which the relay publishes as a truncate.
+
+        ``ON <schema>.SCHEMA`` fires when that schema's owner is the user who truncates
+        (PL/SQL Language Reference, "SCHEMA Triggers"); the trigger runs with its owner's
+        rights, so ``CURRENT_USER`` is the schema it and the table live in.
+        """
+        schema = f"{self.ident(table.table.schema)}." if table.table.schema else ""
+        name = self.literal(str(self.preparer.dialect.denormalize_name(table.table.name)))
+        marker = self.insert_change(changelog, table, "D", f"'{WHOLE_TABLE}'")
+        body = (
+            "    IF ORA_DICT_OBJ_OWNER = SYS_CONTEXT('USERENV', 'CURRENT_USER')\n"
+            f"        AND ORA_DICT_OBJ_NAME = {name} AND ORA_DICT_OBJ_TYPE = 'TABLE' THEN\n"
+            f"        {marker};\n"
+            "    END IF;\n"
+        )
+        return self._trigger(table, TRUNCATE, f"AFTER TRUNCATE ON {schema}SCHEMA", body)
 
     def create_link_triggers(self, related: RelatedTable, changelog: Table) -> list[str]:
         old_link, new_link = self.columns(related, ":OLD."), self.columns(related, ":NEW.")
@@ -152,15 +177,18 @@ class OracleDialect(Dialect):
             "        END IF;\n"
             "    END IF;\n"
         )
-        return [self._row_trigger(related, body)]
+        return [self._trigger(related, "trg", self._on_rows(related), body)]
 
-    def _row_trigger(self, table: CapturedTable | RelatedTable, body: str) -> str:
-        """``AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW`` around `body`, tagged as ours."""
-        trigger = self.qualified(table, self.object_name(table, "trg"))
+    def _on_rows(self, table: CapturedTable | RelatedTable) -> str:
+        return f"AFTER INSERT OR UPDATE OR DELETE ON {self.table_ref(table.table)}\nFOR EACH ROW"
+
+    def _trigger(
+        self, table: CapturedTable | RelatedTable, suffix: str, timing: str, body: str
+    ) -> str:
+        """A trigger of ours (tagged with `comment`) firing at `timing`, created disabled."""
         return (
-            f"CREATE OR REPLACE TRIGGER {trigger}\n"
-            f"AFTER INSERT OR UPDATE OR DELETE ON {self.table_ref(table.table)}\n"
-            "FOR EACH ROW\n"
+            f"CREATE OR REPLACE TRIGGER {self._ddl_name(table, suffix)}\n"
+            f"{timing}\n"
             "DISABLE\n"  # enabled by install once it compiled (`oracle.triggers`)
             "DECLARE\n"
             "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
@@ -184,12 +212,12 @@ class OracleDialect(Dialect):
 
     def trigger_names(self, table: CapturedTable) -> list[str]:
         """Every trigger `create_triggers` makes on `table` itself, unquoted, in its schema."""
-        return [self.object_name(table, suffix) for on, suffix in self._sites(table) if on is table]
+        return [self.object_name(table, s) for on, s in self._sites(table) if on is table]
 
     def _sites(self, table: CapturedTable) -> list[tuple[CapturedTable | RelatedTable, str]]:
         """(the table a trigger is on, its name's suffix), in `create_triggers`' order: the
         table's, then its children's and lookups'."""
-        return [(table, "trg"), *((r, "trg") for r in table.related)]
+        return [(table, "trg"), (table, TRUNCATE), *((r, "trg") for r in table.related)]
 
     def install_triggers(
         self, conn: Connection, table: CapturedTable, changelog: Table
@@ -243,7 +271,8 @@ class OracleDialect(Dialect):
                 owner = self._owner(conn, on.table)
                 stored = str(self._stored(conn, name))
                 rows = dictionary.trigger_rows(conn, owner, stored)
-                table_name = str(self._stored(conn, on.table.name))
+                # A schema trigger (the truncate's) is on no table: ALL_TRIGGERS says NULL.
+                table_name = None if suffix == TRUNCATE else str(self._stored(conn, on.table.name))
                 found = dictionary.foreign_trigger(
                     f"{owner}.{stored}", owner, table_name, self.comment(on), rows
                 )
