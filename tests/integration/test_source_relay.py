@@ -223,3 +223,29 @@ def test_a_truncate_on_postgresql_is_published_as_a_truncate_event_in_order(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM cdc_change_log")).scalar_one() == 0
     engine.dispose()
+
+
+OTHER = {"name": "OTHERS", "primary_key": ["ID"]}
+
+
+def test_uninstall_table_removes_a_tables_capture_and_purges_its_rows(
+    source: Engine, source_url: str, make_config: Callable[..., Path]
+) -> None:
+    """A table dropped from the config leaves its triggers logging and its rows in the change
+    log, where the relay's walk passes them on every batch. `source uninstall --table`
+    drops its triggers and deletes its rows; the other tables' capture and rows stay."""
+    run(source, "DROP TABLE IF EXISTS others", "CREATE TABLE others (id INTEGER PRIMARY KEY)")
+    both = make_config(source_url, tables=[TABLE, OTHER])
+    assert cli(both, "source", "install").returncode == 0
+    run(source, "INSERT INTO items VALUES (1, 'a', 'OK', 1)", "INSERT INTO others VALUES (1)")
+    pending = cli(both, "source", "uninstall", "--table", "OTHERS")
+    assert pending.returncode == 1 and "unpublished" in pending.stderr  # still configured
+    items_only = make_config(source_url, tables=[TABLE])
+    done = cli(items_only, "source", "uninstall", "--table", "OTHERS")
+    assert done.returncode == 0, done.stderr
+    assert "OTHERS" in done.stdout
+    run(source, "INSERT INTO others VALUES (2)", "INSERT INTO items VALUES (2, 'b', 'OK', 1)")
+    with source.connect() as conn:
+        left = conn.execute(text("SELECT table_name FROM cdc_change_log ORDER BY id")).all()
+    assert [r[0] for r in left] == ["ITEMS", "ITEMS"]  # OTHERS: purged, and no longer logged
+    run(source, "DROP TABLE others")

@@ -22,11 +22,13 @@ from typing import Any
 
 import pytest
 import sqlglot
+from cdc_sync.source.removal import purge_query
 from sqlalchemy import CLOB, Column, MetaData, Table
 from sqlalchemy.dialects import oracle
 
 from cdc_sync.bootstrap.keyset import chunk_query, count_query
 from cdc_sync.config import SourceSettings, TableSettings
+from cdc_sync.source.backlog import oldest_query, waiting_query
 from cdc_sync.source.changelog import Change, changelog_table
 from cdc_sync.source.dialect import dialect_for
 from cdc_sync.source.images import image_query
@@ -155,13 +157,19 @@ def statements(s: Shape) -> Iterator[tuple[str, str]]:
     for statement in DIALECT.drop_triggers(table) + DIALECT.drop_changelog(changelog):
         yield "uninstall", statement
     names = [table.name]
-    yield "relay: lock a batch", sql(DIALECT.lock_query(pending_query(changelog, names), BATCH))
+    pending = pending_query(changelog, names)
+    yield "relay: lock a batch", sql(DIALECT.lock_query(pending, BATCH, single_table=True))
+    several = pending_query(changelog, [*names, f"{table.name}..CODES.STATUS"])
+    yield "relay: lock a batch of several tables", sql(DIALECT.lock_query(several, BATCH))
     batch = [Change(7, table.name, "U", "[1]"), Change(9, table.name, "U", "[2]")]
     yield "relay: earlier rows held elsewhere", sql(older_query(DIALECT, changelog, names, batch))
     keys = [[_sample(c, i) for c in table.key_columns] for i in (1, 2)]
     images = image_query(table).where(DIALECT.key_condition(table.key_columns, keys))
     yield "relay: current row images", sql(images)
     yield "relay: delete what was published", sql(delete_query(DIALECT, changelog, [7, 9]))
+    yield "status: changes waiting", sql(waiting_query(DIALECT, changelog, table.name, 100_000))
+    yield "status: the oldest change", sql(oldest_query(DIALECT, changelog, table.name))
+    yield "uninstall --table: its change-log rows", sql(purge_query(changelog, [table.name]))
     key = list(table.key_columns)
     first = chunk_query(s.table, key, BATCH, None, s.settings.filter)
     yield "bootstrap and verify: first chunk", sql(first)
