@@ -23,10 +23,15 @@ class Plan:
     changelog: Table
     changelog_exists: bool
     tables: list[CapturedTable]
+    index_exists: bool = True
+    """The change log's (table_name, id) index, where the dialect has one (an older
+    install's change log lacks it: install adds it)."""
 
     def changelog_statements(self, *, for_review: bool = False) -> list[str]:
         if for_review or not self.changelog_exists:
             return self.dialect.create_changelog(self.changelog)
+        if not self.index_exists:
+            return self.dialect.create_changelog_index(self.changelog)
         return []
 
     def grants(self, table: CapturedTable) -> list[str]:
@@ -76,6 +81,12 @@ def changelog_exists(conn: Connection, changelog: Table) -> bool:
     return True
 
 
+def changelog_index_exists(conn: Connection, changelog: Table) -> bool:
+    """Whether the change log has an index on (table_name, id)."""
+    indexes = inspect(conn).get_indexes(changelog.name, schema=changelog.schema)
+    return any([str(c).lower() for c in i["column_names"]] == ["table_name", "id"] for i in indexes)
+
+
 def plan(conn: Connection, settings: Settings, strict: bool = True) -> Plan:
     """Check everything first: nothing is changed when the config does not fit the database."""
     dialect = dialect_for(conn.dialect, notify=settings.source.notify)
@@ -84,7 +95,11 @@ def plan(conn: Connection, settings: Settings, strict: bool = True) -> Plan:
     foreign = [p for t in tables for p in dialect.foreign_triggers(conn, t)]
     if foreign:
         raise ConfigError(foreign)
-    return Plan(dialect, changelog, changelog_exists(conn, changelog), tables)
+    exists = changelog_exists(conn, changelog)
+    indexed = not (exists and dialect.create_changelog_index(changelog))
+    if not indexed:
+        indexed = changelog_index_exists(conn, changelog)
+    return Plan(dialect, changelog, exists, tables, indexed)
 
 
 def script(dialect: Dialect, statements: list[str]) -> str:

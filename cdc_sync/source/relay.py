@@ -184,7 +184,9 @@ class TriggerRelay:
     def run_batch(self) -> BatchResult:
         with self.engine.begin() as conn:
             limit = self.lock_rows
-            rows = self.dialect.lock_batch(conn, self.query, limit)
+            rows = self.dialect.lock_batch(
+                conn, self.query, limit, single_table=len(self.names) == 1
+            )
             if not rows:
                 self.lock_rows = self.batch_size
                 return BatchResult(0, 0, 0)

@@ -89,7 +89,15 @@ class OracleDialect(Dialect):
             "    TXID VARCHAR2(64)\n"
             ")",
             f"COMMENT ON TABLE {cl} IS '{MARKER} change log'",
+            *self.create_changelog_index(changelog),
         ]
+
+    def create_changelog_index(self, changelog: Table) -> list[str]:
+        """Status counts a table's waiting rows, and a relay serving one table locks its
+        rows in id order: both read (TABLE_NAME, ID) ranges, not the whole log."""
+        name = self.ident(self.fit(changelog.name, "tn"))
+        schema = f"{self.ident(changelog.schema)}." if changelog.schema else ""
+        return [f"CREATE INDEX {schema}{name} ON {self.table_ref(changelog)} (TABLE_NAME, ID)"]
 
     def drop_changelog(self, changelog: Table) -> list[str]:
         # PURGE: a dropped change log of millions of rows need not sit in the recycle bin.
@@ -284,20 +292,33 @@ class OracleDialect(Dialect):
         # Row images of a batch in one round trip (`lock_batch` sets its own cursor).
         return {"arraysize": batch_size}
 
-    def lock_query(self, query: Select[Any], size: int) -> Select[Any]:
-        # No row limit (ORA-02014): the fetch bounds the batch. The hint names the change log
-        # without its schema, as Oracle's hint syntax wants, and its key column ID.
-        changelog = query.get_final_froms()[0]
-        name = self.ident(str(getattr(changelog, "name", "")))
-        hint = f"/*+ INDEX_ASC({name} (ID)) FIRST_ROWS({size}) */"
+    def lock_query(
+        self, query: Select[Any], size: int, *, single_table: bool = False
+    ) -> Select[Any]:
+        """No row limit (ORA-02014): the fetch bounds the batch. Without one the optimizer
+        plans for every row, so the hints ask for an index in id order and the first rows:
+        (TABLE_NAME, ID) for one table name, the key for several (an IN list over the
+        former would sort every matching row before the first fetch)."""
+        columns = "TABLE_NAME, ID" if single_table else "ID"
+        hint = f"/*+ INDEX_ASC({self._hinted(query)} ({columns})) FIRST_ROWS({size}) */"
         return (
             query.prefix_with(hint, dialect="oracle")
             .with_for_update(skip_locked=True)
             .execution_options(**{PREFETCH_OPTION: size})
         )
 
-    def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
-        result = conn.execute(self.lock_query(query, size))
+    def by_table(self, query: Select[Any]) -> Select[Any]:
+        hint = f"/*+ INDEX_ASC({self._hinted(query)} (TABLE_NAME, ID)) */"
+        return query.prefix_with(hint, dialect="oracle")
+
+    def _hinted(self, query: Select[Any]) -> str:
+        """The change log as a hint names it: without its schema (Oracle's hint syntax)."""
+        return self.ident(str(getattr(query.get_final_froms()[0], "name", "")))
+
+    def lock_batch(
+        self, conn: Connection, query: Select[Any], size: int, *, single_table: bool = False
+    ) -> Sequence[Row[Any]]:
+        result = conn.execute(self.lock_query(query, size, single_table=single_table))
         try:
             return result.fetchmany(size)
         finally:

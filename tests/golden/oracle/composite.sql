@@ -16,6 +16,9 @@ CREATE TABLE APP.CDC_CHANGE_LOG (
 COMMENT ON TABLE APP.CDC_CHANGE_LOG IS 'cdc-sync change log';
 
 -- install 3
+CREATE INDEX APP.CDC_CHANGE_LOG_TN ON APP.CDC_CHANGE_LOG (TABLE_NAME, ID);
+
+-- install 4
 CREATE OR REPLACE TRIGGER APP.CDC_CASE_NOTE_TRG
 AFTER INSERT OR UPDATE OR DELETE ON APP.CASE_NOTE
 FOR EACH ROW
@@ -37,7 +40,7 @@ BEGIN
 END;
 /
 
--- install 4
+-- install 5
 CREATE OR REPLACE TRIGGER APP.CDC_CASE_NOTE_TRUNC
 AFTER TRUNCATE ON APP.SCHEMA
 DISABLE
@@ -52,10 +55,10 @@ BEGIN
 END;
 /
 
--- install 5
+-- install 6
 ALTER TRIGGER APP.CDC_CASE_NOTE_TRG ENABLE;
 
--- install 6
+-- install 7
 ALTER TRIGGER APP.CDC_CASE_NOTE_TRUNC ENABLE;
 
 -- uninstall
@@ -83,9 +86,14 @@ END;
 /
 
 -- relay: lock a batch
-SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.op, app.cdc_change_log.pk, app.cdc_change_log.changed_at
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) FIRST_ROWS(1000) */ app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.op, app.cdc_change_log.pk, app.cdc_change_log.changed_at
 FROM app.cdc_change_log
 WHERE app.cdc_change_log.table_name IN (:table_name_1_1) ORDER BY app.cdc_change_log.id FOR UPDATE SKIP LOCKED;
+
+-- relay: lock a batch of several tables
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.op, app.cdc_change_log.pk, app.cdc_change_log.changed_at
+FROM app.cdc_change_log
+WHERE app.cdc_change_log.table_name IN (:table_name_1_1, :table_name_1_2) ORDER BY app.cdc_change_log.id FOR UPDATE SKIP LOCKED;
 
 -- relay: earlier rows held elsewhere
 SELECT app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.pk
@@ -99,6 +107,22 @@ WHERE (app.case_note.case_id, app.case_note.note_no) IN ((:param_2_1_1, :param_2
 
 -- relay: delete what was published
 DELETE FROM app.cdc_change_log WHERE app.cdc_change_log.id IN (:id_1_1, :id_1_2);
+
+-- status: changes waiting
+SELECT count(*) AS count_1
+FROM (SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ app.cdc_change_log.id AS id
+FROM app.cdc_change_log
+WHERE app.cdc_change_log.table_name = :table_name_1
+ FETCH FIRST 100000 ROWS ONLY) anon_1;
+
+-- status: the oldest change
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ app.cdc_change_log.changed_at
+FROM app.cdc_change_log
+WHERE app.cdc_change_log.table_name = :table_name_1 ORDER BY app.cdc_change_log.id
+ FETCH FIRST 1 ROWS ONLY;
+
+-- uninstall --table: its change-log rows
+DELETE FROM app.cdc_change_log WHERE upper(app.cdc_change_log.table_name) IN (:upper_1_1) OR (upper(app.cdc_change_log.table_name) LIKE :upper_2 || '%' ESCAPE '/');
 
 -- bootstrap and verify: first chunk
 SELECT app.case_note.case_id, app.case_note.note_no, app.case_note.note_text, app.case_note.created_at

@@ -16,9 +16,12 @@ CREATE TABLE CDC_SYNC.CDC_CHANGE_LOG (
 COMMENT ON TABLE CDC_SYNC.CDC_CHANGE_LOG IS 'cdc-sync change log';
 
 -- install 3
-GRANT INSERT ON CDC_SYNC.CDC_CHANGE_LOG TO APP;
+CREATE INDEX CDC_SYNC.CDC_CHANGE_LOG_TN ON CDC_SYNC.CDC_CHANGE_LOG (TABLE_NAME, ID);
 
 -- install 4
+GRANT INSERT ON CDC_SYNC.CDC_CHANGE_LOG TO APP;
+
+-- install 5
 CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG
 AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST
 FOR EACH ROW
@@ -40,7 +43,7 @@ BEGIN
 END;
 /
 
--- install 5
+-- install 6
 CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRUNC
 AFTER TRUNCATE ON APP.SCHEMA
 DISABLE
@@ -55,10 +58,10 @@ BEGIN
 END;
 /
 
--- install 6
+-- install 7
 ALTER TRIGGER APP.CDC_CRASIVTTST_TRG ENABLE;
 
--- install 7
+-- install 8
 ALTER TRIGGER APP.CDC_CRASIVTTST_TRUNC ENABLE;
 
 -- uninstall
@@ -86,9 +89,14 @@ END;
 /
 
 -- relay: lock a batch
-SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ cdc_sync.cdc_change_log.id, cdc_sync.cdc_change_log.table_name, cdc_sync.cdc_change_log.op, cdc_sync.cdc_change_log.pk, cdc_sync.cdc_change_log.changed_at
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) FIRST_ROWS(1000) */ cdc_sync.cdc_change_log.id, cdc_sync.cdc_change_log.table_name, cdc_sync.cdc_change_log.op, cdc_sync.cdc_change_log.pk, cdc_sync.cdc_change_log.changed_at
 FROM cdc_sync.cdc_change_log
 WHERE cdc_sync.cdc_change_log.table_name IN (:table_name_1_1) ORDER BY cdc_sync.cdc_change_log.id FOR UPDATE SKIP LOCKED;
+
+-- relay: lock a batch of several tables
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ cdc_sync.cdc_change_log.id, cdc_sync.cdc_change_log.table_name, cdc_sync.cdc_change_log.op, cdc_sync.cdc_change_log.pk, cdc_sync.cdc_change_log.changed_at
+FROM cdc_sync.cdc_change_log
+WHERE cdc_sync.cdc_change_log.table_name IN (:table_name_1_1, :table_name_1_2) ORDER BY cdc_sync.cdc_change_log.id FOR UPDATE SKIP LOCKED;
 
 -- relay: earlier rows held elsewhere
 SELECT cdc_sync.cdc_change_log.id, cdc_sync.cdc_change_log.table_name, cdc_sync.cdc_change_log.pk
@@ -102,6 +110,22 @@ WHERE app.crasivttst.id IN (:id_1_1, :id_1_2);
 
 -- relay: delete what was published
 DELETE FROM cdc_sync.cdc_change_log WHERE cdc_sync.cdc_change_log.id IN (:id_1_1, :id_1_2);
+
+-- status: changes waiting
+SELECT count(*) AS count_1
+FROM (SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ cdc_sync.cdc_change_log.id AS id
+FROM cdc_sync.cdc_change_log
+WHERE cdc_sync.cdc_change_log.table_name = :table_name_1
+ FETCH FIRST 100000 ROWS ONLY) anon_1;
+
+-- status: the oldest change
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ cdc_sync.cdc_change_log.changed_at
+FROM cdc_sync.cdc_change_log
+WHERE cdc_sync.cdc_change_log.table_name = :table_name_1 ORDER BY cdc_sync.cdc_change_log.id
+ FETCH FIRST 1 ROWS ONLY;
+
+-- uninstall --table: its change-log rows
+DELETE FROM cdc_sync.cdc_change_log WHERE upper(cdc_sync.cdc_change_log.table_name) IN (:upper_1_1) OR (upper(cdc_sync.cdc_change_log.table_name) LIKE :upper_2 || '%' ESCAPE '/');
 
 -- bootstrap and verify: first chunk
 SELECT app.crasivttst.id, app.crasivttst.case_no, app.crasivttst.title, app.crasivttst.body, app.crasivttst.status, app.crasivttst.del_yn, app.crasivttst.modified_date

@@ -16,9 +16,12 @@ CREATE TABLE CDC.CDC_CHANGE_LOG (
 COMMENT ON TABLE CDC.CDC_CHANGE_LOG IS 'cdc-sync change log';
 
 -- install 3
-GRANT INSERT ON CDC.CDC_CHANGE_LOG TO SALES;
+CREATE INDEX CDC.CDC_CHANGE_LOG_TN ON CDC.CDC_CHANGE_LOG (TABLE_NAME, ID);
 
 -- install 4
+GRANT INSERT ON CDC.CDC_CHANGE_LOG TO SALES;
+
+-- install 5
 CREATE OR REPLACE TRIGGER SALES.CDC_ORDERS_TRG
 AFTER INSERT OR UPDATE OR DELETE ON SALES.ORDERS
 FOR EACH ROW
@@ -40,7 +43,7 @@ BEGIN
 END;
 /
 
--- install 5
+-- install 6
 CREATE OR REPLACE TRIGGER SALES.CDC_ORDERS_TRUNC
 AFTER TRUNCATE ON SALES.SCHEMA
 DISABLE
@@ -55,10 +58,10 @@ BEGIN
 END;
 /
 
--- install 6
+-- install 7
 ALTER TRIGGER SALES.CDC_ORDERS_TRG ENABLE;
 
--- install 7
+-- install 8
 ALTER TRIGGER SALES.CDC_ORDERS_TRUNC ENABLE;
 
 -- uninstall
@@ -86,9 +89,14 @@ END;
 /
 
 -- relay: lock a batch
-SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ cdc.cdc_change_log.id, cdc.cdc_change_log.table_name, cdc.cdc_change_log.op, cdc.cdc_change_log.pk, cdc.cdc_change_log.changed_at
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) FIRST_ROWS(1000) */ cdc.cdc_change_log.id, cdc.cdc_change_log.table_name, cdc.cdc_change_log.op, cdc.cdc_change_log.pk, cdc.cdc_change_log.changed_at
 FROM cdc.cdc_change_log
 WHERE cdc.cdc_change_log.table_name IN (:table_name_1_1) ORDER BY cdc.cdc_change_log.id FOR UPDATE SKIP LOCKED;
+
+-- relay: lock a batch of several tables
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ cdc.cdc_change_log.id, cdc.cdc_change_log.table_name, cdc.cdc_change_log.op, cdc.cdc_change_log.pk, cdc.cdc_change_log.changed_at
+FROM cdc.cdc_change_log
+WHERE cdc.cdc_change_log.table_name IN (:table_name_1_1, :table_name_1_2) ORDER BY cdc.cdc_change_log.id FOR UPDATE SKIP LOCKED;
 
 -- relay: earlier rows held elsewhere
 SELECT cdc.cdc_change_log.id, cdc.cdc_change_log.table_name, cdc.cdc_change_log.pk
@@ -102,6 +110,22 @@ WHERE sales.orders.order_id IN (:order_id_1_1, :order_id_1_2);
 
 -- relay: delete what was published
 DELETE FROM cdc.cdc_change_log WHERE cdc.cdc_change_log.id IN (:id_1_1, :id_1_2);
+
+-- status: changes waiting
+SELECT count(*) AS count_1
+FROM (SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ cdc.cdc_change_log.id AS id
+FROM cdc.cdc_change_log
+WHERE cdc.cdc_change_log.table_name = :table_name_1
+ FETCH FIRST 100000 ROWS ONLY) anon_1;
+
+-- status: the oldest change
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ cdc.cdc_change_log.changed_at
+FROM cdc.cdc_change_log
+WHERE cdc.cdc_change_log.table_name = :table_name_1 ORDER BY cdc.cdc_change_log.id
+ FETCH FIRST 1 ROWS ONLY;
+
+-- uninstall --table: its change-log rows
+DELETE FROM cdc.cdc_change_log WHERE upper(cdc.cdc_change_log.table_name) IN (:upper_1_1) OR (upper(cdc.cdc_change_log.table_name) LIKE :upper_2 || '%' ESCAPE '/');
 
 -- bootstrap and verify: first chunk
 SELECT sales.orders.order_id, sales.orders.status
