@@ -465,3 +465,93 @@ def test_a_truncate_by_the_owner_is_logged_and_published_as_a_truncate_event(
     )
     assert [(op, key) for _, op, key in ordered] == [("c", {"ID": 1}), ("t", {}), ("c", {"ID": 2})]
     owner.dispose()
+
+
+THIRD_SCHEMA = (
+    "CREATE ANY TABLE",
+    "CREATE ANY SEQUENCE",
+    "CREATE ANY INDEX",
+    "COMMENT ANY TABLE",
+    "GRANT ANY OBJECT PRIVILEGE",
+    "DROP ANY TABLE",
+)
+"""What docs/oracle.md adds for a change log in a schema of its own."""
+
+
+def test_a_change_log_in_a_third_schema_is_checked_and_installed_as_documented(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Item 5: `check` names what this layout needs (plain CREATE TABLE is not enough);
+    with docs/oracle.md's list install works, and a table of cdc-sync's own schema (no
+    `schema` in the config) gets the INSERT grant its trigger needs on the change log.
+
+    Invariant: the owner's and cdc-sync's own writes reach Kafka."""
+    logs = f"LOGS_{users.owner.removeprefix('APP_')}"
+    with users.admin.begin() as conn:
+        conn.execute(text(f"CREATE USER {logs} NO AUTHENTICATION QUOTA 100M ON USERS"))
+    owner = owner_table(users, "ITEMS", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(10)")
+    mine = create_engine(users.cdc_url)
+    with mine.begin() as conn:
+        conn.execute(text("CREATE TABLE MINE (ID NUMBER(10) PRIMARY KEY)"))
+    config = make_config(
+        users.cdc_url,
+        tables=[
+            {"name": "ITEMS", "schema": users.owner, "primary_key": ["ID"]},
+            {"name": "MINE", "primary_key": ["ID"]},
+        ],
+        source={"url": users.cdc_url, "changelog_schema": logs},
+    )
+    try:
+        checked = cli(config, "check", "--json")
+        assert checked.returncode == 3 and "lacks CREATE ANY TABLE (" in checked.stdout
+        with users.admin.begin() as conn:
+            for privilege in THIRD_SCHEMA:
+                conn.execute(text(f"GRANT {privilege} TO {users.cdc}"))
+        done = cli(config, "source", "install")
+        assert done.returncode == 0, done.stderr
+        with users.admin.begin() as conn:  # the relay's own grants, as docs/oracle.md says
+            conn.execute(text(f"GRANT SELECT, DELETE ON {logs}.CDC_CHANGE_LOG TO {users.cdc}"))
+        checked = cli(config, "check")
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        with owner.begin() as conn:
+            conn.execute(text("INSERT INTO ITEMS VALUES (1, 'a')"))
+        with mine.begin() as conn:
+            conn.execute(text("INSERT INTO MINE VALUES (7)"))  # its trigger needs the grant
+        done = cli(config, "relay", "--once")
+        assert done.returncode == 0, done.stderr
+        assert [r.op for r in read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))] == ["c"]
+    finally:
+        cli(config, "source", "uninstall", "--force")
+        mine.dispose()
+        owner.dispose()
+        with users.admin.begin() as conn:
+            conn.execute(text(f"DROP USER {logs} CASCADE"))
+
+
+def test_uninstall_table_on_oracle_drops_the_tables_triggers_and_rows(
+    users: Users, make_config: Callable[..., Path]
+) -> None:
+    """Item 9: a table taken out of the config; its row and truncate triggers go, its rows
+    in the change log go, and the change log stays."""
+    owner = owner_table(users, "GONE", "ID NUMBER(10) PRIMARY KEY")
+    kept = owner_table(users, "KEPT", "ID NUMBER(10) PRIMARY KEY")
+    both = make_config(
+        users.cdc_url,
+        tables=[
+            {"name": n, "schema": users.owner, "primary_key": ["ID"]} for n in ("GONE", "KEPT")
+        ],
+        source={"url": users.cdc_url},
+    )
+    assert cli(both, "source", "install").returncode == 0
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO GONE VALUES (1)"))
+        conn.execute(text("INSERT INTO KEPT VALUES (1)"))
+    one = config_for(make_config, users, name="KEPT", primary_key=["ID"])
+    done = cli(one, "source", "uninstall", "--table", f"{users.owner}.GONE")
+    assert done.returncode == 0, done.stderr
+    assert [t for t, _, _ in trigger_states(users)] == ["CDC_KEPT_TRG", "CDC_KEPT_TRUNC"]
+    with users.admin.connect() as conn:
+        names = conn.execute(text(f"SELECT TABLE_NAME FROM {users.cdc}.CDC_CHANGE_LOG")).all()
+    assert [n for (n,) in names] == [f"{users.owner}.KEPT"]
+    owner.dispose()
+    kept.dispose()

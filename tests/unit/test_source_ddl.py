@@ -464,3 +464,13 @@ def test_an_existing_change_log_without_the_index_gets_it_from_install() -> None
     assert upgrade.install_statements() == d.create_changelog_index(changelog(home="cdc"))
     current = Plan(d, changelog(home="cdc"), True, [], index_exists=True)
     assert current.install_statements() == []
+
+
+def test_a_table_of_the_installers_own_schema_is_granted_insert_on_a_change_log_elsewhere() -> None:
+    """With `changelog_schema` set, a table without `schema` lives in the installing user's
+    schema, whose trigger writes the change log of another: its owner needs the grant."""
+    d = dialect("oracle")
+    elsewhere = Plan(d, changelog(home="logs"), True, [captured(schema=None)], user_schema="cdc")
+    assert "GRANT INSERT ON LOGS.CDC_CHANGE_LOG TO CDC" in elsewhere.install_statements()
+    same = Plan(d, changelog(home="cdc"), True, [captured(schema=None)], user_schema="cdc")
+    assert not any(s.startswith("GRANT") for s in same.install_statements())
