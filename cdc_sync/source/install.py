@@ -26,6 +26,8 @@ class Plan:
     index_exists: bool = True
     """The change log's (table_name, id) index, where the dialect has one (an older
     install's change log lacks it: install adds it)."""
+    user_schema: str | None = None
+    """The installing user's schema, where tables configured without `schema` live."""
 
     def changelog_statements(self, *, for_review: bool = False) -> list[str]:
         if for_review or not self.changelog_exists:
@@ -39,7 +41,7 @@ class Plan:
         grants: list[str] = []
         schemas = [t.schema for t in (table.table, *(r.table for r in table.related))]
         for schema in schemas:  # child and lookup tables' triggers write it too
-            owner = schema or self.changelog.schema
+            owner = schema or self.user_schema or self.changelog.schema
             if owner and self.changelog.schema and owner != self.changelog.schema:
                 grants += [
                     g for g in self.dialect.grant_insert(self.changelog, owner) if g not in grants
@@ -99,7 +101,7 @@ def plan(conn: Connection, settings: Settings, strict: bool = True) -> Plan:
     indexed = not (exists and dialect.create_changelog_index(changelog))
     if not indexed:
         indexed = changelog_index_exists(conn, changelog)
-    return Plan(dialect, changelog, exists, tables, indexed)
+    return Plan(dialect, changelog, exists, tables, indexed, conn.dialect.default_schema_name)
 
 
 def script(dialect: Dialect, statements: list[str]) -> str:
