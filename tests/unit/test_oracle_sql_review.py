@@ -154,6 +154,8 @@ def statements(s: Shape) -> Iterator[tuple[str, str]]:
     plan = Plan(DIALECT, changelog, False, [table])
     for i, statement in enumerate(plan.install_statements(for_review=True), 1):
         yield f"install {i}", statement
+    for when, statement in DIALECT.checks(table, changelog).items():
+        yield f"install checks, {when}", statement
     for statement in DIALECT.drop_triggers(table) + DIALECT.drop_changelog(changelog):
         yield "uninstall", statement
     names = [table.name]
@@ -383,7 +385,10 @@ def test_each_statement_parses_as_oracle(shape_name: str, name: str, statement: 
         return
     if statement.startswith("ALTER TRIGGER"):
         # Nor ALTER TRIGGER (SQL Language Reference: ALTER TRIGGER [schema.]trigger ENABLE).
-        assert re.fullmatch(r"ALTER TRIGGER [\w.\"$#]+ ENABLE", statement), statement
+        assert re.fullmatch(r"ALTER TRIGGER [\w.\"$#]+ (ENABLE|DISABLE)", statement), statement
+        return
+    if statement.startswith("DROP TRIGGER"):  # nor DROP TRIGGER: [schema.]trigger
+        assert re.fullmatch(r"DROP TRIGGER [\w.\"$#]+", statement), statement
         return
     if PLSQL.match(statement):
         check_plsql(statement)
@@ -423,6 +428,8 @@ def check_plsql(block: str) -> None:
         return
     lines = block.splitlines()
     assert re.fullmatch(r"CREATE OR REPLACE TRIGGER [\w.\"$#]+", lines[0]), lines[0]
+    if lines[2] == "FOR EACH ROW" and lines[3] != "DISABLE":  # a re-install's enabled text
+        lines.insert(3, "DISABLE")
     if lines[1].startswith("AFTER TRUNCATE"):
         check_truncate_trigger(lines)
         return

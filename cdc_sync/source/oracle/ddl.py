@@ -213,7 +213,24 @@ class OracleDialect(Dialect):
         ]
 
     def enable_triggers(self, table: CapturedTable) -> list[str]:
-        return [f"ALTER TRIGGER {self._ddl_name(on, s)} ENABLE" for on, s in self._sites(table)]
+        return [triggers.altered(self._ddl_name(on, s), "ENABLE") for on, s in self._sites(table)]
+
+    def checks(self, table: CapturedTable, changelog: Table) -> dict[str, str]:
+        """What install's checks may run for the table's own trigger besides the script
+        `source print` shows, by when (the same for every trigger; for review)."""
+        name, probe = self._ddl_name(table, "trg"), self._ddl_name(table, f"trg_{PROBE}")
+        create = self.create_triggers(table, changelog)[0]
+        return {
+            "did not compile: dropped again": triggers.dropped(name),
+            "re-install: the new text compiled under a probe name": triggers.renamed(create, probe),
+            "re-install: the probe dropped": triggers.dropped(probe),
+            "re-install: the new text replaces the installed trigger": create.replace(
+                triggers.DISABLED, "\n", 1
+            ),
+            "re-install: a replacement that did not compile, disabled": triggers.altered(
+                name, "DISABLE"
+            ),
+        }
 
     def _ddl_name(self, on: CapturedTable | RelatedTable, suffix: str) -> str:
         return self.qualified(on, self.object_name(on, suffix))

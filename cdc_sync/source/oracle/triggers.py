@@ -57,6 +57,15 @@ class Trigger:
         return self.create.replace(DISABLED, "\n", 1)
 
 
+def altered(ddl_name: str, state: str) -> str:
+    """``ALTER TRIGGER <ddl_name> ENABLE`` (or ``DISABLE``)."""
+    return f"ALTER TRIGGER {ddl_name} {state}"
+
+
+def dropped(ddl_name: str) -> str:
+    return f"DROP TRIGGER {ddl_name}"
+
+
 def renamed(create: str, ddl_name: str) -> str:
     """A trigger's creating text under another name."""
     head, rest = create.split("\n", 1)
@@ -77,7 +86,7 @@ def _create(conn: Connection, trigger: Trigger) -> list[str]:
     if errors is not None:
         return [_drop_invalid(conn, trigger, "did not compile"), *errors]
     try:
-        conn.exec_driver_sql(f"ALTER TRIGGER {trigger.ddl_name} ENABLE")
+        conn.exec_driver_sql(altered(trigger.ddl_name, "ENABLE"))
     except DBAPIError as exc:
         return [
             f"trigger {trigger.full} on {trigger.on} was created but not enabled "
@@ -105,7 +114,7 @@ def _replace(conn: Connection, trigger: Trigger, probe: Trigger) -> list[str]:
     if errors is None:
         return []
     try:  # compiled as the probe a moment ago: only a concurrent change gets here
-        conn.exec_driver_sql(f"ALTER TRIGGER {trigger.ddl_name} DISABLE")
+        conn.exec_driver_sql(altered(trigger.ddl_name, "DISABLE"))
     except DBAPIError as exc:
         return [
             f"trigger {trigger.full} on {trigger.on} is ENABLED AND INVALID ({reason(exc)}): "
@@ -124,7 +133,7 @@ def _errors(conn: Connection, trigger: Trigger) -> list[str] | None:
 def _drop(conn: Connection, trigger: Trigger) -> str | None:
     """Drop it; None when done, else why not."""
     try:
-        conn.exec_driver_sql(f"DROP TRIGGER {trigger.ddl_name}")
+        conn.exec_driver_sql(dropped(trigger.ddl_name))
     except DBAPIError as exc:
         return f"{reason(exc)}; a trigger in another schema needs DROP ANY TRIGGER"
     return None

@@ -61,6 +61,58 @@ ALTER TRIGGER APP.CDC_CASE_NOTE_TRG ENABLE;
 -- install 7
 ALTER TRIGGER APP.CDC_CASE_NOTE_TRUNC ENABLE;
 
+-- install checks, did not compile: dropped again
+DROP TRIGGER APP.CDC_CASE_NOTE_TRG;
+
+-- install checks, re-install: the new text compiled under a probe name
+CREATE OR REPLACE TRIGGER APP.CDC_CASE_NOTE_TRG_CHK
+AFTER INSERT OR UPDATE OR DELETE ON APP.CASE_NOTE
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CASE_NOTE
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF :OLD.CASE_ID <> :NEW.CASE_ID OR :OLD.NOTE_NO <> :NEW.NOTE_NO THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'U', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: the probe dropped
+DROP TRIGGER APP.CDC_CASE_NOTE_TRG_CHK;
+
+-- install checks, re-install: the new text replaces the installed trigger
+CREATE OR REPLACE TRIGGER APP.CDC_CASE_NOTE_TRG
+AFTER INSERT OR UPDATE OR DELETE ON APP.CASE_NOTE
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CASE_NOTE
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF :OLD.CASE_ID <> :NEW.CASE_ID OR :OLD.NOTE_NO <> :NEW.NOTE_NO THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'U', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: a replacement that did not compile, disabled
+ALTER TRIGGER APP.CDC_CASE_NOTE_TRG DISABLE;
+
 -- uninstall
 BEGIN
     EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CASE_NOTE_TRG';

@@ -64,6 +64,58 @@ ALTER TRIGGER APP.CDC_CRASIVTTST_TRG ENABLE;
 -- install 8
 ALTER TRIGGER APP.CDC_CRASIVTTST_TRUNC ENABLE;
 
+-- install checks, did not compile: dropped again
+DROP TRIGGER APP.CDC_CRASIVTTST_TRG;
+
+-- install checks, re-install: the new text compiled under a probe name
+CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG_CHK
+AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CRASIVTTST
+    IF INSERTING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+    ELSIF :OLD.ID <> :NEW.ID THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'U', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: the probe dropped
+DROP TRIGGER APP.CDC_CRASIVTTST_TRG_CHK;
+
+-- install checks, re-install: the new text replaces the installed trigger
+CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG
+AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CRASIVTTST
+    IF INSERTING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+    ELSIF :OLD.ID <> :NEW.ID THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'U', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: a replacement that did not compile, disabled
+ALTER TRIGGER APP.CDC_CRASIVTTST_TRG DISABLE;
+
 -- uninstall
 BEGIN
     EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CRASIVTTST_TRG';

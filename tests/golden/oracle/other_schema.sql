@@ -64,6 +64,58 @@ ALTER TRIGGER SALES.CDC_ORDERS_TRG ENABLE;
 -- install 8
 ALTER TRIGGER SALES.CDC_ORDERS_TRUNC ENABLE;
 
+-- install checks, did not compile: dropped again
+DROP TRIGGER SALES.CDC_ORDERS_TRG;
+
+-- install checks, re-install: the new text compiled under a probe name
+CREATE OR REPLACE TRIGGER SALES.CDC_ORDERS_TRG_CHK
+AFTER INSERT OR UPDATE OR DELETE ON SALES.ORDERS
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for SALES.ORDERS
+    IF INSERTING THEN
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'I', JSON_ARRAY(:NEW.ORDER_ID NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'D', JSON_ARRAY(:OLD.ORDER_ID NULL ON NULL), v_txid);
+    ELSIF :OLD.ORDER_ID <> :NEW.ORDER_ID THEN
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'D', JSON_ARRAY(:OLD.ORDER_ID NULL ON NULL), v_txid);
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'I', JSON_ARRAY(:NEW.ORDER_ID NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'U', JSON_ARRAY(:NEW.ORDER_ID NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: the probe dropped
+DROP TRIGGER SALES.CDC_ORDERS_TRG_CHK;
+
+-- install checks, re-install: the new text replaces the installed trigger
+CREATE OR REPLACE TRIGGER SALES.CDC_ORDERS_TRG
+AFTER INSERT OR UPDATE OR DELETE ON SALES.ORDERS
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for SALES.ORDERS
+    IF INSERTING THEN
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'I', JSON_ARRAY(:NEW.ORDER_ID NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'D', JSON_ARRAY(:OLD.ORDER_ID NULL ON NULL), v_txid);
+    ELSIF :OLD.ORDER_ID <> :NEW.ORDER_ID THEN
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'D', JSON_ARRAY(:OLD.ORDER_ID NULL ON NULL), v_txid);
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'I', JSON_ARRAY(:NEW.ORDER_ID NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO CDC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('SALES.ORDERS', 'U', JSON_ARRAY(:NEW.ORDER_ID NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: a replacement that did not compile, disabled
+ALTER TRIGGER SALES.CDC_ORDERS_TRG DISABLE;
+
 -- uninstall
 BEGIN
     EXECUTE IMMEDIATE 'DROP TRIGGER SALES.CDC_ORDERS_TRG';

@@ -61,6 +61,58 @@ ALTER TRIGGER APP.CDC_EVENTS_TRG ENABLE;
 -- install 7
 ALTER TRIGGER APP.CDC_EVENTS_TRUNC ENABLE;
 
+-- install checks, did not compile: dropped again
+DROP TRIGGER APP.CDC_EVENTS_TRG;
+
+-- install checks, re-install: the new text compiled under a probe name
+CREATE OR REPLACE TRIGGER APP.CDC_EVENTS_TRG_CHK
+AFTER INSERT OR UPDATE OR DELETE ON APP.EVENTS
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.EVENTS
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+    ELSIF :OLD.AT <> :NEW.AT THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'U', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: the probe dropped
+DROP TRIGGER APP.CDC_EVENTS_TRG_CHK;
+
+-- install checks, re-install: the new text replaces the installed trigger
+CREATE OR REPLACE TRIGGER APP.CDC_EVENTS_TRG
+AFTER INSERT OR UPDATE OR DELETE ON APP.EVENTS
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.EVENTS
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+    ELSIF :OLD.AT <> :NEW.AT THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'U', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: a replacement that did not compile, disabled
+ALTER TRIGGER APP.CDC_EVENTS_TRG DISABLE;
+
 -- uninstall
 BEGIN
     EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_EVENTS_TRG';
