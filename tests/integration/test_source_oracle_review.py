@@ -423,12 +423,15 @@ def test_forall_save_exceptions_logs_every_row_it_kept(
     iteration, rolls back the failed ones and raises ORA-24381 at the end; the block
     handles it and commits. Invariant: the kept rows' keys, and only theirs, are logged."""
     owner, _config = batched
-    ids = ", ".join(str(i if i not in BAD_ROWS else BAD_ROWS[i][0]) for i in range(2000))
+    duplicates = " ".join(f"WHEN {i} THEN {BAD_ROWS[i][0]}" for i in (5, 1500, 1999))
     block = (
         "DECLARE\n"
-        "    TYPE t_ids IS TABLE OF NUMBER;\n"
-        f"    v_ids t_ids := t_ids({ids});\n"
+        "    TYPE t_ids IS TABLE OF NUMBER INDEX BY PLS_INTEGER;\n"
+        "    v_ids t_ids;\n"
         "BEGIN\n"
+        "    FOR i IN 0 .. 1999 LOOP\n"
+        f"        v_ids(i + 1) := CASE i {duplicates} ELSE i END;\n"
+        "    END LOOP;\n"
         "    FORALL i IN 1 .. v_ids.COUNT SAVE EXCEPTIONS\n"
         "        INSERT INTO BATCHED (ID) VALUES (v_ids(i));\n"
         "EXCEPTION\n"
@@ -492,8 +495,10 @@ def test_a_change_log_in_a_third_schema_is_checked_and_installed_as_documented(
     users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
 ) -> None:
     """Item 5: `check` names what this layout needs (plain CREATE TABLE is not enough);
-    with docs/oracle.md's list install works, and a table of cdc-sync's own schema (no
-    `schema` in the config) gets the INSERT grant its trigger needs on the change log.
+    with docs/oracle.md's list install works for the owner's table. cdc-sync's own table
+    (no `schema` in the config) needs INSERT on the change log granted to cdc-sync
+    directly, which nobody can grant themselves: until a DBA does, its trigger does not
+    compile and install says so; afterwards install completes.
 
     Invariant: the owner's and cdc-sync's own writes reach Kafka."""
     logs = f"LOGS_{users.owner.removeprefix('APP_')}"
@@ -517,16 +522,20 @@ def test_a_change_log_in_a_third_schema_is_checked_and_installed_as_documented(
         with users.admin.begin() as conn:
             for privilege in THIRD_SCHEMA:
                 conn.execute(text(f"GRANT {privilege} TO {users.cdc}"))
+        first = cli(config, "source", "install")
+        assert first.returncode != 0 and "MINE" in first.stderr, first.stderr
+        with users.admin.begin() as conn:  # the grants docs/oracle.md has a DBA give
+            conn.execute(
+                text(f"GRANT SELECT, DELETE, INSERT ON {logs}.CDC_CHANGE_LOG TO {users.cdc}")
+            )
         done = cli(config, "source", "install")
         assert done.returncode == 0, done.stderr
-        with users.admin.begin() as conn:  # the relay's own grants, as docs/oracle.md says
-            conn.execute(text(f"GRANT SELECT, DELETE ON {logs}.CDC_CHANGE_LOG TO {users.cdc}"))
         checked = cli(config, "check")
         assert checked.returncode == 0, checked.stdout + checked.stderr
         with owner.begin() as conn:
             conn.execute(text("INSERT INTO ITEMS VALUES (1, 'a')"))
         with mine.begin() as conn:
-            conn.execute(text("INSERT INTO MINE VALUES (7)"))  # its trigger needs the grant
+            conn.execute(text("INSERT INTO MINE VALUES (7)"))
         done = cli(config, "relay", "--once")
         assert done.returncode == 0, done.stderr
         assert [r.op for r in read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))] == ["c"]

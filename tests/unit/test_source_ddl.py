@@ -466,11 +466,15 @@ def test_an_existing_change_log_without_the_index_gets_it_from_install() -> None
     assert current.install_statements() == []
 
 
-def test_a_table_of_the_installers_own_schema_is_granted_insert_on_a_change_log_elsewhere() -> None:
+def test_install_grants_insert_to_table_owners_but_never_to_the_installer_itself() -> None:
     """With `changelog_schema` set, a table without `schema` lives in the installing user's
-    schema, whose trigger writes the change log of another: its owner needs the grant."""
+    schema, whose trigger writes a change log elsewhere. Nobody may grant themselves a
+    privilege (ORA-01749), so install grants only to other owners; `check` asks for the
+    installer's direct grant (tests/unit/test_source_oracle_preflight.py)."""
     d = dialect("oracle")
-    elsewhere = Plan(d, changelog(home="logs"), True, [captured(schema=None)], user_schema="cdc")
-    assert "GRANT INSERT ON LOGS.CDC_CHANGE_LOG TO CDC" in elsewhere.install_statements()
-    same = Plan(d, changelog(home="cdc"), True, [captured(schema=None)], user_schema="cdc")
-    assert not any(s.startswith("GRANT") for s in same.install_statements())
+    tables = [captured(schema=None), captured(name="other", schema="app")]
+    elsewhere = Plan(d, changelog(home="logs"), True, tables, user_schema="cdc")
+    grants = [s for s in elsewhere.install_statements() if s.startswith("GRANT")]
+    assert grants == ["GRANT INSERT ON LOGS.CDC_CHANGE_LOG TO APP"]
+    mine = Plan(d, changelog(home="logs"), True, [captured(schema="cdc")], user_schema="cdc")
+    assert not any(s.startswith("GRANT") for s in mine.install_statements())

@@ -144,6 +144,24 @@ def test_the_relay_needs_select_delete_and_for_lookups_insert_on_a_foreign_chang
     )
 
 
+def test_own_tables_writing_a_foreign_change_log_need_a_direct_insert_grant() -> None:
+    """A trigger runs with its owner's rights and a role's privileges do not count inside
+    it; the installer cannot grant itself (ORA-01749), so a DBA must, once the change log
+    exists. A grant through a role (or PUBLIC) is not enough."""
+    own = [TableFacts("CDC_SYNC", "CRASIVTTST", "trigger", frozenset())]
+    base = facts(
+        changelog_owner="LOGS",
+        changelog_exists=True,
+        changelog_grants=frozenset({"SELECT", "DELETE", "INSERT"}),
+        privileges=THIRD_SCHEMA - {"CREATE ANY TRIGGER"} | {"CREATE TRIGGER"},
+        tables=own,
+    )
+    found = problem(judge(base), "INSERT on LOGS.CDC_CHANGE_LOG granted to CDC_SYNC directly")
+    assert "source install" in found
+    direct = replace(base, changelog_direct_grants=frozenset({"INSERT"}))
+    assert judge(direct).problems == []
+
+
 def test_children_and_lookup_tables_count_as_captured_tables() -> None:
     own = TableFacts("CDC_SYNC", "CRASIVTTST", "trigger", frozenset())
     codes = TableFacts("CODES", "STATUS_CODE", "trigger", frozenset(), related=True)
@@ -222,7 +240,8 @@ class OracleConnection:
         if statement is preflight.SESSION_PRIVILEGES:
             return Answer([(p,) for p in INSTALLER])
         if statement is preflight.TABLE_PRIVILEGES:
-            return Answer([("SELECT",)] if params and params["name"] == "CRASIVTTST" else [])
+            granted = [("SELECT", "CDC_SYNC"), ("INSERT", "CDC_ROLE")]
+            return Answer(granted if params and params["name"] == "CRASIVTTST" else [])
         if statement is preflight.ALL_COLUMN_LOGGING:
             return Answer([(0,)])
         if statement is preflight.REDO_SETTINGS:
@@ -247,7 +266,7 @@ def test_gather_reads_names_as_stored_and_admits_what_it_cannot_see() -> None:
     found = gather(conn, settings, changelog_exists=True)  # type: ignore[arg-type]
     assert found.version[:2] == (19, 22) and found.user == "CDC_SYNC"
     assert [(t.owner, t.name, t.grants) for t in found.tables] == [
-        ("APP", "CRASIVTTST", frozenset({"SELECT"})),
+        ("APP", "CRASIVTTST", frozenset({"SELECT", "INSERT"})),
         ("APP", "LOGGED", frozenset()),
     ]
     assert found.redo is None and conn.rolled_back  # V$DATABASE not visible: not guessed
