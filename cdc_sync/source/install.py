@@ -37,14 +37,22 @@ class Plan:
         return []
 
     def grants(self, table: CapturedTable) -> list[str]:
-        """The grants triggers in another schema need to write the change log."""
+        """The grants triggers in another schema need to write the change log.
+
+        Never to the installing user: nobody may grant themselves a privilege, so its own
+        tables' triggers need a grant from the change log's owner (`check` asks for it).
+        """
         grants: list[str] = []
         schemas = [t.schema for t in (table.table, *(r.table for r in table.related))]
         for schema in schemas:  # child and lookup tables' triggers write it too
             owner = schema or self.user_schema or self.changelog.schema
-            if owner and self.changelog.schema and owner != self.changelog.schema:
+            if owner in (None, self.changelog.schema, self.user_schema):
+                continue
+            if self.changelog.schema:
                 grants += [
-                    g for g in self.dialect.grant_insert(self.changelog, owner) if g not in grants
+                    g
+                    for g in self.dialect.grant_insert(self.changelog, str(owner))
+                    if g not in grants
                 ]
         return grants
 

@@ -27,7 +27,7 @@ Named = TableSettings | ChildSettings | LookupSettings
 
 SESSION_PRIVILEGES = text("SELECT PRIVILEGE FROM SESSION_PRIVS")
 TABLE_PRIVILEGES = text(
-    "SELECT PRIVILEGE FROM ALL_TAB_PRIVS\n"
+    "SELECT PRIVILEGE, GRANTEE FROM ALL_TAB_PRIVS\n"
     "WHERE TABLE_SCHEMA = :owner AND TABLE_NAME = :name\n"
     "  AND (GRANTEE IN (USER, 'PUBLIC') OR GRANTEE IN (SELECT ROLE FROM SESSION_ROLES))"
 )
@@ -107,9 +107,13 @@ def gather(
     user = str(conn.execute(CURRENT_USER).scalar_one())
     privileges = frozenset(r[0] for r in conn.execute(SESSION_PRIVILEGES))
 
-    def grants(owner: str, name: str) -> frozenset[str]:
+    def granted(owner: str, name: str) -> list[tuple[str, str]]:
+        """(privilege, grantee): to the user, PUBLIC or one of its enabled roles."""
         rows = conn.execute(TABLE_PRIVILEGES, {"owner": owner, "name": name})
-        return frozenset(r[0] for r in rows)
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def grants(owner: str, name: str) -> frozenset[str]:
+        return frozenset(p for p, _ in granted(owner, name))
 
     def facts_of(named: Named, capture: str, related: bool = False) -> TableFacts:
         owner = stored(_fold(named.schema_)) or user
@@ -128,6 +132,7 @@ def gather(
     source = settings.source
     cl_owner = stored(_fold(source.changelog_schema)) or user
     cl_name = stored(_fold(source.changelog_table))
+    log_grants = granted(cl_owner, cl_name) if cl_owner != user else []
     redo = None
     if any(t.capture == "debezium" for t in settings.tables):
         try:
@@ -144,8 +149,9 @@ def gather(
         changelog_exists,
         tables,
         redo,
-        grants(cl_owner, cl_name) if cl_owner != user else frozenset(),
+        frozenset(p for p, _ in log_grants),
         changelog_name=cl_name,
+        changelog_direct_grants=frozenset(p for p, grantee in log_grants if grantee == user),
         changelog_indexed=changelog_indexed,
         lookups=any(t.lookups for t in settings.tables if t.capture == "trigger"),
     )

@@ -50,6 +50,9 @@ class Facts:
     """V$DATABASE (LOG_MODE, SUPPLEMENTAL_LOG_DATA_MIN, SUPPLEMENTAL_LOG_DATA_ALL); None: unseen."""
     changelog_grants: frozenset[str] = field(default_factory=frozenset)
     changelog_name: str = "CDC_CHANGE_LOG"
+    changelog_direct_grants: frozenset[str] = field(default_factory=frozenset)
+    """Object privileges on a foreign change log granted to the user itself (what counts
+    inside its triggers), not through a role or PUBLIC."""
     changelog_indexed: bool = True
     """Its (TABLE_NAME, ID) index exists (meaningful when the change log does)."""
     lookups: bool = False
@@ -137,7 +140,17 @@ class Layout:
         """A change log in a schema that is not cdc-sync's: grants, drops, the relay's rows."""
         facts = self.facts
         found = [self.system("DROP ANY TABLE", UNINSTALL, f"drops {self.log}")]
-        writers = sorted({t.owner for t in self.triggered} - {facts.changelog_owner})
+        writers = sorted({t.owner for t in self.triggered} - {facts.changelog_owner, facts.user})
+        if facts.user in {t.owner for t in self.triggered}:
+            why = (
+                f"the triggers on {facts.user}'s own tables write it, with {facts.user}'s own "
+                "privileges (not a role's); nobody can grant themselves: its owner or a DBA "
+                "grants it once install created it"
+            )
+            met = "INSERT" in facts.changelog_direct_grants
+            found.append(
+                Need(f"INSERT on {self.log} granted to {facts.user} directly", INSTALL, why, met)
+            )
         if writers:
             why = f"grants INSERT on {self.log} to {', '.join(writers)}, whose triggers write it"
             found.append(self.system("GRANT ANY OBJECT PRIVILEGE", INSTALL, why))
