@@ -135,3 +135,46 @@ def test_each_table_combines_its_parts() -> None:
 def test_unreadable_parts_leave_fields_empty() -> None:
     a, _ = assemble(SETTINGS, Parts(), NOW)
     assert a.documents is None and a.lag is None and a.backlog is None and a.latency is None
+
+
+def test_lag_in_seconds_is_the_age_of_the_oldest_record_still_to_apply() -> None:
+    """Per table: now minus the Kafka timestamp of the first record after the committed offset
+    (the log start where nothing is committed), the oldest over the table's partitions; 0 when
+    nothing is pending, and unknown while a pending partition's record could not be read."""
+    ms = int(NOW.timestamp() * 1000)
+    p0, p1 = Partition("cdc.APP.A", 0), Partition("cdc.APP.A", 1)
+    lag = GroupLag(
+        "g",
+        [PartitionLag.of(p0, 5, 0, 7), PartitionLag.of(p1, None, 0, 3)],
+        [],
+    )
+    a, b = assemble(
+        SETTINGS, Parts(lag=lag, oldest_pending={p0: ms - 90_000, p1: ms - 20_000}), NOW
+    )
+    assert a.lag_s == 90.0
+    assert b.lag_s == 0.0  # no partition of its topic has anything pending
+
+    caught_up = GroupLag("g", [PartitionLag.of(p0, 7, 0, 7)], [])
+    a, _ = assemble(SETTINGS, Parts(lag=caught_up, oldest_pending={}), NOW)
+    assert a.lag_s == 0.0
+    a, _ = assemble(SETTINGS, Parts(lag=lag, oldest_pending={p0: ms - 90_000}), NOW)
+    assert a.lag_s is None  # [1] has records pending whose age was not read
+    a, _ = assemble(SETTINGS, Parts(lag=lag, oldest_pending={p0: ms + 5_000, p1: ms + 1}), NOW)
+    assert a.lag_s == 0.0  # a producer's clock ahead of ours: never negative
+    a, _ = assemble(SETTINGS, Parts(lag=lag), NOW)
+    assert a.lag_s is None
+
+
+def test_watermark_behind_the_newest_modified_time_in_the_source() -> None:
+    stored = ({"iso": "2024-05-01T09:58:00", "kind": "datetime"}, NOW - dt.timedelta(minutes=7))
+    newest = dt.datetime(2024, 5, 1, 9, 59, 30)
+    _, b = assemble(
+        SETTINGS, Parts(watermarks={"APP.B": stored}, newest_modified={"APP.B": newest}), NOW
+    )
+    assert b.watermark is not None and b.watermark.behind_s == 90.0
+    assert b.watermark.moved_at == "2024-05-01T09:53:00+00:00"
+    at_newest = {"APP.B": dt.datetime(2024, 5, 1, 9, 58)}
+    _, b = assemble(SETTINGS, Parts(watermarks={"APP.B": stored}, newest_modified=at_newest), NOW)
+    assert b.watermark is not None and b.watermark.behind_s == 0.0
+    _, b = assemble(SETTINGS, Parts(watermarks={"APP.B": stored}), NOW)
+    assert b.watermark is not None and b.watermark.behind_s is None
