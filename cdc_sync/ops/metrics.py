@@ -36,15 +36,26 @@ TableMetricName = Literal[
     # collected at scrape time by ops.table_metrics from the per-table view and activity
     "cdc_sync_table_documents",
     "cdc_sync_table_lag",
+    "cdc_sync_table_lag_seconds",
     "cdc_sync_relay_backlog_rows",
     "cdc_sync_relay_backlog_oldest_seconds",
     "cdc_sync_watermark_age_seconds",
+    "cdc_sync_watermark_moved_timestamp_seconds",
+    "cdc_sync_watermark_behind_seconds",
     "cdc_sync_last_applied_timestamp_seconds",
     "cdc_sync_change_latency_seconds",
     "cdc_sync_last_run_timestamp_seconds",
     "cdc_sync_verify_differences",
 ]
 TABLE_METRIC_NAMES: tuple[TableMetricName, ...] = get_args(TableMetricName)
+
+ServiceMetricName = Literal[
+    # collected at scrape time by ops.service_metrics from the status snapshot
+    "cdc_sync_ready",
+    "cdc_sync_lease_expires_timestamp_seconds",
+    "cdc_sync_dlq_guard_tripped_timestamp_seconds",
+]
+SERVICE_METRIC_NAMES: tuple[ServiceMetricName, ...] = get_args(ServiceMetricName)
 
 Component = Literal["consumer", "relay", "bootstrap", "sink", "kafka", "source", "http"]
 

@@ -8,7 +8,8 @@ table):
 - documents: Meilisearch's index stats;
 - relay backlog and its oldest change (trigger mode): the source's change log;
 - watermark and when it moved (timestamp mode): the state store;
-- consumer lag of the table's partitions: Kafka (committed and end offsets);
+- consumer lag of the table's partitions: Kafka (committed and end offsets), and its age:
+  the Kafka timestamp of the oldest record still to apply;
 - last applied change and change → searchable latency: what each consumer
   reports to the state store every few seconds (``ops.activity``);
 - latest bootstrap and verify: their runs in the state store;
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.kafka.lag import GroupLag, PartitionLag
+from cdc_sync.kafka.types import Partition
 from cdc_sync.ops.latency import LatencyHistogram
 from cdc_sync.state.records import Run, TableReport
 
@@ -54,6 +56,9 @@ class Watermark:
     """Now minus the watermark, for time-valued modified columns (naive times are UTC)."""
     moved_at: str
     moved_age_s: float
+    behind_s: float | None = None
+    """The newest modified time in the source minus the watermark (time-valued columns):
+    above 0, the source holds changes the relay has not published yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,9 @@ class TableStatus:
     watermark: Watermark | None = None
     lag: int | None = None
     """Records the group has yet to apply on this table's partitions (`cdc-sync lag`'s pending)."""
+    lag_s: float | None = None
+    """Age of the oldest of those records (now minus its Kafka timestamp); 0 when none is
+    pending; None when unknown."""
     partitions: list[PartitionLag] = field(default_factory=list)
     last_applied_at: str | None = None
     last_published_at: str | None = None
@@ -100,10 +108,24 @@ class TableStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseState:
+    """A lease in the state store; one past `expires_at` was never released (holder gone)."""
+
+    name: str
+    holder: str
+    run_id: int | None
+    expires_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class TablesView:
     tables: list[TableStatus]
     unavailable: dict[str, str] = field(default_factory=dict)
     """Part (meilisearch, source, kafka, state) → why it could not be read."""
+    leases: list[LeaseState] = field(default_factory=list)
+    """Every lease in the state store, expired ones included."""
+    dlq_guard_tripped_at: str | None = None
+    """When the dead-letter ratio guard last stopped a consumer of the group."""
 
 
 @dataclass
@@ -114,6 +136,10 @@ class Parts:
     backlog: dict[str, Backlog] | None = None
     watermarks: dict[str, tuple[Any, dt.datetime]] | None = None
     lag: GroupLag | None = None
+    oldest_pending: dict[Partition, int] | None = None
+    """Kafka timestamp (epoch ms) of the first record still to apply, per pending partition."""
+    newest_modified: dict[str, Any] | None = None
+    """Timestamp-capture table → the newest value of its modified column in the source."""
     reports: list[TableReport] | None = None
     runs: list[Run] | None = None
 
@@ -134,8 +160,9 @@ def assemble(settings: Settings, parts: Parts, now: dt.datetime) -> list[TableSt
                 topic=topic,
                 documents=(parts.documents or {}).get(table.index_uid),
                 backlog=(parts.backlog or {}).get(name) if table.capture == "trigger" else None,
-                watermark=_watermark(table, parts.watermarks, now),
+                watermark=_watermark(table, parts, now),
                 lag=sum(p.pending for p in partitions) if parts.lag else None,
+                lag_s=_lag_s(partitions, parts.oldest_pending, now) if parts.lag else None,
                 partitions=partitions,
                 last_applied_at=_latest(reports, "consumer", "last_applied_at"),
                 last_published_at=_latest(reports, "relay", "last_published_at"),
@@ -152,21 +179,40 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def _watermark(
-    table: TableSettings, found: dict[str, tuple[Any, dt.datetime]] | None, now: dt.datetime
-) -> Watermark | None:
-    if table.capture != "timestamp" or not found or table.qualified_name not in found:
+def _lag_s(
+    partitions: list[PartitionLag], oldest: dict[Partition, int] | None, now: dt.datetime
+) -> float | None:
+    pending = [Partition(p.topic, p.partition) for p in partitions if p.pending]
+    if not pending:
+        return 0.0
+    if oldest is None or any(p not in oldest for p in pending):
+        return None
+    first_ms = min(oldest[p] for p in pending)
+    return round(max(now.timestamp() - first_ms / 1000, 0.0), 1)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """Naive times count as UTC (the watermark's age is shown that way)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _watermark(table: TableSettings, parts: Parts, now: dt.datetime) -> Watermark | None:
+    found, name = parts.watermarks, table.qualified_name
+    if table.capture != "timestamp" or not found or name not in found:
         return None
     from cdc_sync.source.timestamp import load_value
 
-    stored, moved = found[table.qualified_name]
+    stored, moved = found[name]
     value = load_value(stored)
-    age = None
+    age = behind = None
     if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        age = round((now - aware).total_seconds(), 1)
+        age = round((now - _utc(value)).total_seconds(), 1)
+        newest = (parts.newest_modified or {}).get(name)
+        if isinstance(newest, dt.datetime):
+            behind = round(max((_utc(newest) - _utc(value)).total_seconds(), 0.0), 1)
     shown = value.isoformat() if isinstance(value, dt.date) else str(value)
-    return Watermark(shown, age, _iso(moved), round((now - moved).total_seconds(), 1))
+    moved_age = round((now - moved).total_seconds(), 1)
+    return Watermark(shown, age, _iso(moved), moved_age, behind)
 
 
 def _latest(reports: list[TableReport], component: str, key: str) -> str | None:
