@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from cdc_sync.config import load_settings
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.ops.table_reader import TableStatusReader
+from tests.integration.consumer_support import commit_offsets
 
 TABLE = {"name": "ITEMS", "primary_key": ["ID"]}
 
@@ -23,16 +24,6 @@ def _produce(bootstrap: str, topic: str, partition: int, stamps_ms: list[int]) -
     for i, ts in enumerate(stamps_ms):
         producer.produce(topic, key=b"%d" % i, value=b"{}", partition=partition, timestamp=ts)
     assert producer.flush(30) == 0
-
-
-def _commit(bootstrap: str, group: str, topic: str, offsets: dict[int, int]) -> None:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
-    try:
-        consumer.commit(
-            offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()], asynchronous=False
-        )
-    finally:
-        consumer.close()
 
 
 def test_lag_seconds_is_the_age_of_the_first_record_the_group_has_not_committed(
@@ -52,12 +43,12 @@ def test_lag_seconds_is_the_age_of_the_first_record_the_group_has_not_committed(
         assert table.lag == 5 and table.lag_s is not None
         assert 900 <= table.lag_s < 960
 
-        _commit(kafka.bootstrap_servers, kafka.group_id, topic, {0: 1, 1: 1})
+        commit_offsets(kafka.bootstrap_servers, kafka.group_id, topic, {0: 1, 1: 1})
         (table,) = reader.read().tables  # the same client reads again
         assert table.lag == 3 and table.lag_s is not None
         assert 300 <= table.lag_s < 360  # partition 0's record at offset 1
 
-        _commit(kafka.bootstrap_servers, kafka.group_id, topic, {0: 3, 1: 2})
+        commit_offsets(kafka.bootstrap_servers, kafka.group_id, topic, {0: 3, 1: 2})
         (table,) = reader.read().tables
         assert table.lag == 0 and table.lag_s == 0.0
     finally:
