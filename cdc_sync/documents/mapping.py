@@ -18,8 +18,9 @@ import orjson
 
 from cdc_sync.config import FieldSpec, TableSettings
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.debezium import decimal_from, from_epoch
+from cdc_sync.events.debezium import decimal_from
 from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
+from cdc_sync.events.times import from_epoch
 from cdc_sync.events.values import (
     DROP,
     EXACT_INTEGER,
