@@ -24,6 +24,7 @@ import fastavro
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.debezium import LOGICAL, SchemaValueError, raw_bytes
 from cdc_sync.events.model import UNAVAILABLE
+from cdc_sync.events.values import shortest_float32
 
 SchemaSource = Callable[[int], str]
 """Schema id → the Avro schema's JSON text; raises `UnknownSchema` or a TransientError."""
@@ -133,7 +134,7 @@ def decode_avro(schema: Any, value: Any, path: str) -> Any:
     if isinstance(schema, list):
         return decode_avro(_branch(schema, value), value, path)
     if not isinstance(schema, dict):
-        return _plain(value)
+        return _plain(schema, value)
     if value == UNAVAILABLE:
         return UNAVAILABLE
     name = str(schema.get("connect.name"))
@@ -153,10 +154,12 @@ def decode_avro(schema: Any, value: Any, path: str) -> Any:
         return [decode_avro(schema.get("items"), v, f"{path}[{i}]") for i, v in enumerate(value)]
     if kind == "map" and isinstance(value, dict):
         return {k: decode_avro(schema.get("values"), v, f"{path}.{k}") for k, v in value.items()}
-    return _plain(value)
+    return _plain(kind, value)
 
 
-def _plain(value: Any) -> Any:
+def _plain(kind: Any, value: Any) -> Any:
+    if kind == "float" and isinstance(value, float):  # a binary32 fastavro widened
+        return shortest_float32(value)
     return raw_bytes(value) if isinstance(value, bytes) else value
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.model import UNAVAILABLE
 from cdc_sync.events.times import TIME_TYPES
+from cdc_sync.events.values import shortest_float32
 
 _UNAVAILABLE_BYTES = UNAVAILABLE.encode("ascii")
 
@@ -74,7 +75,9 @@ def _by_type(schema: dict[str, Any], value: Any, path: str) -> Any:
         return {k: decode_with_schema(values, v, f"{path}.{k}") for k, v in value.items()}
     if kind == "bytes":
         return _bytes(value)
-    if kind in ("float", "double", "float32", "float64"):
+    if kind in ("float", "float32"):  # Connect's FLOAT32 (a BINARY_FLOAT)
+        return shortest_float32(float(value))
+    if kind in ("double", "float64"):
         return float(value) if isinstance(value, Decimal) else value
     return plain(value)
 
