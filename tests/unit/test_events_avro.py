@@ -255,7 +255,8 @@ def test_avro_and_json_with_schemas_give_the_same_event() -> None:
     assert after["AT_TZ"] == dt.datetime.fromisoformat("2024-02-29T13:05:01.25+09:00")
     assert after["AT_TIME"] == dt.time(13, 5, 1, 250000)
     assert after["PHOTO"] == b"\x89PNG"
-    assert after["BODY"] == after["BLOB"] == UNAVAILABLE
+    assert after["BODY"] == UNAVAILABLE
+    assert after["BLOB"] == UNAVAILABLE.encode()  # the mapper judges it by the table's placeholder
     assert from_avro.key == {"ID": 1} and from_avro.table == "APP.ITEMS"
 
 
