@@ -62,6 +62,21 @@ class Settings(BaseSettings):
         # The file arrives as init kwargs; the environment overrides it.
         return (env_settings, init_settings)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _tables_inherit_the_placeholder(cls, data: Any) -> Any:
+        """A table without its own ``unavailable_value_placeholder`` takes ``[kafka]``'s."""
+        kafka = data.get("kafka") if isinstance(data, dict) else None
+        text = kafka.get("unavailable_value_placeholder") if isinstance(kafka, dict) else None
+        if not isinstance(text, str) or not text or not isinstance(data.get("tables"), list):
+            return data
+        key = "unavailable_value_placeholder"
+        tables = [
+            {key: text, **table} if isinstance(table, dict) and key not in table else table
+            for table in data["tables"]
+        ]
+        return {**data, "tables": tables}
+
     @model_validator(mode="after")
     def _check_tables(self) -> Settings:
         seen: dict[str, TableSettings] = {}

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from sqlalchemy.engine import make_url
 
-from cdc_sync.config.values import Identifier, Section, TimeZone
+from cdc_sync.config.values import DEBEZIUM_PLACEHOLDER, Identifier, Section, TimeZone
 
 
 class SourceSettings(Section):
@@ -47,6 +47,8 @@ class KafkaSettings(Section):
     schema_registry_url: str | None = Field(None, pattern=r"^https?://")
     schema_registry_username: str | None = None
     schema_registry_password: SecretStr | None = None
+    unavailable_value_placeholder: str = Field(DEBEZIUM_PLACEHOLDER, min_length=1)
+    """The Debezium connectors' ``unavailable.value.placeholder``; a table may set its own."""
     extra: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from cdc_sync.config.values import Duration, Identifier, IndexUid, Section
+from cdc_sync.config.values import DEBEZIUM_PLACEHOLDER, Duration, Identifier, IndexUid, Section
 
 FieldType = Literal[
     "auto",
@@ -186,6 +186,9 @@ class TableSettings(Section):
     """Timestamp capture: seconds between hard-delete sweeps (None: no sweep)."""
     max_document_bytes: int = Field(900_000, ge=1024)
     """Largest document (and relay event) accepted; larger ones are dead-lettered."""
+    unavailable_value_placeholder: str = Field(DEBEZIUM_PLACEHOLDER, min_length=1)
+    """Debezium capture: the connector's ``unavailable.value.placeholder`` (default: the
+    ``[kafka]`` setting, else Debezium's)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

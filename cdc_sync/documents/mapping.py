@@ -19,7 +19,8 @@ import orjson
 from cdc_sync.config import FieldSpec, TableSettings
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.debezium import decimal_from
-from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
+from cdc_sync.events.model import ChangeEvent
+from cdc_sync.events.placeholder import Placeholder, placeholder
 from cdc_sync.events.times import from_epoch
 from cdc_sync.events.values import (
     DROP,
@@ -97,6 +98,10 @@ class _Plan:
     soft_delete: str | None
     key_complete: bool
     """Whether rows of this shape hold every key column."""
+    unavailable: Placeholder | None
+    """Debezium's placeholder (Debezium capture only: our own capture never sends one)."""
+    unavailable_text: frozenset[str]
+    """Its text spellings (none without it), checked on the fast path."""
 
 
 _PLANS: dict[tuple[int, tuple[str, ...]], tuple[TableSettings, _Plan]] = {}
@@ -119,11 +124,15 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
             fields.append((name, spec, kept))
     soft = table.soft_delete
     key = tuple((c, _resolve(columns, c)) for c in table.primary_key)
+    debezium = table.capture == "debezium"
+    unavailable = placeholder(table.unavailable_value_placeholder) if debezium else None
     plan = _Plan(
         key=key,
         key_complete=all(name is not None for _, name in key),
         fields=tuple(fields),
         soft_delete=None if soft is None else _resolve(columns, soft.column),
+        unavailable=unavailable,
+        unavailable_text=frozenset() if unavailable is None else unavailable.spellings,
     )
     _PLANS[(id(table), columns)] = (table, plan)
     return plan
@@ -271,15 +280,16 @@ def fields_of(table: TableSettings, row: dict[str, Any]) -> dict[str, Any]:
 def _fields(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     document: dict[str, Any] = {}
     partial = False
+    unavailable, unavailable_text = plan.unavailable, plan.unavailable_text
     for column, spec, as_is in plan.fields:
         value = row[column]
         kind = value.__class__
         # the common cases, without `convert` (strings, most of them, without a call)
-        if kind in as_is and (value != UNAVAILABLE if kind is str else _kept(kind, value)):
+        if kind in as_is and (value not in unavailable_text if kind is str else _kept(kind, value)):
             document[spec.name] = value
             continue
-        if value == UNAVAILABLE:
-            partial = True
+        if unavailable is not None and unavailable.matches(value):
+            partial = True  # an unchanged LOB: the index keeps the field it has
             continue
         try:
             converted = convert(value, spec, table)

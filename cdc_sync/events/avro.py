@@ -22,7 +22,7 @@ from typing import Any
 import fastavro
 
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.debezium import LOGICAL, SchemaValueError, raw_bytes
+from cdc_sync.events.debezium import LOGICAL, SchemaValueError
 from cdc_sync.events.model import UNAVAILABLE
 from cdc_sync.events.values import shortest_float32
 
@@ -160,7 +160,7 @@ def decode_avro(schema: Any, value: Any, path: str) -> Any:
 def _plain(kind: Any, value: Any) -> Any:
     if kind == "float" and isinstance(value, float):  # a binary32 fastavro widened
         return shortest_float32(value)
-    return raw_bytes(value) if isinstance(value, bytes) else value
+    return value
 
 
 def _connect_view(schema: dict[str, Any], name: str) -> dict[str, Any]:

@@ -20,8 +20,6 @@ from cdc_sync.events.model import UNAVAILABLE
 from cdc_sync.events.times import TIME_TYPES
 from cdc_sync.events.values import shortest_float32
 
-_UNAVAILABLE_BYTES = UNAVAILABLE.encode("ascii")
-
 
 class SchemaValueError(TerminalError):
     """A value that does not fit its schema; ``decode.py`` turns it into a DecodeError."""
@@ -105,13 +103,8 @@ def _b64(value: Any) -> bytes:
         raise ValueError(f"not base64: {value[:40]!r} ({exc})") from None
 
 
-def _bytes(value: Any) -> Any:
-    return raw_bytes(_b64(value))
-
-
-def raw_bytes(data: bytes) -> Any:
-    """Bytes as they are, but Debezium's placeholder (an unchanged LOB) as the placeholder."""
-    return UNAVAILABLE if data == _UNAVAILABLE_BYTES else data
+def _bytes(value: Any) -> bytes:
+    return _b64(value)  # the placeholder's bytes too: the mapper knows the table's placeholder
 
 
 def _unscaled(value: Any, scale: int) -> Decimal:
