@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from cdc_sync.config import FieldSpec, TableSettings
+from cdc_sync.documents.keys import key_value, needs_decoding
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.debezium import decimal_from
 from cdc_sync.events.model import ChangeEvent
@@ -91,8 +92,9 @@ def _resolve(columns: tuple[str, ...], column: str) -> str | None:
 class _Plan:
     """How rows of one shape (their column names, in order) map for one table."""
 
-    key: tuple[tuple[str, str | None], ...]
-    """(configured key column, the row's name for it or None when missing)."""
+    key: tuple[tuple[str, str | None, FieldSpec | None], ...]
+    """(configured key column, the row's name for it or None when missing, the field spec
+    that decodes its values or None when they are used as they are)."""
     fields: tuple[tuple[str, FieldSpec, frozenset[type]], ...]
     """(the row's column name, its field spec, value types it keeps as they are), in order."""
     soft_delete: str | None
@@ -117,18 +119,19 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
     fields = []
-    for column, spec in _specs(table, columns).items():
+    specs = _specs(table, columns)
+    for column, spec in specs.items():
         name = _resolve(columns, column)
         if name is not None:
             kept = _TEXT if spec.unit is not None else _AS_IS.get(spec.type, _NONE_ONLY)
             fields.append((name, spec, kept))
     soft = table.soft_delete
-    key = tuple((c, _resolve(columns, c)) for c in table.primary_key)
+    key = tuple((c, _resolve(columns, c), _key_spec(specs, c)) for c in table.primary_key)
     debezium = table.capture == "debezium"
     unavailable = placeholder(table.unavailable_value_placeholder) if debezium else None
     plan = _Plan(
         key=key,
-        key_complete=all(name is not None for _, name in key),
+        key_complete=all(name is not None for _, name, _ in key),
         fields=tuple(fields),
         soft_delete=None if soft is None else _resolve(columns, soft.column),
         unavailable=unavailable,
@@ -138,12 +141,24 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
     return plan
 
 
+def _key_spec(specs: dict[str, FieldSpec], column: str) -> FieldSpec | None:
+    wanted = column.upper()
+    spec = next((s for c, s in specs.items() if c.upper() == wanted), None)
+    return spec if needs_decoding(spec) else None
+
+
 def _key_values(plan: _Plan, row: dict[str, Any]) -> list[Any]:
     values = []
-    for column, name in plan.key:
+    for column, name, spec in plan.key:
         if name is None:
             raise MappingError(f"primary-key column {column} is missing from the row")
-        values.append(row[name])
+        value = row[name]
+        if spec is not None or value.__class__ in (dict, list):
+            try:
+                value = key_value(column, value, spec)
+            except ValueError as exc:
+                raise MappingError(str(exc)) from None
+        values.append(value)
     return values
 
 

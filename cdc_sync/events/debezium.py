@@ -143,7 +143,12 @@ def decimal_from(value: Any, scale: int | None) -> Decimal:
     if scale is not None and isinstance(value, str | bytes):
         return _unscaled(value, scale)
     if isinstance(value, str):
-        number = Decimal(value.strip())
+        try:
+            number = Decimal(value.strip())
+        except ArithmeticError:  # InvalidOperation: not a number, maybe base64 without a scale
+            raise ValueError(
+                f"{value[:40]!r} is not a decimal number (base64 unscaled bytes need a scale)"
+            ) from None
         if not number.is_finite():
             raise ValueError(f"{value!r} is not a finite decimal")
         return number
