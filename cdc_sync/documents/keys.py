@@ -5,7 +5,7 @@ datetime); a Debezium record without schemas carries the same key as Debezium en
 it (base64 unscaled bytes, ``{scale, value}``, an epoch number). The table's ``fields``
 type of a key column decodes it exactly as it decodes the column's value, so both give
 one id. A key that is an object or an array is refused: its text would be an id no
-other source gives.
+other source gives, unless it is Debezium's structured time (``objects``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from cdc_sync.config import FieldSpec
+from cdc_sync.documents.objects import object_value
 from cdc_sync.events.debezium import decimal_from
 from cdc_sync.events.times import from_epoch
-
-_UNTYPED_OBJECT = (
-    "an object (a VariableScaleDecimal without its schema?): type it, "
-    'e.g. fields = {{ {column} = {{ name = "{name}", type = "decimal" }} }}'
-)
 
 
 def needs_decoding(spec: FieldSpec | None) -> bool:
@@ -35,11 +31,14 @@ def key_value(column: str, value: Any, spec: FieldSpec | None) -> Any:
         except (ValueError, ArithmeticError) as exc:
             raise ValueError(f"primary-key column {column} ({spec.type}): {exc}") from None
     if isinstance(value, dict):
-        name = spec.name if spec is not None else column.lower()
-        reason = _UNTYPED_OBJECT.format(column=column, name=name)
-        raise ValueError(f"primary-key column {column}: {reason}")
-    if isinstance(value, list):
-        raise ValueError(f"primary-key column {column}: an array cannot be part of a document id")
+        field = spec.name if spec is not None else column.lower()
+        try:
+            value = object_value(column, field, value, typed_decimal=False)
+        except ValueError as exc:
+            raise ValueError(f"primary-key column {column}: {exc}") from None
+    if isinstance(value, dict | list):
+        kind = "an object" if isinstance(value, dict) else "an array"
+        raise ValueError(f"primary-key column {column}: {kind} cannot be part of a document id")
     return value
 
 

@@ -18,6 +18,7 @@ import orjson
 
 from cdc_sync.config import FieldSpec, TableSettings
 from cdc_sync.documents.keys import key_value, needs_decoding
+from cdc_sync.documents.objects import object_value
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.debezium import decimal_from
 from cdc_sync.events.model import ChangeEvent
@@ -307,6 +308,8 @@ def _fields(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> tuple[dic
             partial = True  # an unchanged LOB: the index keeps the field it has
             continue
         try:
+            if kind is dict:
+                value = object_value(column, spec.name, value, spec.type == "decimal")
             converted = convert(value, spec, table)
         except (UnconvertibleValue, ValueError, TypeError, InvalidOperation) as exc:
             raise MappingError(f"column {column} ({spec.type}): {exc}") from None

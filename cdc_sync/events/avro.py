@@ -22,7 +22,7 @@ from typing import Any
 import fastavro
 
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.debezium import LOGICAL, SchemaValueError
+from cdc_sync.events.debezium import LOGICAL, SchemaValueError, logical_decoder
 from cdc_sync.events.model import UNAVAILABLE
 from cdc_sync.events.values import shortest_float32
 
@@ -138,7 +138,7 @@ def decode_avro(schema: Any, value: Any, path: str) -> Any:
     if value == UNAVAILABLE:
         return UNAVAILABLE
     name = str(schema.get("connect.name"))
-    decoder = LOGICAL.get(name)
+    decoder = logical_decoder(name)
     try:
         if decoder is not None:
             return decoder(_connect_view(schema, name), value)

@@ -17,7 +17,8 @@ from typing import Any
 
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.model import UNAVAILABLE
-from cdc_sync.events.times import TIME_TYPES
+from cdc_sync.events.structured import STRUCTURED_TYPES
+from cdc_sync.events.times import TIME_NAMESPACE, TIME_TYPES
 from cdc_sync.events.values import shortest_float32
 
 
@@ -48,7 +49,7 @@ def decode_with_schema(schema: Any, value: Any, path: str) -> Any:
         return plain(value)
     if value == UNAVAILABLE:  # Debezium's placeholder, whatever the column type
         return UNAVAILABLE
-    decoder = LOGICAL.get(str(schema.get("name")))
+    decoder = logical_decoder(str(schema.get("name")))
     try:
         if decoder is not None:
             return decoder(schema, value)
@@ -159,5 +160,17 @@ LOGICAL: dict[str, Callable[[dict[str, Any], Any], Any]] = {
     "org.apache.kafka.connect.data.Decimal": _decimal,
     "io.debezium.data.VariableScaleDecimal": _variable_scale_decimal,
     **TIME_TYPES,
+    **STRUCTURED_TYPES,
 }
 """Logical type name → decoder(field schema, JSON value)."""
+
+
+def _unknown_time(schema: dict[str, Any], value: Any) -> Any:
+    raise ValueError(f"{schema.get('name')} is not a time type cdc-sync knows")
+
+
+def logical_decoder(name: str) -> Callable[[dict[str, Any], Any], Any] | None:
+    """The decoder of a logical type; a time type we do not know is refused, never indexed
+    as Debezium's raw form (an object, an epoch number)."""
+    found = LOGICAL.get(name)
+    return _unknown_time if found is None and name.startswith(TIME_NAMESPACE) else found
