@@ -39,7 +39,7 @@ import datetime as dt
 import io
 import json
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal
 
 import fastavro
@@ -267,7 +267,10 @@ def _zoned(
 def _interval_text(
     years: int, months: int, days: int, hours: int, minutes: int, seconds: Decimal
 ) -> str:
-    """Interval.toIsoString: PnYnMnDTnHnMnS, seconds stripped of trailing zeros."""
+    """Interval.toIsoString: PnYnMnDTnHnMnS, seconds cut to 9 digits (RoundingMode.DOWN)
+    and stripped of trailing zeros."""
+    if -seconds.as_tuple().exponent > 9:  # type: ignore[operator]
+        seconds = seconds.quantize(Decimal("1E-9"), rounding=ROUND_DOWN)
     plain = format(seconds.normalize(), "f")
     return f"P{years}Y{months}M{days}DT{hours}H{minutes}M{plain}S"
 
@@ -291,7 +294,10 @@ def _interval(parts: tuple[int, ...], connector: Connector) -> tuple[Any, Any]:
         return STRUCTURED_DURATION, {**dict(zip(names, full, strict=True)), "precision": precision}
     if connector.interval == "string":
         years, months, days, hours, minutes, seconds, nanos = full
-        exact = Decimal(repr(seconds + nanos / 1e9))  # BigDecimal.valueOf(double)
+        # year to month: BigDecimal.ZERO; day to second: sign * (seconds + micros / 1_000_000D)
+        sign = -1 if min(full) < 0 else 1
+        fraction = sign * (abs(seconds) + abs(nanos) // 1000 / 1_000_000)
+        exact = Decimal(0) if len(parts) == 2 else Decimal(repr(fraction))
         text = _interval_text(years, months, days, hours, minutes, exact)
         return _named("string", "io.debezium.time.Interval"), text
     return _named("int64", "io.debezium.time.MicroDuration"), _duration_micros(full)
@@ -425,15 +431,18 @@ class AvroRegistry:
     def __init__(self) -> None:
         self.schemas: dict[int, str] = {}
         self._ids: dict[str, int] = {}
+        self._parsed: dict[int, Any] = {}
 
     def wire(self, schema: dict[str, Any], datum: Any) -> bytes:
         """The Confluent wire format: magic byte, 4-byte schema id, Avro binary body."""
         text = json.dumps(schema, sort_keys=True)
         schema_id = self._ids.setdefault(text, len(self._ids) + 1)
-        self.schemas[schema_id] = text
+        if schema_id not in self.schemas:
+            self.schemas[schema_id] = text
+            self._parsed[schema_id] = fastavro.parse_schema(schema)
         out = io.BytesIO()
         out.write(b"\x00" + schema_id.to_bytes(4, "big"))
-        fastavro.schemaless_writer(out, fastavro.parse_schema(schema), datum)
+        fastavro.schemaless_writer(out, self._parsed[schema_id], datum)
         return out.getvalue()
 
     def lookup(self, schema_id: int) -> str:
