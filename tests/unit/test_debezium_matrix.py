@@ -8,8 +8,9 @@ Oracle row (its columns and values are AbstractOracleDatatypesTest's, see
 Debezium publishes it under those settings. Each case configures the table as
 docs/debezium.md tells a user to for those settings, and checks the documents.
 
-The expected document is what bootstrap indexes for the same row (the values the
-table holds), except where Debezium documents a loss, each named below:
+The expected document holds the values the table holds, written as every capture mode
+writes them (exact numbers, ISO text), except where Debezium documents a loss, each
+named below:
 
 - ``time.precision.mode=connect`` keeps milliseconds (oracle.adoc, "Temporal types":
   "a loss of precision results when the fractional second precision ... is greater
