@@ -40,7 +40,7 @@ import io
 import json
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import fastavro
 
@@ -59,19 +59,11 @@ IntervalMode = Literal["numeric", "string"]
 Converter = Literal["json", "json-schemaless", "avro"]
 
 DEFAULT_PLACEHOLDER = "__debezium_unavailable_value"  # RelationalDatabaseConnectorConfig:64
-DECIMAL_MODES: tuple[DecimalMode, ...] = ("precise", "double", "string")
-TIME_MODES: tuple[TimeMode, ...] = (
-    "adaptive",
-    "adaptive_time_microseconds",
-    "connect",
-    "isostring",
-    "microseconds",
-    "nanoseconds",
-    "structured",
-)
-BINARY_MODES: tuple[BinaryMode, ...] = ("bytes", "base64", "base64-url-safe", "hex")
-INTERVAL_MODES: tuple[IntervalMode, ...] = ("numeric", "string")
-CONVERTERS: tuple[Converter, ...] = ("json", "json-schemaless", "avro")
+DECIMAL_MODES: tuple[DecimalMode, ...] = get_args(DecimalMode)
+TIME_MODES: tuple[TimeMode, ...] = get_args(TimeMode)
+BINARY_MODES: tuple[BinaryMode, ...] = get_args(BinaryMode)
+INTERVAL_MODES: tuple[IntervalMode, ...] = get_args(IntervalMode)
+CONVERTERS: tuple[Converter, ...] = get_args(Converter)
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,17 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import meilisearch
 import pytest
 import tomli_w
 from confluent_kafka import Consumer
-from sqlalchemy import text
 
-from tests.integration.consumer_support import ConsumerProcess
-from tests.integration.debezium.pipeline import offsets
+from tests.integration.debezium.pipeline import Pipeline
 from tests.integration.debezium.support import (
     NAME_PREFIX,
     Connect,
@@ -75,43 +73,6 @@ CASES = [
     Case("bytes", schemas=False, placeholder=CUSTOM, identity="DEFAULT"),
     Case("base64", schemas=True, placeholder=None, identity="FULL"),
 ]
-
-
-@dataclass
-class Line:
-    case: Case
-    capture: PostgresCapture
-    config: Path
-    stack: dict[str, str]
-    consumer: ConsumerProcess | None = None
-
-    def published(self) -> int:
-        return offsets(self.stack["KAFKA_BOOTSTRAP_SERVERS"], self.capture.topic)
-
-    def committed(self) -> int:
-        group = f"{self.capture.name}-group"
-        return offsets(self.stack["KAFKA_BOOTSTRAP_SERVERS"], self.capture.topic, group)
-
-    def dead_letters(self) -> int:
-        return offsets(self.stack["KAFKA_BOOTSTRAP_SERVERS"], f"{self.capture.name}-dlq")
-
-    def wait_consumed(self, at_least: int) -> None:
-        def done() -> bool:
-            assert self.consumer is not None and self.consumer.proc.poll() is None, (
-                self.consumer.tail() if self.consumer else "no consumer"
-            )
-            end = self.published()
-            return end >= at_least and self.committed() == end
-
-        wait_for(done, f"{at_least} records published and committed", 120)
-
-    def document(self) -> dict[str, Any]:
-        response = httpx.get(
-            f"{self.stack['MEILI_URL']}/indexes/{self.capture.name}/documents/1",
-            headers={"Authorization": f"Bearer {self.stack['MEILI_MASTER_KEY']}"},
-            timeout=30,
-        ).raise_for_status()
-        return dict(response.json())
 
 
 def connector_config(case: Case, capture: PostgresCapture, registry: str) -> dict[str, str]:
@@ -159,91 +120,81 @@ def cdc_sync_config(
     return path
 
 
-def _table_sql(table: str, identity: str) -> list[str]:
+def _table_sql(identity: str) -> list[str]:
     return [
-        f"CREATE TABLE public.{table} (id bigint PRIMARY KEY, n integer NOT NULL, data bytea)",
-        f"ALTER TABLE public.{table} ALTER COLUMN data SET STORAGE EXTERNAL",  # out of line
-        f"ALTER TABLE public.{table} REPLICA IDENTITY {identity}",
-        f"INSERT INTO public.{table} (id, n, data) VALUES (1, 0, :data)",
+        "CREATE TABLE public.{table} (id bigint PRIMARY KEY, n integer NOT NULL, data bytea)",
+        "ALTER TABLE public.{table} ALTER COLUMN data SET STORAGE EXTERNAL",  # out of line
+        f"ALTER TABLE public.{{table}} REPLICA IDENTITY {identity}",
+        "INSERT INTO public.{table} (id, n, data) VALUES (1, 0, :data)",
     ]
 
 
-@contextlib.contextmanager
-def line_for(
-    case: Case,
-    connect: Connect,
-    slot_janitor: SlotJanitor,
-    stack: dict[str, str],
-    pg_url: str,
-    workdir: Path,
-) -> Iterator[Line]:
-    name = f"{NAME_PREFIX}_bytea_{uuid.uuid4().hex[:8]}"
-    capture = PostgresCapture(name=name, pg_url=pg_url, table=name, topic_prefix=name, partitions=1)
-    source = admin_engine(pg_url)
-    with source.begin() as conn:
-        for statement in _table_sql(name, case.identity):
-            conn.execute(text(statement), {"data": BODY})
-    line = Line(
-        case, capture, cdc_sync_config(workdir / "cdc-sync.toml", case, capture, stack), stack
-    )
-    try:
-        connect.create(name, connector_config(case, capture, stack["SCHEMA_REGISTRY_URL"]))
-        connect.wait_running(name)
-        line.consumer = ConsumerProcess(line.config, workdir / "consumer.log")
-        line.wait_consumed(1)  # the snapshot's row
-        with source.begin() as conn:
-            conn.execute(text(f"UPDATE public.{name} SET n = 1 WHERE id = 1"))
-        line.wait_consumed(2)
-        yield line
-    finally:
-        if line.consumer is not None:
-            line.consumer.kill()
-        connect.delete(name)
-        slot_janitor.drop(name, pg_url)
-        with source.begin() as conn:
-            conn.execute(text(f"DROP TABLE IF EXISTS public.{name}"))
-        source.dispose()
-        with contextlib.suppress(Exception):
-            httpx.delete(
-                f"{stack['MEILI_URL']}/indexes/{name}",
-                headers={"Authorization": f"Bearer {stack['MEILI_MASTER_KEY']}"},
-                timeout=30,
-            )
+OpenLine = Callable[[Case], contextlib.AbstractContextManager[Pipeline]]
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_an_unchanged_toasted_bytea_keeps_its_indexed_value(
-    case: Case,
+@pytest.fixture
+def open_line(
     connect: Connect,
     slot_janitor: SlotJanitor,
     debezium_stack: dict[str, str],
     pg_url: str,
+    meili: meilisearch.Client,
     tmp_path: Path,
+) -> OpenLine:
+    """A connector for `case` on a one-row table, a consumer, the snapshot and one UPDATE
+    of the other column applied; everything dropped afterwards."""
+
+    @contextlib.contextmanager
+    def open_case(case: Case) -> Iterator[Pipeline]:
+        name = f"{NAME_PREFIX}_bytea_{uuid.uuid4().hex[:8]}"
+        capture = PostgresCapture(name, pg_url, table=name, topic_prefix=name, partitions=1)
+        config = cdc_sync_config(tmp_path / "cdc-sync.toml", case, capture, debezium_stack)
+        line = Pipeline("json", capture, config, name, admin_engine(pg_url), meili, debezium_stack)
+        line.sql(*_table_sql(case.identity), data=BODY)
+        try:
+            connect.create(
+                name, connector_config(case, capture, debezium_stack["SCHEMA_REGISTRY_URL"])
+            )
+            connect.wait_running(name)
+            line.start_consumer()
+            line.wait_consumed(1, timeout_s=120)  # the snapshot's row
+            line.sql("UPDATE public.{table} SET n = 1 WHERE id = 1")
+            line.wait_consumed(2, timeout_s=120)
+            yield line
+        finally:
+            if line.consumer is not None:
+                line.consumer.kill()
+            connect.delete(name)
+            slot_janitor.drop(name, pg_url)
+            line.sql("DROP TABLE IF EXISTS public.{table}")
+            line.source.dispose()
+            with contextlib.suppress(Exception):
+                meili.delete_index(name)
+
+    return open_case
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_an_unchanged_toasted_bytea_keeps_its_indexed_value(
+    case: Case, open_line: OpenLine
 ) -> None:
     """Invariant: after an UPDATE that leaves the TOASTed bytea alone, the document still
     holds the bytea (as the binary mode spells it) and the new value of the other column."""
-    with line_for(case, connect, slot_janitor, debezium_stack, pg_url, tmp_path) as line:
-        document = line.document()
+    with open_line(case) as line:
+        document = line.documents([1])[1]
         assert document["n"] == 1
         assert document.get("data") == case.spelled(BODY)
         assert line.dead_letters() == 0
 
 
-def test_base64_mode_sends_null_for_an_unchanged_toasted_bytea(
-    connect: Connect,
-    slot_janitor: SlotJanitor,
-    debezium_stack: dict[str, str],
-    pg_url: str,
-    tmp_path: Path,
-) -> None:
+def test_base64_mode_sends_null_for_an_unchanged_toasted_bytea(open_line: OpenLine) -> None:
     """Debezium's own behaviour, which docs/debezium.md warns about: with the default
     replica identity, base64 mode puts null where the placeholder belongs, so no consumer
     can tell it from a real NULL (REPLICA IDENTITY FULL avoids it, the case above)."""
-    case = Case("base64", schemas=True, placeholder=None, identity="DEFAULT")
-    with line_for(case, connect, slot_janitor, debezium_stack, pg_url, tmp_path) as line:
+    with open_line(Case("base64", schemas=True, placeholder=None, identity="DEFAULT")) as line:
         consumer = Consumer(
             {
-                "bootstrap.servers": debezium_stack["KAFKA_BOOTSTRAP_SERVERS"],
+                "bootstrap.servers": line.stack["KAFKA_BOOTSTRAP_SERVERS"],
                 "group.id": f"{line.capture.name}-probe",
                 "auto.offset.reset": "earliest",
             }
