@@ -43,8 +43,8 @@ def key_value(column: str, value: Any, spec: FieldSpec | None) -> Any:
 
 
 def _decoded(value: Any, spec: FieldSpec) -> Any:
-    if spec.type == "decimal":
-        return decimal_from(value, spec.scale)
+    if spec.type == "decimal":  # an int is its own exact number (the relay's common key)
+        return value if value.__class__ is int else decimal_from(value, spec.scale)
     if spec.unit is not None and value.__class__ is int:
         return from_epoch(value, spec.unit)
     return value
