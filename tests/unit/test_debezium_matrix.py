@@ -39,6 +39,7 @@ from cdc_sync.config import TableSettings
 from cdc_sync.documents.mapping import Delete, Upsert, operation_for_event
 from cdc_sync.events.avro import AvroReader
 from cdc_sync.events.decode import decode_record
+from tests.unit.connect_converters import AvroRegistry, Publisher
 from tests.unit.debezium_oracle import (
     BINARY_MODES,
     CONVERTERS,
@@ -47,9 +48,7 @@ from tests.unit.debezium_oracle import (
     INTERVAL_MODES,
     LOBS,
     TIME_MODES,
-    AvroRegistry,
     Connector,
-    Publisher,
 )
 
 CUSTOM_PLACEHOLDER = "??unchanged??"

@@ -27,12 +27,12 @@ from cdc_sync.errors import ConfigError
 from cdc_sync.events.avro import AvroReader
 from cdc_sync.events.decode import decode_record
 from cdc_sync.events.model import ChangeEvent
+from tests.unit.connect_converters import Publisher
 from tests.unit.debezium_oracle import (
     BINARY_MODES,
     CONVERTERS,
     DEFAULT_PLACEHOLDER,
     Connector,
-    Publisher,
 )
 
 CUSTOM = "??unchanged??"  # base64 "Pz91bmNoYW5nZWQ/Pw==", URL-safe "Pz91bmNoYW5nZWQ_Pw=="
