@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Engine, MetaData, Table, inspect
+from sqlalchemy import Column, Engine, MetaData, Select, Table, inspect
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from tenacity import (
     RetryCallState,
@@ -127,7 +127,10 @@ class SourceReader:
         return self._call(run)
 
     def chunk(self, limit: int, last: list[Any] | None) -> list[Row]:
-        query = chunk_query(self.table, self.key, limit, last, self.settings.filter)
+        return self._rows(chunk_query(self.table, self.key, limit, last, self.settings.filter))
+
+    def _rows(self, query: Select[Any]) -> list[Row]:
+        """The rows of `query` (columns of the table) as documents are built from them."""
 
         def run() -> list[Row]:
             with self.engine.connect() as conn:
