@@ -72,6 +72,11 @@ class TableCollector(Collector):
             "Missing, extra and differing documents found by the latest verify.",
             ["table"],
         )
+        drift = _gauge(
+            "cdc_sync_verify_last_pass_drift",
+            "Drift found by the last complete continuous-verify pass, by kind.",
+            ["table", "kind"],
+        )
         for t in self._tables():
             if t.documents is not None:
                 documents.add_metric([t.table, t.index], t.documents)
@@ -89,7 +94,10 @@ class TableCollector(Collector):
                     runs.add_metric([t.table, kind, run.status], _epoch(run.at) or 0.0)
             if t.verify is not None and t.verify.differences is not None:
                 differences.add_metric([t.table], t.verify.differences)
-        yield from (documents, lag, backlog, oldest, watermark, applied, runs, differences)
+            if t.verify_pass is not None and t.verify_pass.last is not None:
+                for kind, n in t.verify_pass.last["found"].items():
+                    drift.add_metric([t.table, kind], n)
+        yield from (documents, lag, backlog, oldest, watermark, applied, runs, differences, drift)
         yield self._latency()
 
     def _latency(self) -> HistogramMetricFamily:

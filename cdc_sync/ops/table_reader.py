@@ -17,6 +17,7 @@ from cdc_sync.kafka.lag import GroupLag
 from cdc_sync.ops.tables import Backlog, Parts, TablesView, assemble
 from cdc_sync.state.records import TableReport
 from cdc_sync.state.store import StateStore
+from cdc_sync.state.verify import VerifyLog
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,6 +58,9 @@ class TableStatusReader:
                 parts.reports = _attempt("state", store.table_reports, unavailable)
                 parts.runs = _attempt(
                     "state", lambda: store.latest_runs(("bootstrap", "verify")), unavailable
+                )
+                parts.verify_cursors = _attempt(
+                    "state", lambda: VerifyLog(store).cursors(), unavailable
                 )
             finally:
                 store.close()

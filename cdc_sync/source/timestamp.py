@@ -288,11 +288,16 @@ class TimestampPoller:
             }
 
     def _publish(self, events: list[ChangeEvent]) -> int:
-        if not events:
-            return 0
-        now_ms = int(time.time() * 1000)
-        for event in events:
-            for key, value in encode(event, now_ms):
-                self.producer.send(self.topic, key, value)
-        self.producer.flush()
-        return len(events)
+        return publish(self.producer, self.topic, events)
+
+
+def publish(producer: Producer, topic: str, events: list[ChangeEvent]) -> int:
+    """Send the events and wait until Kafka acknowledged every one; how many were sent."""
+    if not events:
+        return 0
+    now_ms = int(time.time() * 1000)
+    for event in events:
+        for key, value in encode(event, now_ms):
+            producer.send(topic, key, value)
+    producer.flush()
+    return len(events)
