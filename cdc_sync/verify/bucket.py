@@ -1,9 +1,9 @@
 """Read budgets: a token bucket per budget, and the pair a table's reads draw from.
 
 `reserve(n)` takes `n` tokens now and says how long to wait before reading them. A bucket
-starts empty and holds at most one second's worth, so a pass of N rows at R rows/s takes
-N/R seconds from its first chunk on: the rate it shows is the budget, with no burst.
-The clock is injected, so the tests run without waiting.
+saves nothing up (tokens accrue only to pay what was taken): a pass of N rows at R rows/s
+takes N/R seconds whatever came before, so the rate it shows is the budget, with no burst
+after an idle time. The clock is injected, so the tests run without waiting.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class TokenBucket:
     def reserve(self, n: int) -> float:
         """Take `n` tokens (going into debt if need be); seconds until they are covered."""
         now = self._clock()
-        self._tokens = min(self.rate, self._tokens + (now - self._at) * self.rate)
+        self._tokens = min(0.0, self._tokens + (now - self._at) * self.rate)
         self._at = now
         self._tokens -= n
         return max(0.0, -self._tokens / self.rate)

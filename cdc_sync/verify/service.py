@@ -86,7 +86,8 @@ class ContinuousVerifier:
     def _step(self, slot: Slot) -> bool:
         run = slot.run
         if run.cursor.current is None:
-            if time.time() < next_pass_at(run.cursor, slot.plan.every_s, time.time()):
+            now = time.time()
+            if now < next_pass_at(run.cursor, slot.plan.every_s, now):
                 return False
             run.start()
         if self._lagging(slot):
