@@ -14,6 +14,13 @@ import meilisearch
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.integration.compose_support import (
+    Mixer,
+    cases_table,
+    create_schema,
+    engine_for,
+    wait_equal,
+)
 from tests.integration.relay_helpers import cli
 from tests.integration.test_bootstrap import all_docs, make_items, table_config
 from tests.integration.verify_support import pipeline, verify_pass, wait_for
@@ -124,3 +131,40 @@ def drift_of_passes(config: Path) -> tuple[Counter[str], Counter[str]]:
             found.update(run["details"]["found"])
             repaired.update(run["details"]["repaired"])
     return +found, +repaired
+
+
+def test_timestamp_capture_blind_spots_are_repaired_through_the_relay_within_one_pass(
+    sqlite_url: str, make_config: Callable[..., Path], meili: meilisearch.Client, index_uid: str
+) -> None:
+    """Invariant: what timestamp polling cannot see, a hard-deleted child (its parent keeps
+    it) and a row committed after its overlap (its modified time is behind the watermark),
+    is repaired within one pass: the verifier asks, the relay publishes the current
+    documents."""
+    engine = engine_for(sqlite_url)
+    create_schema(engine)
+    mixer = Mixer(engine, 3, stamp=True)
+    mixer.seed_rows(cases=40, notes=80)
+    table = cases_table(
+        index_uid,
+        capture="timestamp",
+        modified_column="MODIFIED_AT",
+        notes={"modified_column": "MODIFIED_AT"},
+        status={"modified_column": "MODIFIED_AT"},
+        verify={"every": "2s"},
+    )
+    config = make_config(sqlite_url, tables=[table], relay={"overlap_s": 1})
+    with pipeline(config):
+        wait_equal(meili, index_uid, engine)
+        with engine.begin() as conn:
+            parent = conn.execute(text("SELECT case_id FROM notes WHERE del_yn = 'N'")).scalar()
+            conn.execute(text("DELETE FROM notes WHERE case_id = :c"), {"c": parent})
+            conn.execute(
+                text("INSERT INTO cases VALUES (999, 'late', 'OPEN', '2001-01-01 00:00:00')")
+            )
+        drifted_at = time.monotonic()
+        wait_equal(meili, index_uid, engine, timeout_s=30)
+        print(f"\n[timestamp] both repaired after {time.monotonic() - drifted_at:.1f}s")
+    found, repaired = drift_of_passes(config)
+    assert found == {"missing": 1, "differing": 1}, found
+    assert repaired == found
+    engine.dispose()
