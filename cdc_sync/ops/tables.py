@@ -256,7 +256,7 @@ def _verify_pass(
     current = None
     if cursor.current is not None:
         state = cursor.current
-        elapsed = max(now.timestamp() - state.started_at, 1e-3)
+        elapsed = max(saved.timestamp() - state.started_at, 1e-3)  # as of the last chunk
         current = {
             "started_at": _iso(dt.datetime.fromtimestamp(state.started_at, dt.UTC)),
             "phase": state.phase,

@@ -88,9 +88,12 @@ class TablePass:
     def index_documents(self, ids: list[str]) -> dict[str, Document | None]:
         return dict(index_documents(self.p.client, self.uid, self.id_field, ids))
 
-    def _paced(self, pace: Pacer, n: int) -> bool:
-        """Wait for `n` reads of budget; False when stopping meanwhile."""
-        return not self.p.stopping.wait(pace.reserve(n))
+    def _paced(self, n: int) -> bool:
+        """Wait until `n` reads fit both budgets (a chunk reads as many documents as rows, a
+        page of ids as many keys): the two are taken together, so a chunk waits once.
+        False when stopping meanwhile."""
+        wait = max(self.p.source_pace.reserve(n), self.p.index_pace.reserve(n))
+        return not self.p.stopping.wait(wait)
 
     # -- a pass
 
@@ -120,14 +123,12 @@ class TablePass:
         self._save()
 
     def _rows(self, state: PassState) -> bool | None:
-        if not self._paced(self.p.source_pace, self.chunk):
+        if not self._paced(self.chunk):
             return None
         rows = self.p.reader.chunk(self.chunk, state.position)
         state.rows_read += len(rows)
         metrics.verify_rows_read(self.name, len(rows))
         expected, keys = self._keyed_documents(rows)
-        if expected and not self._paced(self.p.index_pace, len(expected)):
-            return None
         actual = self.index_documents(list(expected))
         first = {i: actual.get(i) for i, doc in expected.items() if not same(actual.get(i), doc)}
         self._settle(state, first, keys)
@@ -147,7 +148,7 @@ class TablePass:
         return documents, keys
 
     def _extras(self, state: PassState) -> bool | None:
-        if not self._paced(self.p.index_pace, self.chunk):
+        if not self._paced(self.chunk):
             return None
         body = {"fields": [self.id_field], "limit": self.chunk, "offset": state.offset}
         page = call(lambda: fetch_documents(self.p.client, self.uid, body), f"reading {self.uid}")
@@ -157,8 +158,6 @@ class TablePass:
         keys = {i: self._typed_key(i) for i in ids}
         self._delete_unkeyed(state, [i for i, k in keys.items() if k is None])
         keyed = {i: k for i, k in keys.items() if k is not None}
-        if keyed and not self._paced(self.p.source_pace, len(keyed)):
-            return None
         rows = self.p.reader.rows_for_keys(list(keyed.values()))
         metrics.verify_rows_read(self.name, len(rows))
         present = self._present(rows)

@@ -23,7 +23,7 @@ from tests.integration.compose_support import (
 )
 from tests.integration.relay_helpers import cli
 from tests.integration.test_bootstrap import all_docs, make_items, table_config
-from tests.integration.verify_support import pipeline, verify_pass, wait_for
+from tests.integration.verify_support import pipeline, start, stop, verify_pass, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -168,3 +168,67 @@ def test_timestamp_capture_blind_spots_are_repaired_through_the_relay_within_one
     assert found == {"missing": 1, "differing": 1}, found
     assert repaired == found
     engine.dispose()
+
+
+def leases_of(config: Path) -> list[dict[str, Any]]:
+    status = json.loads(cli(config, "status", "--json").stdout)
+    return [lease for lease in status["leases"] if lease["name"] == "verify:ITEMS"]
+
+
+def test_one_verifier_runs_a_table_a_killed_one_is_resumed_from_its_cursor_and_sigterm_ends_a_chunk(
+    sqlite_url: str, make_config: Callable[..., Path], meili: meilisearch.Client, index_uid: str
+) -> None:
+    """Invariant: of two verifiers one holds the table and the other waits; after kill -9 the
+    other takes the pass over from the saved cursor (same pass, no row read twice beyond a
+    chunk); SIGTERM ends the process within a chunk; the read rate keeps to the budget."""
+    rows, budget = 2000, 250.0
+    make_items(sqlite_url, rows)
+    config = make_config(
+        sqlite_url,
+        tables=[table_config(index_uid)],
+        verify={"rows_per_s": budget, "every": "1h"},
+        state={"lease_ttl_s": 2},
+    )
+    assert cli(config, "bootstrap").returncode == 0
+    first, second = start(config, "verify", "--continuous"), start(config, "verify", "--continuous")
+    try:
+        current = wait_for(
+            lambda: (
+                (verify_pass(config, "ITEMS").get("current") or {}).get("rows_read", 0) >= 750
+                and verify_pass(config, "ITEMS")["current"]
+            ),
+            60,
+            "a pass under way",
+        )
+        (lease,) = leases_of(config)
+        rate = current["rows_per_s"]
+        print(f"\nread rate {rate}/s against a budget of {budget:.0f}/s")
+        assert abs(rate - budget) <= 0.2 * budget, current
+        holder, waiting = (
+            (first, second) if lease["holder"].endswith(f":{first.pid}") else (second, first)
+        )
+        assert lease["holder"].endswith(f":{holder.pid}")
+        holder.kill()  # kill -9
+        holder.wait(10)
+        at_kill = verify_pass(config, "ITEMS")["current"]
+        resumed = wait_for(
+            lambda: (
+                [x for x in leases_of(config) if x["holder"].endswith(f":{waiting.pid}")]
+                and (verify_pass(config, "ITEMS")["current"] or {}).get("rows_read", 0)
+                > at_kill["rows_read"]
+                and verify_pass(config, "ITEMS")["current"]
+            ),
+            30,
+            "the waiting verifier takes the pass over",
+        )
+        assert resumed["started_at"] == at_kill["started_at"]  # the same pass, resumed
+        assert resumed["rows_read"] - at_kill["rows_read"] <= 2 * 250, (at_kill, resumed)
+        stopped_at = time.monotonic()
+        assert stop(waiting, timeout_s=10) == 0
+        took = time.monotonic() - stopped_at
+        print(f"SIGTERM → exit in {took:.2f}s (a chunk is {250 / budget:.1f}s of budget)")
+        assert took < 250 / budget + 3
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.kill()
