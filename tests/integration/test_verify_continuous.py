@@ -232,3 +232,42 @@ def test_one_verifier_runs_a_table_a_killed_one_is_resumed_from_its_cursor_and_s
         for process in (first, second):
             if process.poll() is None:
                 process.kill()
+
+
+def test_a_debezium_table_is_repaired_under_the_consumers_fence(
+    pg_url: str, make_config: Callable[..., Path], meili: meilisearch.Client, index_uid: str
+) -> None:
+    """Invariant: a Debezium table's drift is written by the verifier itself, under the
+    table's bootstrap lease and the consumers' fence, both gone afterwards. (No connector
+    runs here: the stream is quiet, the repair path is the one Debezium tables take.)"""
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS items"))
+    engine.dispose()
+    make_items(pg_url, ROWS)
+    table = table_config(index_uid, capture="debezium", verify={"every": "2s"})
+    config = make_config(pg_url, tables=[table], verify={"rows_per_s": 5000})
+    assert cli(config, "bootstrap").returncode == 0
+    index = meili.index(index_uid)
+    with pipeline(config):
+        wait_for(lambda: verify_pass(config, "ITEMS").get("last"), 60, "a first pass")
+        for task in (
+            index.delete_document("17"),
+            index.update_documents([{"id": "42", "title": "tampered"}]),
+            index.add_documents([{"id": "999999", "title": "stray"}]),
+        ):
+            assert meili.wait_for_task(task.task_uid, timeout_in_ms=60_000).status == "succeeded"
+        wanted = expected_docs(pg_url)
+
+        def repaired() -> bool:
+            docs = all_docs(meili, index_uid)
+            return len(docs) == ROWS and all(same_doc(docs.get(i), wanted[i]) for i in wanted)
+
+        wait_for(repaired, 30, "every drift repaired")
+    status = json.loads(cli(config, "status", "--json").stdout)
+    assert status["fenced_tables"] == [] and not [
+        x for x in status["leases"] if x["name"].startswith("bootstrap:")
+    ], status
+    found, repaired_counts = drift_of_passes(config)
+    assert found == {"missing": 1, "extra": 1, "differing": 1}, found
+    assert repaired_counts == found
