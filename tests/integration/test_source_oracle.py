@@ -255,11 +255,7 @@ def test_a_verify_repair_is_logged_as_the_trigger_spells_the_key_on_oracle(
 ) -> None:
     """Invariant (docs/verify.md): a repair's change-log row names its key exactly as the
     table's trigger does, so the relay holds it behind an earlier change of the same key."""
-    from cdc_sync.config import load_settings
-    from cdc_sync.source.changelog import changelog_table
-    from cdc_sync.source.dialect import dialect_for
-    from cdc_sync.source.repairs import log_changes
-    from cdc_sync.source.schema import reflect_tables
+    from tests.integration.test_source_repairs import log_repairs
 
     engine, name = oracle
     changelog_name = f"CDC_LOG_{name[-8:]}"
@@ -271,12 +267,7 @@ def test_a_verify_repair_is_logged_as_the_trigger_spells_the_key_on_oracle(
     assert cli(config, "source", "install").returncode == 0
     with engine.begin() as conn:
         conn.execute(text(f"INSERT INTO {name} (ID, NAME, STATUS) VALUES (7, 'n', 'OK')"))
-    settings = load_settings(config)
-    dialect = dialect_for(engine.dialect)
-    with engine.connect() as conn:
-        (table,) = reflect_tables(conn, [(0, settings.tables[0])])
-        changelog = changelog_table(settings.source, home=dialect.changelog_home(conn))
-    log_changes(engine, dialect, changelog, table, [[7]])
+    log_repairs(engine, config, [[7]])
     with engine.connect() as conn:
         spelled = conn.execute(text(f"SELECT OP, PK FROM {changelog_name} ORDER BY ID")).all()
     assert [tuple(r) for r in spelled] == [("I", spelled[0][1]), ("U", spelled[0][1])]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from cdc_sync.config import load_settings
 from cdc_sync.source.changelog import changelog_table
@@ -17,6 +18,17 @@ from cdc_sync.source.schema import reflect_tables
 from tests.integration.relay_helpers import cli
 
 pytestmark = pytest.mark.stack
+
+
+def log_repairs(engine: Engine, config: Path, keys: list[list[Any]]) -> None:
+    """What the verifier does for drifted keys of the config's first (trigger) table."""
+    settings = load_settings(config)
+    dialect = dialect_for(engine.dialect)
+    with engine.connect() as conn:
+        (table,) = reflect_tables(conn, [(0, settings.tables[0])])
+        changelog = changelog_table(settings.source, home=dialect.changelog_home(conn))
+    log_changes(engine, dialect, changelog, table, keys)
+
 
 SHAPES = {
     "integer": ("ID INTEGER PRIMARY KEY, NAME VARCHAR(20)", ["ID"], "(7, 'n')", [7]),
@@ -49,12 +61,7 @@ def test_a_repair_is_logged_under_the_key_the_trigger_logs(
     assert cli(config, "source", "install").returncode == 0
     with engine.begin() as conn:
         conn.execute(text(f"INSERT INTO things VALUES {row}"))
-    settings = load_settings(config)
-    dialect = dialect_for(engine.dialect)
-    with engine.connect() as conn:
-        (table,) = reflect_tables(conn, [(0, settings.tables[0])])
-        changelog = changelog_table(settings.source, home=dialect.changelog_home(conn))
-    log_changes(engine, dialect, changelog, table, [values])
+    log_repairs(engine, config, [values])
     with engine.connect() as conn:
         logged = conn.execute(text("SELECT op, pk FROM cdc_change_log ORDER BY id")).all()
     engine.dispose()
