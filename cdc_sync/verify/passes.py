@@ -69,11 +69,13 @@ class TablePass:
         self.name = self.settings.qualified_name
         self.uid, self.id_field = self.settings.index_uid, self.settings.id_field
         self.chunk = max(1, min(1000, int(parts.source_pace.rate)))
-        self.cursor = Cursor.from_json(parts.cursors.cursor(self.name))
+        self.reload()
 
     def reload(self) -> None:
         """The cursor as stored (another verifier may have moved it while it held the table)."""
         self.cursor = Cursor.from_json(self.p.cursors.cursor(self.name))
+        if self.cursor.last is not None:  # the gauge survives a restart
+            metrics.verify_last_pass(self.name, float(self.cursor.last["ended_at"]))
 
     # -- reading
 
