@@ -25,7 +25,7 @@ from tests.faults.proxy import HttpProxy
 from tests.integration.relay_helpers import cli
 from tests.integration.test_bootstrap import all_docs, make_items, table_config
 from tests.integration.test_verify_continuous import drift_of_passes
-from tests.integration.verify_support import start, stop, verify_pass, wait_for
+from tests.integration.verify_support import start, stop_all, verify_pass, wait_for
 
 KEYS = range(1, 41)
 COLD = range(21, 41)
@@ -136,10 +136,8 @@ def test_no_document_goes_back_to_an_older_image_while_repairs_race_the_stream(
         watched.set()
         for thread in threads:
             thread.join(30)
-        for process in services:
-            if process.poll() is None:
-                stop(process)
         engine.dispose()
+        stop_all(services)
     went_back = {k: h for k, h in seen.items() if any(b < a for a, b in pairwise(h))}
     assert not went_back, went_back
     assert sum(len(h) for h in seen.values()) > 100  # the watch saw the stream move

@@ -24,12 +24,27 @@ def start(config: Path, *args: str) -> subprocess.Popen[bytes]:
 
 
 def stop(process: subprocess.Popen[bytes], timeout_s: float = 30) -> int:
+    """SIGTERM and wait; killed (and TimeoutExpired raised) when it does not exit in time."""
     process.send_signal(signal.SIGTERM)
     try:
         return process.wait(timeout_s)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait(10)
         raise
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop every process still running, even when one of them does not stop in time."""
+    late = []
+    for process in processes:
+        if process.poll() is None:
+            try:
+                stop(process)
+            except subprocess.TimeoutExpired as exc:
+                late.append(exc)
+    if late:
+        raise late[0]
 
 
 @contextmanager
@@ -40,9 +55,7 @@ def pipeline(config: Path, verifiers: int = 1) -> Iterator[list[subprocess.Popen
     try:
         yield started
     finally:
-        for process in started:
-            if process.poll() is None:
-                stop(process)
+        stop_all(started)
 
 
 def verify_pass(config: Path, table: str) -> dict[str, Any]:
