@@ -21,6 +21,7 @@ from cdc_sync.config.sections import (
     RelaySettings,
     SourceSettings,
     StateSettings,
+    VerifySettings,
 )
 from cdc_sync.config.tables import TableSettings
 from cdc_sync.errors import ConfigError
@@ -37,6 +38,7 @@ class Settings(BaseSettings):
     meilisearch: MeilisearchSettings
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)  # type: ignore[arg-type]
     relay: RelaySettings = Field(default_factory=RelaySettings)  # type: ignore[arg-type]
+    verify: VerifySettings = Field(default_factory=VerifySettings)  # type: ignore[arg-type]
     state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
     http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
     logging: LoggingSettings = Field(default_factory=LoggingSettings)

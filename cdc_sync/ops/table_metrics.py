@@ -89,6 +89,11 @@ class TableCollector(Collector):
             "Missing, extra and differing documents found by the latest verify.",
             ["table"],
         )
+        drift = _gauge(
+            "cdc_sync_verify_last_pass_drift",
+            "Drift found by the last complete continuous-verify pass, by kind.",
+            ["table", "kind"],
+        )
         for t in self._tables():
             if t.documents is not None:
                 documents.add_metric([t.table, t.index], t.documents)
@@ -108,8 +113,11 @@ class TableCollector(Collector):
                     runs.add_metric([t.table, kind, run.status], _epoch(run.at) or 0.0)
             if t.verify is not None and t.verify.differences is not None:
                 differences.add_metric([t.table], t.verify.differences)
+            if t.verify_pass is not None and t.verify_pass.last is not None:
+                for kind, n in t.verify_pass.last["found"].items():
+                    drift.add_metric([t.table, kind], n)
         yield from (documents, lag, lag_s, backlog, oldest, watermark, moved, behind, applied)
-        yield from (runs, differences, self._latency())
+        yield from (runs, differences, drift, self._latency())
 
     @staticmethod
     def _watermark(

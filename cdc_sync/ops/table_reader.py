@@ -19,6 +19,7 @@ from cdc_sync.ops.tables import Backlog, LeaseState, Parts, TablesView, assemble
 from cdc_sync.state.guard_trips import last_trip
 from cdc_sync.state.records import TableReport
 from cdc_sync.state.store import StateStore
+from cdc_sync.state.verify import VerifyLog
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,6 +72,9 @@ class TableStatusReader:
                 leases = _attempt("state", lambda: _leases(store), unavailable)
                 group = self.settings.kafka.group_id
                 tripped = _attempt("state", lambda: last_trip(store, group), unavailable)
+                parts.verify_cursors = _attempt(
+                    "state", lambda: VerifyLog(store).cursors(), unavailable
+                )
             finally:
                 store.close()
         if live:

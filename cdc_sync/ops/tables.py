@@ -13,6 +13,8 @@ table):
 - last applied change and change → searchable latency: what each consumer
   reports to the state store every few seconds (``ops.activity``);
 - latest bootstrap and verify: their runs in the state store;
+- continuous verification (the pass under way, the last one done): the table's
+  verify cursor in the state store;
 - ``extra``: per-table notes services publish with their reports.
 
 A part that cannot be read leaves its fields empty and is named, with the
@@ -84,6 +86,18 @@ class RunResult:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifyPass:
+    """Continuous verification of a table: the pass under way and the last complete one."""
+
+    current: dict[str, Any] | None
+    """position, progress (0..1), rows_read, ids_read, rows_per_s, started_at, found, repaired,
+    waiting (why it waits, if it does)."""
+    last: dict[str, Any] | None
+    """started_at, ended_at, seconds, rows_read, ids_read, found and repaired by kind."""
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class TableStatus:
     table: str
     index: str
@@ -103,6 +117,7 @@ class TableStatus:
     latency: Latency | None = None
     bootstrap: RunResult | None = None
     verify: RunResult | None = None
+    verify_pass: VerifyPass | None = None
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Component → the notes its processes published for this table."""
 
@@ -142,6 +157,7 @@ class Parts:
     """Timestamp-capture table → the newest value of its modified column in the source."""
     reports: list[TableReport] | None = None
     runs: list[Run] | None = None
+    verify_cursors: dict[str, tuple[dict[str, Any], dt.datetime]] | None = None
 
 
 def assemble(settings: Settings, parts: Parts, now: dt.datetime) -> list[TableStatus]:
@@ -169,6 +185,7 @@ def assemble(settings: Settings, parts: Parts, now: dt.datetime) -> list[TableSt
                 latency=_latency(reports, now),
                 bootstrap=_run_result(parts.runs, "bootstrap", name),
                 verify=_run_result(parts.runs, "verify", name),
+                verify_pass=_verify_pass((parts.verify_cursors or {}).get(name), now),
                 extra=_extra(reports),
             )
         )
@@ -271,6 +288,43 @@ def run_summary(run: Run) -> str:
     if run.kind == "bootstrap" and "documents" in details:
         return f"{details['documents']:,} documents ({details.get('mode', 'swap')})"
     return run.status
+
+
+def _verify_pass(
+    found: tuple[dict[str, Any], dt.datetime] | None, now: dt.datetime
+) -> VerifyPass | None:
+    if found is None:
+        return None
+    from cdc_sync.verify.cursor import Cursor
+
+    stored, saved = found
+    cursor = Cursor.from_json(stored)
+    current = None
+    if cursor.current is not None:
+        state = cursor.current
+        elapsed = max(saved.timestamp() - state.started_at, 1e-3)  # as of the last chunk
+        current = {
+            "started_at": _iso(dt.datetime.fromtimestamp(state.started_at, dt.UTC)),
+            "phase": state.phase,
+            "position": None if state.position is None else [str(v) for v in state.position],
+            "progress": round(state.progress, 4),
+            "rows_read": state.rows_read,
+            "ids_read": state.ids_read,
+            "rows_per_s": round((state.rows_read + state.ids_read) / elapsed, 1),
+            "found": state.found,
+            "repaired": state.repaired,
+            "waiting": state.waiting,
+        }
+    last = None
+    if cursor.last is not None:
+        done = cursor.last
+        last = {
+            **done,
+            "started_at": _iso(dt.datetime.fromtimestamp(done["started_at"], dt.UTC)),
+            "ended_at": _iso(dt.datetime.fromtimestamp(done["ended_at"], dt.UTC)),
+            "seconds": round(done["ended_at"] - done["started_at"], 1),
+        }
+    return VerifyPass(current, last, _iso(saved))
 
 
 def _extra(reports: list[TableReport]) -> dict[str, dict[str, Any]]:

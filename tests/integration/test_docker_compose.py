@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from cdc_sync.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-CDC_SERVICES = ("setup", "relay", "consumer", "bootstrap", "cdc")
+CDC_SERVICES = ("setup", "relay", "consumer", "verifier", "bootstrap", "cdc")
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-compose") is None,
@@ -101,6 +101,9 @@ def test_services_start_in_order_with_health_checks(compose: dict[str, Any]) -> 
     for infra in ("kafka", "meilisearch", "statedb"):
         assert services["consumer"]["depends_on"][infra] == {"condition": "service_healthy"}
     assert services["consumer"]["ports"][0].startswith("127.0.0.1:8787:8787")
+    assert services["verifier"]["command"] == ["verify", "--continuous"]
+    assert services["verifier"]["healthcheck"]["test"]
+    assert services["verifier"]["ports"][0].startswith("127.0.0.1:8788:8787")
     assert services["bootstrap"]["entrypoint"] == ["cdc-sync", "bootstrap"]
     assert "tools" in services["bootstrap"]["profiles"]
     # the example table first, then the Debezium setup (which alters that table)

@@ -71,7 +71,7 @@ def test_rate_over_the_last_minute() -> None:
 def test_every_table_metric_is_collected() -> None:
     from cdc_sync.ops.activity import Activity
     from cdc_sync.ops.table_metrics import TableCollector
-    from cdc_sync.ops.tables import Backlog, RunResult, TableStatus, Watermark
+    from cdc_sync.ops.tables import Backlog, RunResult, TableStatus, VerifyPass, Watermark
 
     activity = Activity("applied")
     activity.count("APP.X", 3, [20.0, 40.0, 2000.0])
@@ -91,6 +91,11 @@ def test_every_table_metric_is_collected() -> None:
         verify=RunResult(
             1, "succeeded", "2024-05-01T10:00:00+00:00", 5, "NOT in sync: 2 missing", None, 2
         ),
+        verify_pass=VerifyPass(
+            None,
+            {"found": {"missing": 1, "extra": 0, "differing": 3}, "repaired": {}},
+            "2024-05-01T10:00:00+00:00",
+        ),
     )
     registry = CollectorRegistry()
     registry.register(TableCollector(lambda: [table], activity))
@@ -103,6 +108,8 @@ def test_every_table_metric_is_collected() -> None:
     moved = dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC).timestamp()
     labels = {"table": "APP.X"}
     assert registry.get_sample_value("cdc_sync_watermark_moved_timestamp_seconds", labels) == moved
+    drift = {"table": "APP.X", "kind": "differing"}
+    assert registry.get_sample_value("cdc_sync_verify_last_pass_drift", drift) == 3
     bucket = {"table": "APP.X", "le": "0.05"}
     assert registry.get_sample_value("cdc_sync_change_latency_seconds_bucket", bucket) == 2
     assert (

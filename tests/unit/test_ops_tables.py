@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 
 from cdc_sync.config import Settings
@@ -178,3 +179,38 @@ def test_watermark_behind_the_newest_modified_time_in_the_source() -> None:
     assert b.watermark is not None and b.watermark.behind_s == 0.0
     _, b = assemble(SETTINGS, Parts(watermarks={"APP.B": stored}), NOW)
     assert b.watermark is not None and b.watermark.behind_s is None
+
+
+def test_the_verify_cursor_becomes_the_pass_under_way_and_the_last_one() -> None:
+    from cdc_sync.cli.status import verify_pass_lines
+    from cdc_sync.ops.tables import _verify_pass
+    from cdc_sync.verify.cursor import Cursor, PassState
+
+    started = NOW.timestamp() - 20
+    state = PassState(run_id=3, started_at=started, total=4000, rows_read=1000, position=[1000])
+    state.found["missing"] = 1
+    cursor = Cursor(
+        current=state,
+        last={
+            "run_id": 2,
+            "started_at": started - 100,
+            "ended_at": started - 84,
+            "rows_read": 2000,
+            "ids_read": 2000,
+            "found": {"missing": 0, "extra": 2, "differing": 1},
+            "repaired": {"missing": 0, "extra": 2, "differing": 1},
+        },
+    )
+    saved = NOW - dt.timedelta(seconds=10)  # as of the last chunk: 1000 rows in 10 s
+    view = _verify_pass((cursor.as_json(), saved), NOW)
+    assert view is not None and view.current is not None and view.last is not None
+    assert view.current["progress"] == 0.25 and view.current["rows_per_s"] == 100.0
+    assert view.current["position"] == ["1000"] and view.current["found"]["missing"] == 1
+    assert view.last["seconds"] == 16.0 and view.last["found"]["extra"] == 2
+    lines = verify_pass_lines(dataclasses.asdict(view))
+    assert lines[0].startswith("    verify pass 25% (rows, 1,000 rows and 0 ids read, 100/s")
+    assert lines[0].endswith("drift 1 missing")
+    assert (
+        "(16.0 s, 2,000 rows): drift 2 extra, 1 differing; repaired 2 extra, 1 differing"
+        in lines[1]
+    )
