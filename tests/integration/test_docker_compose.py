@@ -138,7 +138,7 @@ def test_readme_says_how_to_run_it() -> None:
         assert text in readme, text
 
 
-def test_prometheus_scrapes_both_services_with_the_rules_and_grafana_has_the_dashboard(
+def test_prometheus_scrapes_the_services_with_the_rules_and_grafana_has_the_dashboard(
     compose: dict[str, Any],
 ) -> None:
     services = compose["services"]
@@ -149,8 +149,9 @@ def test_prometheus_scrapes_both_services_with_the_rules_and_grafana_has_the_das
     assert config["rule_files"] == ["cdc-sync.rules.yml"]  # beside it, so in /etc/prometheus
     (job,) = config["scrape_configs"]
     assert job["job_name"] == "cdc-sync"  # the rules' `up{job="cdc-sync"}`
-    assert job["static_configs"][0]["targets"] == ["relay:8787", "consumer:8787"]
-    for name in ("relay", "consumer"):  # reachable from the prometheus container
+    targets = ["relay:8787", "consumer:8787", "verifier:8787"]
+    assert job["static_configs"][0]["targets"] == targets
+    for name in ("relay", "consumer", "verifier"):  # reachable from the prometheus container
         assert services[name]["environment"]["CDC_SYNC__HTTP__HOST"] == "0.0.0.0"
     assert "grafana" in grafana["profiles"] and "grafana" not in prometheus.get("profiles", [])
     assert (

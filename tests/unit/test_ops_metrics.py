@@ -147,3 +147,15 @@ def test_service_metrics_say_ready_leases_and_the_dead_letter_guard() -> None:
     registry.register(ServiceCollector(lambda: quiet))
     assert registry.get_sample_value("cdc_sync_ready", {"component": "consumer"}) == 1
     assert registry.get_sample_value("cdc_sync_dlq_guard_tripped_timestamp_seconds") is None
+
+
+def test_a_verified_tables_counters_exist_at_zero_before_any_drift() -> None:
+    """Prometheus's `increase()` (the dashboard's drift panel, an alert on new drift) sees a
+    counter's first increment only when the series existed before it: a table's verify
+    counters start at 0 for every kind."""
+    metrics.verify_counters("APP.FRESH", ("missing", "extra", "differing"))
+    for name in ("cdc_sync_verify_drift_total", "cdc_sync_verify_repaired_total"):
+        for kind in ("missing", "extra", "differing"):
+            labels = {"table": "APP.FRESH", "kind": kind}
+            assert REGISTRY.get_sample_value(name, labels) == 0, (name, kind)
+    assert REGISTRY.get_sample_value("cdc_sync_verify_rows_read_total", {"table": "APP.FRESH"}) == 0
