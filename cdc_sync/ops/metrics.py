@@ -228,6 +228,15 @@ def verify_rows_read(table: str, n: int) -> None:
         VERIFY_RATE.add(n)
 
 
+def verify_counters(table: str, kinds: tuple[str, ...]) -> None:
+    """The table's verify counters exist at 0 from the start: Prometheus's `increase()` sees
+    a counter's first increment only when its series was there before it."""
+    _child(_VERIFY_ROWS, table)
+    for kind in kinds:
+        _child(_VERIFY_DRIFT, table, kind)
+        _child(_VERIFY_REPAIRED, table, kind)
+
+
 def verify_drift(table: str, kind: str, n: int) -> None:
     if n:
         _child(_VERIFY_DRIFT, table, kind).inc(n)  # type: ignore[attr-defined]

@@ -31,7 +31,7 @@ from cdc_sync.state.verify import VerifyLog
 from cdc_sync.verify.bucket import Pacer
 from cdc_sync.verify.compare import index_documents
 from cdc_sync.verify.cursor import Cursor, PassState
-from cdc_sync.verify.drift import Document, confirmed, same
+from cdc_sync.verify.drift import KINDS, Document, confirmed, same
 from cdc_sync.verify.repair import Drift, Repairer
 from cdc_sync.verify.stream import StreamWatch
 from cdc_sync.verify.writes import write_repairs
@@ -69,6 +69,7 @@ class TablePass:
         self.name = self.settings.qualified_name
         self.uid, self.id_field = self.settings.index_uid, self.settings.id_field
         self.chunk = max(1, min(1000, int(parts.source_pace.rate)))
+        metrics.verify_counters(self.name, KINDS)
         self.reload()
 
     def reload(self) -> None:

@@ -32,6 +32,8 @@ pytestmark = pytest.mark.stack
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "cdc-sync.json"
+
+
 @dataclass
 class Scraped:
     live: LivePipeline
