@@ -96,6 +96,8 @@ class _Plan:
     soft_delete: str | None
     key_complete: bool
     """Whether rows of this shape hold every key column."""
+    key_names: frozenset[str]
+    """The row's names of the key columns (a binary key is kept where binary values drop)."""
 
 
 _PLANS: dict[tuple[int, tuple[str, ...]], tuple[TableSettings, _Plan]] = {}
@@ -121,6 +123,7 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
     plan = _Plan(
         key=key,
         key_complete=all(name is not None for _, name in key),
+        key_names=frozenset(name for _, name in key if name is not None),
         fields=tuple(fields),
         soft_delete=None if soft is None else _resolve(columns, soft.column),
     )
@@ -288,6 +291,8 @@ def _fields(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> tuple[dic
             converted = exact(converted)  # spelled so that Meilisearch holds the same double
         if converted is not DROP:
             document[spec.name] = converted
+        elif column in plan.key_names:  # as the event's key carries it (and the stream keeps it)
+            document[spec.name] = to_json_value(value, binary="base64")
     return document, partial
 
 
