@@ -15,7 +15,8 @@ _FLOATS = (sa_oracle.FLOAT, sqltypes.DOUBLE_PRECISION, sqltypes.REAL)
 
 
 def exact_numbers(inspector: Any, table: Table, column: dict[str, Any]) -> None:
-    """``column_reflect`` listener: Oracle NUMBER without a fixed scale (and FLOAT) as Decimal.
+    """Oracle NUMBER without a fixed scale (and FLOAT) as Decimal (part of the reflection
+    hook, `cdc_sync.source.reflection`).
 
     SQLAlchemy reflects ``NUMBER`` and ``NUMBER(p)`` with ``asdecimal=False``
     unless the scale is positive, and fetches the ones whose scale is not 0
@@ -48,8 +49,6 @@ def prepare_driver() -> None:
     import oracledb
 
     oracledb.defaults.fetch_lobs = False  # CLOB → str, BLOB → bytes
-    if not event.contains(Table, "column_reflect", exact_numbers):
-        event.listen(Table, "column_reflect", exact_numbers)
     if not event.contains(Engine, "before_cursor_execute", prefetch):
         event.listen(Engine, "before_cursor_execute", prefetch)
 
