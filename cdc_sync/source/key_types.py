@@ -54,6 +54,9 @@ def typed_value(column: Column[Any], value: Any) -> Any:
     if isinstance(value, int) and kind is Decimal:
         # SQLAlchemy's Oracle decimal binding formats ints through float ("%.10f").
         return Decimal(value)
+    if isinstance(value, int | Decimal) and kind is float:
+        # The JSON's shortest digits of a binary float: the same float again.
+        return float(value)
     if isinstance(value, str) and kind is bytes:
         # Oracle RAWTOHEX text; PostgreSQL's bytea text has a "\x" prefix.
         return bytes.fromhex(value.removeprefix("\\x"))

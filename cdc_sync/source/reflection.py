@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table, event
 
+from cdc_sync.source.float32 import float32_type
 from cdc_sync.source.oracle.driver import exact_numbers
 
 
@@ -20,6 +21,9 @@ def reflected_type(inspector: Any, table: Table, column: dict[str, Any]) -> None
     """``column_reflect`` listener: replace ``column["type"]`` where cdc-sync needs another."""
     if inspector.dialect.name == "oracle":
         exact_numbers(inspector, table, column)
+    single = float32_type(inspector.dialect.name, column["type"])
+    if single is not None:
+        column["type"] = single
 
 
 def prepare_reflection() -> None:
