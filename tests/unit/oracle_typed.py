@@ -68,6 +68,7 @@ ORACLE = {
     "TIMESTAMP(6) WITH LOCAL TIME ZONE": Dictionary(
         "TIMESTAMP(6) WITH LOCAL TIME ZONE", None, 6, data_length=11
     ),
+    "CHAR(1)": Dictionary("CHAR", char_length=1, data_length=1),
     "CHAR(3)": Dictionary("CHAR", char_length=3, data_length=3),
     "NCHAR(3)": Dictionary("NCHAR", char_length=3, data_length=6),
     "VARCHAR2(40)": Dictionary("VARCHAR2", char_length=40, data_length=40),
