@@ -68,7 +68,40 @@ def binary_collation(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+_RESERVED_WORDS = """
+    ACCESS ADD ALL ALTER AND ANY AS ASC AUDIT BETWEEN BY CHAR CHECK CLUSTER COLUMN
+    COLUMN_VALUE COMMENT COMPRESS CONNECT CREATE CURRENT DATE DECIMAL DEFAULT DELETE DESC
+    DISTINCT DROP ELSE EXCLUSIVE EXISTS FILE FLOAT FOR FROM GRANT GROUP HAVING IDENTIFIED
+    IMMEDIATE IN INCREMENT INDEX INITIAL INSERT INTEGER INTERSECT INTO IS LEVEL LIKE LOCK
+    LONG MAXEXTENTS MINUS MLSLABEL MODE MODIFY NESTED_TABLE_ID NOAUDIT NOCOMPRESS NOT NOWAIT
+    NULL NUMBER OF OFFLINE ON ONLINE OPTION OR ORDER PCTFREE PRIOR PRIVILEGES PUBLIC RAW
+    RENAME RESOURCE REVOKE ROW ROWID ROWNUM ROWS SELECT SESSION SET SHARE SIZE SMALLINT
+    START SUCCESSFUL SYNONYM SYSDATE TABLE THEN TO TRIGGER UID UNION UNIQUE UPDATE USER
+    VALIDATE VALUES VARCHAR VARCHAR2 VIEW WHENEVER WHERE WITH
+"""
+RESERVED_WORDS = frozenset(_RESERVED_WORDS.split())
+"""Oracle SQL reserved words (SQL Language Reference, "Oracle SQL Reserved Words"): a column
+or table of one of these names exists only quoted, and must be named quoted."""
+
+
+def quote_reserved_words(dialect: Any) -> None:
+    """Make SQLAlchemy's Oracle dialect quote every reserved word, not only those it knows.
+
+    Its list lacks ROWS, SESSION, ACCESS, FILE and others: a column created as
+    ``"ROWS"`` is reflected as ``rows`` and rendered unquoted, which Oracle refuses
+    (ORA-01747). Reflection keeps the case of a name that needs quotes, so this must
+    happen before anything is reflected.
+    """
+    preparer = dialect.identifier_preparer
+    missing = {word.lower() for word in RESERVED_WORDS} - preparer.reserved_words
+    if missing:
+        preparer.reserved_words = preparer.reserved_words | missing
+        preparer._strings.clear()  # names it quoted (or not) before
+
+
 def prepare_engine(engine: Engine) -> None:
-    """Per-engine settings: the session setup on every connection the pool opens."""
+    """Per-engine settings: every reserved word quoted; the session setup on every
+    connection the pool opens."""
+    quote_reserved_words(engine.dialect)
     if not event.contains(engine, "connect", binary_collation):
         event.listen(engine, "connect", binary_collation)
