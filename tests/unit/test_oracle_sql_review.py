@@ -158,6 +158,19 @@ SHAPES = {
         modified_column="MODIFY",
         soft_delete={"column": "ONLINE", "value": "N"},
     ),
+    # Zoned timestamps are read as UTC instants (SYS_EXTRACT_UTC), which thin mode can fetch
+    # whatever zone a value was stored with; the modified column is compared as one.
+    "zoned": reflected_shape(
+        "READINGS",
+        [
+            ("ID", "NUMBER(10)"),
+            ("TAKEN_AT", "TIMESTAMP(6) WITH TIME ZONE"),
+            ("SEEN_AT", "TIMESTAMP(6) WITH LOCAL TIME ZONE"),
+            ("NOTE", "VARCHAR2(40)"),
+        ],
+        ["ID"],
+        modified_column="TAKEN_AT",
+    ),
 }
 
 

@@ -22,6 +22,7 @@ import struct
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Column, Engine
@@ -167,3 +168,73 @@ def test_oracle_reflects_integer_numbers_as_floats_for_sqlalchemy() -> None:
     kind = table.c.id.type
     assert (kind.precision, kind.scale, kind.asdecimal) == (10, 0, False)  # type: ignore[attr-defined]
     assert kind.python_type is float
+
+
+@dataclass(frozen=True)
+class Value:
+    declared: str
+    stored: Any
+    published: Any
+    """The document's field (where the value comes from is in `VALUES`' comments)."""
+
+    def __str__(self) -> str:
+        return f"{self.declared}={self.stored!r}"
+
+
+MINUS_11 = dt.timezone(dt.timedelta(hours=-11))
+VALUES = [
+    Value("NUMBER(12,2)", D("1.5"), 1.5),
+    Value("VARCHAR2(40)", "text", "text"),
+    Value("CLOB", "a long text", "a long text"),
+    # Naive date-times are the source zone's (UTC unless configured): docs/oracle.md.
+    Value("DATE", dt.datetime(2018, 3, 27), "2018-03-27T00:00:00+00:00"),
+    Value(
+        "TIMESTAMP(6)",
+        dt.datetime(2018, 3, 27, 12, 34, 56, 7891),
+        "2018-03-27T12:34:56.007891+00:00",
+    ),
+    # AbstractOracleDatatypesTest: TO_TIMESTAMP_TZ('2018-03-27 01:34:56.007891234 -11:00')
+    # is the instant 2018-03-27T12:34:56.007891Z (issue 16, item 4: published in UTC).
+    Value(
+        "TIMESTAMP(6) WITH TIME ZONE",
+        dt.datetime(2018, 3, 27, 1, 34, 56, 7891, tzinfo=MINUS_11),
+        "2018-03-27T12:34:56.007891+00:00",
+    ),
+    # A region name: thin mode cannot fetch it (DPY-3022); Asia/Seoul is UTC+9 all year.
+    Value(
+        "TIMESTAMP(6) WITH TIME ZONE",
+        dt.datetime(2024, 3, 1, 13, 45, 10, tzinfo=ZoneInfo("Asia/Seoul")),
+        "2024-03-01T04:45:10+00:00",
+    ),
+    Value(
+        "TIMESTAMP(6) WITH LOCAL TIME ZONE",
+        dt.datetime(2018, 3, 27, 1, 34, 56, 7891, tzinfo=MINUS_11),
+        "2018-03-27T12:34:56.007891+00:00",
+    ),
+    # AbstractOracleDatatypesTest: INTERVAL '-1 2:3:4.56' DAY TO SECOND is -93784.56 s
+    # (MicroDuration -93_784_560_000 µs).
+    Value(
+        "INTERVAL DAY(2) TO SECOND(6)",
+        -dt.timedelta(days=1, hours=2, minutes=3, seconds=4.56),
+        -93784.56,
+    ),
+]
+
+
+def value_table(value: Value) -> tuple[CapturedTable, dict[Column[Any], Any]]:
+    columns = [("ID", "NUMBER(10)"), ("V", value.declared)]
+    table = reflect("T", columns, ["ID"], engine=ENGINE)
+    spelling = {c.name: c.name.upper() for c in table.c} | {"t": "T"}
+    stored = [D(1), value.stored]
+    values = {c: fetched(c, v, ENGINE) for c, v in zip(table.c, stored, strict=True)}
+    return captured(table, spelling), values
+
+
+@pytest.mark.parametrize("value", VALUES, ids=str)
+def test_row_images_publish_each_type_in_its_documented_form(value: Value) -> None:
+    """The relay's event, the consumer's document and bootstrap's document agree."""
+    table, values = value_table(value)
+    streamed, loaded = stream_document(table, values), bootstrap_document(table, values)
+    assert isinstance(streamed, Upsert) and isinstance(loaded, Upsert)
+    assert streamed.document["v"] == value.published
+    assert digest(loaded.document) == digest(streamed.document)
