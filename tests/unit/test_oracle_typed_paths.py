@@ -21,6 +21,7 @@ import datetime as dt
 import struct
 from dataclasses import dataclass
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ from cdc_sync.documents.mapping import Upsert
 from cdc_sync.source.keyset import after_key
 from cdc_sync.source.schema import CapturedTable
 from cdc_sync.source.sweep import typed_key
+from cdc_sync.source.timestamp import TimestampPoller, dump_value
 from cdc_sync.verify.diff import digest
 from tests.unit.oracle_typed import DECLARED, fetched, oracle_engine, reflect
 from tests.unit.type_paths import (
@@ -238,3 +240,19 @@ def test_row_images_publish_each_type_in_its_documented_form(value: Value) -> No
     assert isinstance(streamed, Upsert) and isinstance(loaded, Upsert)
     assert streamed.document["v"] == value.published
     assert digest(loaded.document) == digest(streamed.document)
+
+
+def test_a_zoned_watermark_stored_without_its_zone_starts_the_cycle_again() -> None:
+    """A TSTZ modified column was read without its offset before it was read as UTC: such a
+    stored watermark names no instant, so polling starts from the beginning (rows published
+    again are harmless) instead of comparing it with instants or skipping rows."""
+    table = reflect("T", [("ID", "NUMBER(10)"), ("AT", "TIMESTAMP(6) WITH TIME ZONE")], ["ID"])
+    captured_table = captured(table, {"id": "ID", "at": "AT", "t": "T"}, modified_column="AT")
+    stored: dict[str, Any] = {}
+    state = SimpleNamespace(get_watermark=stored.get)
+    poller = TimestampPoller(None, None, captured_table, "t", None, state)  # type: ignore[arg-type]
+    stored[poller.state_key] = dump_value(dt.datetime(2024, 3, 1, 13, 45))
+    assert poller.watermark() is None
+    instant = dt.datetime(2024, 3, 1, 4, 45, tzinfo=dt.UTC)
+    stored[poller.state_key] = dump_value(instant)
+    assert poller.watermark() == instant
