@@ -15,12 +15,14 @@ from sqlalchemy import Table, event
 
 from cdc_sync.source.float32 import float32_type
 from cdc_sync.source.oracle.driver import exact_numbers
+from cdc_sync.source.oracle.types import read_type
 
 
 def reflected_type(inspector: Any, table: Table, column: dict[str, Any]) -> None:
     """``column_reflect`` listener: replace ``column["type"]`` where cdc-sync needs another."""
     if inspector.dialect.name == "oracle":
         exact_numbers(inspector, table, column)
+        column["type"] = read_type(column["type"])
     single = float32_type(inspector.dialect.name, column["type"])
     if single is not None:
         column["type"] = single
