@@ -213,6 +213,11 @@ VALUES = [
         dt.datetime(2018, 3, 27, 1, 34, 56, 7891, tzinfo=MINUS_11),
         "2018-03-27T12:34:56.007891+00:00",
     ),
+    # AbstractOracleDatatypesTest: BINARY_FLOAT 1.1f and BINARY_DOUBLE 2.22 (issue 16,
+    # item 10: not the widened 1.100000023841858).
+    Value("BINARY_FLOAT", 1.1, 1.1),
+    Value("BINARY_FLOAT", 0.1, 0.1),
+    Value("BINARY_DOUBLE", 2.22, 2.22),
     # AbstractOracleDatatypesTest: INTERVAL '-1 2:3:4.56' DAY TO SECOND is -93784.56 s
     # (MicroDuration -93_784_560_000 µs).
     Value(
