@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import struct
 import uuid
 from decimal import Decimal
 from typing import Any, Literal
@@ -18,8 +19,36 @@ _AS_IS: frozenset[type] = frozenset({str, bool, type(None)})
 """Value types `to_json_value` returns unchanged whatever the options."""
 
 
+_BINARY32 = struct.Struct("f")
+
+
 class UnconvertibleValue(ValueError):
     """A value that has no faithful JSON form."""
+
+
+def shortest_float32(value: float) -> float:
+    """The float64 nearest to the shortest decimal that reads back as the same IEEE-754
+    binary32 as `value`: 0.10000000149011612 (0.1 stored as a 32-bit float, widened)
+    becomes 0.1. This is the number a 32-bit column holds, as people write it (Java's
+    ``Float.toString``, PostgreSQL's ``real`` output), never another binary32.
+
+    `value` is taken as a binary32 (rounded to one first); NaN and ±inf are returned as
+    they are; ValueError for a finite value beyond the binary32 range.
+    """
+    if not math.isfinite(value):
+        return value
+    try:
+        single = _BINARY32.unpack(_BINARY32.pack(value))[0]
+    except OverflowError:
+        raise ValueError(f"{value!r} is not a 32-bit float") from None
+    for digits in range(1, 10):  # 9 significant digits always identify a binary32
+        candidate = float(f"{single:.{digits}g}")
+        try:
+            if _BINARY32.unpack(_BINARY32.pack(candidate))[0] == single:
+                return candidate
+        except OverflowError:  # rounded past the largest binary32
+            continue
+    return float(single)
 
 
 def decimal_to_json(value: Decimal, decimals: Literal["float", "string"] = "string") -> Any:

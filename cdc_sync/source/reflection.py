@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Table, event
+from sqlalchemy.types import to_instance
 
 from cdc_sync.source.float32 import float32_type
 from cdc_sync.source.oracle.driver import exact_numbers
@@ -20,6 +21,7 @@ from cdc_sync.source.oracle.types import read_type
 
 def reflected_type(inspector: Any, table: Table, column: dict[str, Any]) -> None:
     """``column_reflect`` listener: replace ``column["type"]`` where cdc-sync needs another."""
+    column["type"] = to_instance(column["type"])  # reflection may give a type's class
     if inspector.dialect.name == "oracle":
         exact_numbers(inspector, table, column)
         column["type"] = read_type(column["type"])

@@ -9,6 +9,8 @@ Oracle part, `read_type`).
   are published as UTC instants. Values bound against them (a timestamp
   watermark) go in as ``FROM_TZ(CAST(:v AS TIMESTAMP), 'UTC')``, so the
   database compares instants.
+* ``BINARY_FLOAT``: read as the shortest decimal of its float32, bound as the
+  float32 itself (`cdc_sync.source.float32`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, TypeDecorator, cast, func, literal_column
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import oracle
+
+from cdc_sync.source.float32 import Float32
+
+
+class BinaryFloat(Float32):
+    """Oracle BINARY_FLOAT: a `Float32`."""
+
+    impl = oracle.BINARY_FLOAT
+    cache_ok = True
+
 
 _UTC: ColumnElement[str] = literal_column("'UTC'")
 
@@ -54,4 +66,6 @@ def read_type(kind: sqltypes.TypeEngine[Any]) -> sqltypes.TypeEngine[Any]:
     """The type cdc-sync gives a reflected Oracle column (`kind` where it needs no other)."""
     if isinstance(kind, oracle.TIMESTAMP) and (kind.timezone or kind.local_timezone):
         return UtcTimestamp(local_timezone=kind.local_timezone)
+    if isinstance(kind, oracle.BINARY_FLOAT):
+        return BinaryFloat()
     return kind
