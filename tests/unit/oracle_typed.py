@@ -79,6 +79,7 @@ ORACLE = {
         "INTERVAL DAY(2) TO SECOND(6)", 2, 6, data_length=11
     ),
     "INTERVAL YEAR(2) TO MONTH": Dictionary("INTERVAL YEAR(2) TO MONTH", 2, 0, data_length=5),
+    "VECTOR": Dictionary("VECTOR", data_length=8200),
 }
 """Oracle column types, as declared, → their ALL_TAB_COLS row."""
 
@@ -189,7 +190,7 @@ def fetched(column: Column[Any], stored: Any, engine: Engine) -> Any:
     value = _sql(column, declared, stored)
     impl = column.type.dialect_impl(dialect)
     value = _driver(impl, declared, value, dialect)
-    process = impl.result_processor(dialect, None)
+    process = column.type._cached_result_processor(dialect, None)  # what a query runs
     return process(value) if process is not None and value is not None else value
 
 

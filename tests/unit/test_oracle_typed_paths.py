@@ -17,7 +17,9 @@ Oracle tests (debezium-connector-oracle AbstractOracleDatatypesTest.java).
 
 from __future__ import annotations
 
+import array
 import datetime as dt
+import math
 import struct
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,7 +30,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Column, Engine
 
-from cdc_sync.documents.mapping import Upsert
+from cdc_sync.documents.mapping import MappingError, Upsert
 from cdc_sync.source.keyset import after_key
 from cdc_sync.source.schema import CapturedTable
 from cdc_sync.source.sweep import typed_key
@@ -261,3 +263,23 @@ def test_a_zoned_watermark_stored_without_its_zone_starts_the_cycle_again() -> N
     instant = dt.datetime(2024, 3, 1, 4, 45, tzinfo=dt.UTC)
     stored[poller.state_key] = dump_value(instant)
     assert poller.watermark() == instant
+
+
+NOT_FINITE = [
+    Value("BINARY_DOUBLE", math.nan, None),
+    Value("BINARY_DOUBLE", math.inf, None),
+    Value("BINARY_FLOAT", -math.inf, None),
+    Value("VECTOR", array.array("f", [1.0, math.nan]), None),
+]
+
+
+@pytest.mark.parametrize("value", NOT_FINITE, ids=str)
+def test_not_finite_numbers_dead_letter_their_row_and_the_stream_goes_on(value: Value) -> None:
+    """Issue 16, item 10: JSON has no NaN or infinity, and a value is never replaced; the
+    relay publishes the row refused (the consumer dead-letters it with the reason) instead
+    of exiting, and bootstrap and verify count it as unmappable."""
+    table, values = value_table(value)
+    with pytest.raises(MappingError, match=r"column V.*(nan|inf)"):
+        stream_document(table, values)
+    with pytest.raises(MappingError, match=r"(nan|inf)"):
+        bootstrap_document(table, values)
