@@ -75,6 +75,9 @@ _AS_IS |= {"datetime": _TEXT, "base64": _TEXT}
 """Value types `convert` returns unchanged, per field type (see `_kept`)."""
 RESERVED_PREFIX = "__cdc_"
 """Row-image keys that carry a composed document's related rows, never columns."""
+REFUSED = "__cdc_refused"
+"""Row-image key of the reason the relay refused the row (`documents.compose.refused_row`):
+the consumer dead-letters it with that reason."""
 
 
 def _resolve(columns: tuple[str, ...], column: str) -> str | None:
@@ -98,6 +101,8 @@ class _Plan:
     """Whether rows of this shape hold every key column."""
     key_names: frozenset[str]
     """The row's names of the key columns (a binary key is kept where binary values drop)."""
+    refused: bool
+    """Rows of this shape carry the relay's refusal (`REFUSED`)."""
 
 
 _PLANS: dict[tuple[int, tuple[str, ...]], tuple[TableSettings, _Plan]] = {}
@@ -124,6 +129,7 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
         key=key,
         key_complete=all(name is not None for _, name in key),
         key_names=frozenset(name for _, name in key if name is not None),
+        refused=REFUSED in columns,
         fields=tuple(fields),
         soft_delete=None if soft is None else _resolve(columns, soft.column),
     )
@@ -255,6 +261,8 @@ def _document(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> Documen
     doc_id = document_id(_key_values(plan, row))
     if _soft_deleted(table, plan, row):
         return Delete(doc_id)
+    if plan.refused:
+        raise MappingError(str(row[REFUSED]))
     document, partial = _fields(table, plan, row)
     document[table.id_field] = doc_id
     if table.composed:
