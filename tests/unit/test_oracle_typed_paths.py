@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import oracledb
 import pytest
 from sqlalchemy import Column, Engine
 
@@ -220,6 +221,13 @@ VALUES = [
     Value("BINARY_FLOAT", 1.1, 1.1),
     Value("BINARY_FLOAT", 0.1, 0.1),
     Value("BINARY_DOUBLE", 2.22, 2.22),
+    # Issue 16, item 10: a documented form for INTERVAL YEAR TO MONTH (python-oracledb's
+    # IntervalYM(years, months)), Debezium's with interval.handling.mode = string:
+    # Interval.toIsoString (debezium-connector-common io/debezium/time/Interval.java) of
+    # OracleValueConverters.convertOracleIntervalYearMonth, where INTERVAL '-3-6' YEAR TO
+    # MONTH is years -3, months -6.
+    Value("INTERVAL YEAR(2) TO MONTH", oracledb.IntervalYM(-3, -6), "P-3Y-6M0DT0H0M0S"),
+    Value("INTERVAL YEAR(2) TO MONTH", oracledb.IntervalYM(1, 2), "P1Y2M0DT0H0M0S"),
     # AbstractOracleDatatypesTest: INTERVAL '-1 2:3:4.56' DAY TO SECOND is -93784.56 s
     # (MicroDuration -93_784_560_000 µs).
     Value(
