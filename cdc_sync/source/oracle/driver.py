@@ -9,6 +9,8 @@ from sqlalchemy import Engine, Table, event
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import oracle as sa_oracle
 
+from cdc_sync.source.oracle.types import know_interval_year_to_month
+
 PREFETCH_OPTION = "cdc_sync_prefetch_rows"
 """Execution option: fetch exactly this many rows per round trip, the first included."""
 _FLOATS = (sa_oracle.FLOAT, sqltypes.DOUBLE_PRECISION, sqltypes.REAL)
@@ -100,8 +102,9 @@ def quote_reserved_words(dialect: Any) -> None:
 
 
 def prepare_engine(engine: Engine) -> None:
-    """Per-engine settings: every reserved word quoted; the session setup on every
-    connection the pool opens."""
+    """Per-engine settings: every reserved word quoted, INTERVAL YEAR TO MONTH known to
+    reflection; the session setup on every connection the pool opens."""
     quote_reserved_words(engine.dialect)
+    know_interval_year_to_month(engine.dialect)
     if not event.contains(engine, "connect", binary_collation):
         event.listen(engine, "connect", binary_collation)

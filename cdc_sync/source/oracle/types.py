@@ -11,6 +11,10 @@ Oracle part, `read_type`).
   database compares instants.
 * ``BINARY_FLOAT``: read as the shortest decimal of its float32, bound as the
   float32 itself (`cdc_sync.source.float32`).
+* ``INTERVAL YEAR TO MONTH``: SQLAlchemy does not know it (it reflects a NullType
+  and warns); python-oracledb returns an ``IntervalYM(years, months)``, which is
+  published as Debezium's string form of an interval (``interval.handling.mode =
+  string``): ``P-3Y-6M0DT0H0M0S`` for ``INTERVAL '-3-6' YEAR TO MONTH``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,30 @@ class BinaryFloat(Float32):
 
     impl = oracle.BINARY_FLOAT
     cache_ok = True
+
+
+class IntervalYearToMonth(TypeDecorator[str]):
+    """Oracle INTERVAL YEAR TO MONTH, read as ``P<years>Y<months>M0DT0H0M0S`` (see the module)."""
+
+    impl = sqltypes.NullType
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        years, months = getattr(value, "years", None), getattr(value, "months", None)
+        if isinstance(years, int) and isinstance(months, int):
+            return f"P{years}Y{months}M0DT0H0M0S"
+        return value
+
+
+INTERVAL_YEAR_TO_MONTH = "INTERVAL YEAR TO MONTH"
+"""The type's name as SQLAlchemy's reflection looks it up (precisions removed)."""
+
+
+def know_interval_year_to_month(dialect: Any) -> None:
+    """Let the dialect's reflection give INTERVAL YEAR TO MONTH columns their type."""
+    names = dialect.ischema_names
+    if INTERVAL_YEAR_TO_MONTH not in names:
+        dialect.ischema_names = {**names, INTERVAL_YEAR_TO_MONTH: IntervalYearToMonth}
 
 
 _UTC: ColumnElement[str] = literal_column("'UTC'")
