@@ -21,7 +21,7 @@ import array
 import datetime as dt
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -31,9 +31,19 @@ import oracledb
 import pytest
 from sqlalchemy import Column, Engine
 
-from cdc_sync.documents.mapping import MappingError, Upsert
+from cdc_sync.documents.compose import composed_row
+from cdc_sync.documents.mapping import (
+    MappingError,
+    Upsert,
+    document_for_row,
+    operation_for_event,
+)
+from cdc_sync.events.decode import decode_record
+from cdc_sync.events.encode import encode
+from cdc_sync.source.changelog import parse_pk
+from cdc_sync.source.images import match_key, row_event
 from cdc_sync.source.keyset import after_key
-from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.schema import CapturedTable, RelatedTable
 from cdc_sync.source.sweep import typed_key
 from cdc_sync.source.timestamp import TimestampPoller, dump_value
 from cdc_sync.verify.diff import digest
@@ -43,6 +53,7 @@ from tests.unit.type_paths import (
     captured,
     fetched_key,
     logged_key,
+    relay_image,
     stream_document,
     swept_key,
 )
@@ -291,3 +302,68 @@ def test_not_finite_numbers_dead_letter_their_row_and_the_stream_goes_on(value: 
         stream_document(table, values)
     with pytest.raises(MappingError, match=r"(nan|inf)"):
         bootstrap_document(table, values)
+
+
+SINGLE = [k for k in KEYS if len(k.declared) == 1 and k.logged is not None]
+
+
+def composed_tables(key: Key) -> tuple[CapturedTable, dict[Column[Any], Any], RelatedTable]:
+    """Parent ``T`` keyed by `key`'s type, with children ``C`` linked by a column of that type."""
+    parent = reflect(
+        "T", [("K1", key.declared[0]), ("NOTE", "VARCHAR2(40)")], ["K1"], engine=ENGINE
+    )
+    child = reflect(
+        "C",
+        [("CID", "NUMBER(10)"), ("PK1", key.declared[0]), ("LABEL", "VARCHAR2(40)")],
+        ["CID"],
+        engine=ENGINE,
+    )
+    spelling = {"k1": "K1", "note": "NOTE", "t": "T"}
+    child_settings = {"name": "C", "primary_key": ["CID"], "parent_key": ["PK1"]}
+    settings = {"children": [{**child_settings, "field": "children"}]}
+    table = captured(parent, spelling, **settings)
+    notes = RelatedTable(
+        table.settings.children[0],
+        child,
+        [child.c.cid],
+        [child.c.pk1],
+        table.key_columns,
+        [child.c.cid],
+        {c.name: c.name.upper() for c in child.c},
+        table.name,
+        "T_C",
+    )
+    values = {c: fetched(c, v, ENGINE) for c, v in zip(parent.c, [*key.stored, "n"], strict=True)}
+    return replace(table, children=(notes,)), values, notes
+
+
+@pytest.mark.parametrize("key", SINGLE, ids=str)
+def test_composed_documents_are_the_same_from_the_stream_and_bootstrap(key: Key) -> None:
+    """A parent's children attach by key (`match_key` of the parent's key and of the child's
+    link, both as read) and map the same whether the relay published them or bootstrap read
+    them."""
+    table, values, notes = composed_tables(key)
+    linked = fetched(notes.table.c.pk1, key.stored[0], ENGINE)
+    assert match_key([linked]) == fetched_key(table, values)  # how attach_related pairs them
+    child = {"CID": 7, "PK1": linked, "LABEL": "c"}
+    relay_row = composed_row(relay_image(table, values), {"children": [child]}, {})
+    event = row_event(table, "c", relay_row, 7, 0)
+    [(record_key, record_value), *_] = encode(event, 0)
+    streamed = operation_for_event(table.settings, decode_record(record_key, record_value))
+    loaded_row = composed_row({c.name: v for c, v in values.items()}, {"children": [child]}, {})
+    loaded = document_for_row(table.settings, loaded_row)
+    assert isinstance(streamed, Upsert) and isinstance(loaded, Upsert)
+    assert streamed.doc_id == loaded.doc_id and streamed.document["children"]
+    assert digest(streamed.document) == digest(loaded.document)
+
+
+@pytest.mark.parametrize("key", SINGLE, ids=str)
+def test_a_lookup_change_binds_the_parents_column_as_it_holds_the_value(key: Key) -> None:
+    """The relay's fan-out reads a lookup's logged key back as values of the parent's
+    referencing column (`RelatedTable.parent_values`) and binds them against that column."""
+    table, values, notes = composed_tables(key)
+    codes = replace(notes, parent_columns=table.key_columns)
+    assert key.logged is not None
+    [value] = codes.parent_values(parse_pk(key.logged))
+    [column] = table.key_columns
+    assert bound(ENGINE, column, value) == bound(ENGINE, column, values[column])
