@@ -367,3 +367,15 @@ def test_a_lookup_change_binds_the_parents_column_as_it_holds_the_value(key: Key
     [value] = codes.parent_values(parse_pk(key.logged))
     [column] = table.key_columns
     assert bound(ENGINE, column, value) == bound(ENGINE, column, values[column])
+
+
+def test_a_zoned_position_binds_as_the_instant_it_was_read_as() -> None:
+    """A TSTZ modified column's position (timestamp polling) is read as a UTC instant and
+    bound back as that instant, in UTC, inside FROM_TZ(CAST(... AS TIMESTAMP), 'UTC')."""
+    table = reflect("T", [("ID", "NUMBER(10)"), ("AT", "TIMESTAMP(6) WITH TIME ZONE")], ["ID"])
+    stored = dt.datetime(2018, 3, 27, 1, 34, 56, 7891, tzinfo=MINUS_11)
+    read = fetched(table.c.at, stored, ENGINE)
+    assert read == stored and read.tzinfo == dt.UTC
+    assert bound(ENGINE, table.c.at, read) == dt.datetime(2018, 3, 27, 12, 34, 56, 7891)
+    sql = str((table.c.at > read).compile(dialect=ENGINE.dialect))
+    assert sql == "app.t.at > FROM_TZ(CAST(:at_1 AS TIMESTAMP), 'UTC')"
