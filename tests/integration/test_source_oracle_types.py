@@ -1,5 +1,5 @@
 """Oracle Free (testcontainers): values python-oracledb's thin mode reads only through cdc-sync's
-types, end to end (relay and bootstrap).
+types, and names only cdc-sync's quoting reaches, end to end (relay and bootstrap).
 
 These run wherever a Docker engine answers; elsewhere the `oracle_url` fixture skips them.
 """
@@ -10,6 +10,7 @@ import datetime as dt
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,46 +25,57 @@ from tests.integration.relay_helpers import by_key, cli, read_topic
 pytestmark = [pytest.mark.oracle, pytest.mark.stack]
 
 
-@pytest.fixture
-def zoned(oracle_url: str) -> Iterator[tuple[Engine, str]]:
+@contextmanager
+def captured(
+    oracle_url: str, make_config: Callable[..., Path], name: str, columns: str, key: str
+) -> Iterator[tuple[Engine, Path]]:
+    """Table `name` (`columns`, DDL), captured by triggers; dropped with them afterwards."""
     engine = create_engine(oracle_url)
-    name = f"CDC_Z_{uuid.uuid4().hex[:8].upper()}"
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                f"CREATE TABLE {name} (ID NUMBER(10) PRIMARY KEY, "
-                "TAKEN TIMESTAMP(6) WITH TIME ZONE, SEEN TIMESTAMP(6) WITH LOCAL TIME ZONE)"
-            )
-        )
-    yield engine, name
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE {name} PURGE"))
-    engine.dispose()
+        conn.execute(text(f"CREATE TABLE {name} ({columns})"))
+    config = make_config(
+        oracle_url,
+        tables=[{"name": name.strip('"'), "primary_key": [key]}],
+        source={"url": oracle_url, "changelog_table": f"CDC_LOG_{uuid.uuid4().hex[:8].upper()}"},
+    )
+    try:
+        done = cli(config, "source", "install")
+        assert done.returncode == 0, done.stderr
+        yield engine, config
+    finally:
+        cli(config, "source", "uninstall", "--force")
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {name} PURGE"))
+        engine.dispose()
 
 
 def relayed(config: Path, kafka_bootstrap: str, name: str) -> dict[str, Any]:
+    """`relay --once`, then the last row image of each key on the table's topic."""
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
     prefix = tomllib.loads(config.read_text())["kafka"]["topic_prefix"]
     records = by_key(read_topic(kafka_bootstrap, f"{prefix}.{name}"))
     return {k: rs[-1].value["after"] for k, rs in records.items() if rs[-1].value}
 
 
+def read_back(oracle_url: str, name: str, key: str) -> list[dict[str, Any]]:
+    """The table's rows as bootstrap and verify read them."""
+    engine = create_source_engine(SourceSettings(url=oracle_url))  # type: ignore[arg-type]
+    reader = SourceReader(engine, TableSettings(name=name, primary_key=[key]))
+    return [row for rows in reader.chunks(10) for row in rows]
+
+
 def test_zoned_timestamps_with_region_names_are_published_as_utc_instants(
-    zoned: tuple[Engine, str],
-    oracle_url: str,
-    make_config: Callable[..., Path],
-    kafka_bootstrap: str,
+    oracle_url: str, make_config: Callable[..., Path], kafka_bootstrap: str
 ) -> None:
     """Item 4: thin mode raises DPY-3022 fetching a TSTZ stored with a region name; cdc-sync
     reads SYS_EXTRACT_UTC(col) instead, so the relay goes on and publishes the instant."""
-    engine, name = zoned
-    changelog = f"CDC_LOG_{name[-8:]}"
-    config = make_config(
-        oracle_url,
-        tables=[{"name": name, "primary_key": ["ID"]}],
-        source={"url": oracle_url, "changelog_table": changelog},
+    name = f"CDC_Z_{uuid.uuid4().hex[:8].upper()}"
+    columns = (
+        "ID NUMBER(10) PRIMARY KEY, TAKEN TIMESTAMP(6) WITH TIME ZONE, "
+        "SEEN TIMESTAMP(6) WITH LOCAL TIME ZONE"
     )
-    try:
-        assert cli(config, "source", "install").returncode == 0
+    with captured(oracle_url, make_config, name, columns, "ID") as (engine, config):
         with engine.begin() as conn:
             conn.execute(
                 text(
@@ -72,19 +84,11 @@ def test_zoned_timestamps_with_region_names_are_published_as_utc_instants(
                     "TIMESTAMP '2018-03-27 01:34:56.007891 -11:00')"
                 )
             )
-        done = cli(config, "relay", "--once")
-        assert done.returncode == 0, done.stderr
         after = relayed(config, kafka_bootstrap, name)['{"ID": 1}']
         assert after["TAKEN"] == "2024-03-01T04:45:10+00:00"  # Asia/Seoul is UTC+9 all year
         assert after["SEEN"] == "2018-03-27T12:34:56.007891+00:00"
-        reader = SourceReader(
-            create_source_engine(SourceSettings(url=oracle_url)),  # type: ignore[arg-type]
-            TableSettings(name=name, primary_key=["ID"]),
-        )
-        [[row]] = list(reader.chunks(10))
+        [row] = read_back(oracle_url, name, "ID")
         assert row["taken"] == dt.datetime(2024, 3, 1, 4, 45, 10, tzinfo=dt.UTC)
-    finally:
-        cli(config, "source", "uninstall", "--force")
 
 
 def test_binary_floats_intervals_and_not_finite_numbers_through_the_relay(
@@ -93,72 +97,32 @@ def test_binary_floats_intervals_and_not_finite_numbers_through_the_relay(
     """Item 10: BINARY_FLOAT as its shortest decimal, INTERVAL YEAR TO MONTH as Debezium's
     string, and a NaN that refuses its row (dead-lettered by the consumer) while the relay
     goes on."""
-    engine = create_engine(oracle_url)
     name = f"CDC_F_{uuid.uuid4().hex[:8].upper()}"
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                f"CREATE TABLE {name} (ID NUMBER(10) PRIMARY KEY, F BINARY_FLOAT, "
-                "D BINARY_DOUBLE, YM INTERVAL YEAR TO MONTH)"
-            )
-        )
-    config = make_config(
-        oracle_url,
-        tables=[{"name": name, "primary_key": ["ID"]}],
-        source={"url": oracle_url, "changelog_table": f"CDC_LOG_{name[-8:]}"},
+    columns = (
+        "ID NUMBER(10) PRIMARY KEY, F BINARY_FLOAT, D BINARY_DOUBLE, YM INTERVAL YEAR TO MONTH"
     )
-    try:
-        assert cli(config, "source", "install").returncode == 0
+    with captured(oracle_url, make_config, name, columns, "ID") as (engine, config):
         with engine.begin() as conn:
             conn.execute(
                 text(f"INSERT INTO {name} VALUES (1, 1.1, 2.22, INTERVAL '-3-6' YEAR TO MONTH)")
             )
             conn.execute(text(f"INSERT INTO {name} VALUES (2, 0, BINARY_DOUBLE_NAN, NULL)"))
-        done = cli(config, "relay", "--once")
-        assert done.returncode == 0, done.stderr
         found = relayed(config, kafka_bootstrap, name)
         assert found['{"ID": 1}'] == {"ID": 1, "F": 1.1, "D": 2.22, "YM": "P-3Y-6M0DT0H0M0S"}
         refused = found['{"ID": 2}']
         assert "D" not in refused and "non-finite number nan" in refused["__cdc_refused"]
-    finally:
-        cli(config, "source", "uninstall", "--force")
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP TABLE {name} PURGE"))
-        engine.dispose()
 
 
 def test_reserved_word_table_and_columns_through_install_relay_and_bootstrap(
     oracle_url: str, make_config: Callable[..., Path], kafka_bootstrap: str
 ) -> None:
     """Item 2: a table and columns named with reserved words SQLAlchemy does not quote."""
-    engine = create_engine(oracle_url)
-    with engine.begin() as conn:
-        conn.execute(
-            text('CREATE TABLE "SESSION" ("ACCESS" NUMBER(10) PRIMARY KEY, "ROWS" NUMBER(10))')
-        )
-    config = make_config(
-        oracle_url,
-        tables=[{"name": "SESSION", "primary_key": ["ACCESS"]}],
-        source={"url": oracle_url, "changelog_table": f"CDC_LOG_{uuid.uuid4().hex[:8].upper()}"},
-    )
-    try:
-        done = cli(config, "source", "install")
-        assert done.returncode == 0, done.stderr
+    columns = '"ACCESS" NUMBER(10) PRIMARY KEY, "ROWS" NUMBER(10)'
+    with captured(oracle_url, make_config, '"SESSION"', columns, "ACCESS") as (engine, config):
         with engine.begin() as conn:
             conn.execute(text('INSERT INTO "SESSION" VALUES (1, 10)'))
-        done = cli(config, "relay", "--once")
-        assert done.returncode == 0, done.stderr
-        assert relayed(config, kafka_bootstrap, "SESSION")['{"ACCESS": 1}'] == {
-            "ACCESS": 1,
-            "ROWS": 10,
-        }
-        reader = SourceReader(
-            create_source_engine(SourceSettings(url=oracle_url)),  # type: ignore[arg-type]
-            TableSettings(name="SESSION", primary_key=["ACCESS"]),
-        )
-        assert [list(row.values()) for rows in reader.chunks(10) for row in rows] == [[1, 10]]
-    finally:
-        cli(config, "source", "uninstall", "--force")
-        with engine.begin() as conn:
-            conn.execute(text('DROP TABLE "SESSION" PURGE'))
-        engine.dispose()
+        found = relayed(config, kafka_bootstrap, "SESSION")
+        assert found['{"ACCESS": 1}'] == {"ACCESS": 1, "ROWS": 10}
+        assert [list(row.values()) for row in read_back(oracle_url, "SESSION", "ACCESS")] == [
+            [1, 10]
+        ]

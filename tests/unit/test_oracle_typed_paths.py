@@ -112,13 +112,20 @@ KEYS = [
 ]
 
 
+def typed_table(
+    columns: list[tuple[str, str]], key: list[str], stored: list[Any]
+) -> tuple[CapturedTable, dict[Column[Any], Any]]:
+    """Table ``T`` of these (name, Oracle type) columns, and one row of `stored` as read."""
+    table = reflect("T", columns, key, engine=ENGINE)
+    spelling = {c.name: c.name.upper() for c in table.c} | {"t": "T"}
+    values = {c: fetched(c, v, ENGINE) for c, v in zip(table.c, stored, strict=True)}
+    return captured(table, spelling), values
+
+
 def table_for(key: Key) -> tuple[CapturedTable, dict[Column[Any], Any]]:
     names = [f"K{i}" for i in range(1, len(key.declared) + 1)]
     columns = [*zip(names, key.declared, strict=True), ("NOTE", "VARCHAR2(40)")]
-    table = reflect("T", columns, names, engine=ENGINE)
-    spelling = {c.name: c.name.upper() for c in table.c} | {"t": "T"}
-    values = {c: fetched(c, v, ENGINE) for c, v in zip(table.c, [*key.stored, "n"], strict=True)}
-    return captured(table, spelling), values
+    return typed_table(columns, names, [*key.stored, "n"])
 
 
 @pytest.mark.parametrize("key", KEYS, ids=str)
@@ -250,12 +257,7 @@ VALUES = [
 
 
 def value_table(value: Value) -> tuple[CapturedTable, dict[Column[Any], Any]]:
-    columns = [("ID", "NUMBER(10)"), ("V", value.declared)]
-    table = reflect("T", columns, ["ID"], engine=ENGINE)
-    spelling = {c.name: c.name.upper() for c in table.c} | {"t": "T"}
-    stored = [D(1), value.stored]
-    values = {c: fetched(c, v, ENGINE) for c, v in zip(table.c, stored, strict=True)}
-    return captured(table, spelling), values
+    return typed_table([("ID", "NUMBER(10)"), ("V", value.declared)], ["ID"], [D(1), value.stored])
 
 
 @pytest.mark.parametrize("value", VALUES, ids=str)
