@@ -195,11 +195,12 @@ def _sweep(
 ) -> list[Trip]:
     keys = [typed_key(table, doc_id) for doc_id in streamed]
     swept = read_images(conn, dialect, table, keys)  # the sweep's own query, with these binds
-    fetched = {match_key(k): k for k in images}
+    spelt = table.column_names[table.key_columns[0].name]
+    fetched = {found: row[spelt] for found, (row, _) in images.items()}
     return [
         Trip(
             reflected=repr(table.key_columns[0].type),
-            fetched=fetched.get(match_key(key), [None])[0],
+            fetched=fetched.get(match_key(key)),
             doc_id=doc_id,
             swept=key[0],
             found=match_key(key) in swept,
