@@ -19,36 +19,41 @@ _AS_IS: frozenset[type] = frozenset({str, bool, type(None)})
 """Value types `to_json_value` returns unchanged whatever the options."""
 
 
-_BINARY32 = struct.Struct("f")
-
-
 class UnconvertibleValue(ValueError):
     """A value that has no faithful JSON form."""
 
 
 def shortest_float32(value: float) -> float:
-    """The float64 nearest to the shortest decimal that reads back as the same IEEE-754
-    binary32 as `value`: 0.10000000149011612 (0.1 stored as a 32-bit float, widened)
-    becomes 0.1. This is the number a 32-bit column holds, as people write it (Java's
-    ``Float.toString``, PostgreSQL's ``real`` output), never another binary32.
+    """The float nearest to the shortest decimal that reads back as `value`'s IEEE-754 binary32.
 
-    `value` is taken as a binary32 (rounded to one first); NaN and ±inf are returned as
-    they are; ValueError for a finite value beyond the binary32 range.
+    A BINARY_FLOAT (a Java ``float``) is ``1.1`` in JSON but ``1.100000023841858``
+    once an Avro reader widens it to a double; both give ``1.1`` here. `value` is
+    first rounded to binary32; non-finite values come back as they are, and a
+    finite value beyond binary32's range raises ValueError.
     """
     if not math.isfinite(value):
         return value
     try:
-        single = _BINARY32.unpack(_BINARY32.pack(value))[0]
+        single = _as_float32(value)
     except OverflowError:
-        raise ValueError(f"{value!r} is not a 32-bit float") from None
-    for digits in range(1, 10):  # 9 significant digits always identify a binary32
+        raise ValueError(f"{value!r} is beyond float32's range") from None
+    for digits in range(1, 10):  # 9 significant digits always read back (IEEE-754)
         candidate = float(f"{single:.{digits}g}")
-        try:
-            if _BINARY32.unpack(_BINARY32.pack(candidate))[0] == single:
-                return candidate
-        except OverflowError:  # rounded past the largest binary32
-            continue
-    return float(single)
+        if _reads_back(candidate, single):
+            return candidate
+    return single
+
+
+def _as_float32(value: float) -> float:
+    single: float = struct.unpack("<f", struct.pack("<f", value))[0]
+    return single
+
+
+def _reads_back(candidate: float, single: float) -> bool:
+    try:
+        return _as_float32(candidate) == single
+    except OverflowError:  # rounded up past the largest binary32 (3.403e38)
+        return False
 
 
 def decimal_to_json(value: Decimal, decimals: Literal["float", "string"] = "string") -> Any:

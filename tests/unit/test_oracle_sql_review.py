@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 import sqlglot
-from sqlalchemy import CLOB, Column, MetaData, Table
+from sqlalchemy import CLOB, Column, MetaData, Table, select
 from sqlalchemy.dialects import oracle
 
-from cdc_sync.bootstrap.keyset import chunk_query, count_query
+from cdc_sync.bootstrap.keyset import chunk_query, count_query, row_filter
 from cdc_sync.config import SourceSettings, TableSettings
 from cdc_sync.source.changelog import Change, changelog_table
 from cdc_sync.source.dialect import dialect_for
@@ -34,6 +34,7 @@ from cdc_sync.source.install import Plan, script
 from cdc_sync.source.oracle import dictionary, driver, preflight
 from cdc_sync.source.related import children_query, lookups_query
 from cdc_sync.source.relay import delete_query, fan_out_query, older_query, pending_query
+from cdc_sync.source.repairs import log_changes_query
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 from cdc_sync.source.timestamp import page_query, related_page_query
 from tests.unit.oracle_typed import oracle_engine, reflect
@@ -209,6 +210,14 @@ def statements(s: Shape) -> Iterator[tuple[str, str]]:
     nxt = chunk_query(s.table, key, BATCH, last, s.settings.filter)
     yield "bootstrap and verify: next chunk", sql(nxt)
     yield "bootstrap: row count", sql(count_query(s.table, s.settings.filter))
+    by_key = select(s.table).where(
+        *row_filter(s.table, s.settings.filter), DIALECT.key_condition(key, keys)
+    )
+    yield "verify --continuous: rows of suspect keys", sql(by_key)
+    yield (
+        "verify --continuous: a repair through the change log",
+        sql(log_changes_query(DIALECT, changelog, table)),
+    )
     if s.settings.modified_column:
         modified = table.column(s.settings.modified_column)
         since = dt.datetime(2024, 3, 1, 9)

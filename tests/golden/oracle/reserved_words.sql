@@ -114,6 +114,15 @@ WHERE app."SESSION"."ACCESS" > :ACCESS_1 ORDER BY app."SESSION"."ACCESS"
 SELECT count(*) AS count_1
 FROM app."SESSION";
 
+-- verify --continuous: rows of suspect keys
+SELECT app."SESSION"."ACCESS", app."SESSION"."ROWS", app."SESSION"."SIZE", app."SESSION"."COMMENT", app."SESSION"."FILE", app."SESSION"."ONLINE", app."SESSION"."MODIFY"
+FROM app."SESSION"
+WHERE app."SESSION"."ACCESS" IN (:ACCESS_1_1, :ACCESS_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k."ACCESS" NULL ON NULL)
+FROM (SELECT CAST(:k0 AS NUMBER(10, 0)) AS "ACCESS" FROM DUAL) k;
+
 -- timestamp: first page
 SELECT app."SESSION"."ACCESS", app."SESSION"."ROWS", app."SESSION"."SIZE", app."SESSION"."COMMENT", app."SESSION"."FILE", app."SESSION"."ONLINE", app."SESSION"."MODIFY", :param_1 AS cdc_sync_in_filter, app."SESSION"."MODIFY" AS cdc_sync_modified
 FROM app."SESSION"

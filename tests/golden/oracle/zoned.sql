@@ -114,6 +114,15 @@ WHERE app.readings.id > :id_1 ORDER BY app.readings.id
 SELECT count(*) AS count_1
 FROM app.readings;
 
+-- verify --continuous: rows of suspect keys
+SELECT app.readings.id, SYS_EXTRACT_UTC(app.readings.taken_at) AS taken_at, SYS_EXTRACT_UTC(app.readings.seen_at) AS seen_at, app.readings.note
+FROM app.readings
+WHERE app.readings.id IN (:id_1_1, :id_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.ID NULL ON NULL)
+FROM (SELECT CAST(:k0 AS NUMBER(10, 0)) AS id FROM DUAL) k;
+
 -- timestamp: first page
 SELECT app.readings.id, SYS_EXTRACT_UTC(app.readings.taken_at) AS taken_at, SYS_EXTRACT_UTC(app.readings.seen_at) AS seen_at, app.readings.note, :param_1 AS cdc_sync_in_filter, SYS_EXTRACT_UTC(app.readings.taken_at) AS cdc_sync_modified
 FROM app.readings
