@@ -79,6 +79,9 @@ _AS_IS |= {"datetime": _TEXT, "base64": _TEXT}
 """Value types `convert` returns unchanged, per field type (see `_kept`)."""
 RESERVED_PREFIX = "__cdc_"
 """Row-image keys that carry a composed document's related rows, never columns."""
+REFUSED = "__cdc_refused"
+"""Row-image key of the reason the relay refused the row (`documents.compose.refused_row`):
+the consumer dead-letters it with that reason."""
 
 
 def _resolve(columns: tuple[str, ...], column: str) -> str | None:
@@ -101,6 +104,10 @@ class _Plan:
     soft_delete: str | None
     key_complete: bool
     """Whether rows of this shape hold every key column."""
+    key_names: frozenset[str]
+    """The row's names of the key columns (a binary key is kept where binary values drop)."""
+    refused: bool
+    """Rows of this shape carry the relay's refusal (`REFUSED`)."""
     unavailable: Placeholder | None
     """Debezium's placeholder (Debezium capture only: our own capture never sends one)."""
     unavailable_text: frozenset[str]
@@ -133,6 +140,8 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
     plan = _Plan(
         key=key,
         key_complete=all(name is not None for _, name, _ in key),
+        key_names=frozenset(name for _, name, _ in key if name is not None),
+        refused=REFUSED in columns,
         fields=tuple(fields),
         soft_delete=None if soft is None else _resolve(columns, soft.column),
         unavailable=unavailable,
@@ -278,6 +287,8 @@ def _document(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> Documen
     doc_id = document_id(_key_values(plan, row))
     if _soft_deleted(table, plan, row):
         return Delete(doc_id)
+    if plan.refused:
+        raise MappingError(str(row[REFUSED]))
     document, partial = _fields(table, plan, row)
     document[table.id_field] = doc_id
     if table.composed:
@@ -317,6 +328,8 @@ def _fields(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> tuple[dic
             converted = exact(converted)  # spelled so that Meilisearch holds the same double
         if converted is not DROP:
             document[spec.name] = converted
+        elif column in plan.key_names:  # as the event's key carries it (and the stream keeps it)
+            document[spec.name] = to_json_value(value, binary="base64")
     return document, partial
 
 

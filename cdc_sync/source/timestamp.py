@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from decimal import Decimal
@@ -57,6 +58,8 @@ from cdc_sync.source.zone import localize
 from cdc_sync.state.store import StateStore
 
 MODIFIED = "cdc_sync_modified"
+
+log = logging.getLogger(__name__)
 
 
 def page_query(
@@ -109,6 +112,12 @@ def shift(value: Any, seconds: float) -> Any:
     if isinstance(value, int | float):
         return value - seconds
     return value
+
+
+def reads_instants(column: Column[Any]) -> bool:
+    """Whether the column's values are read as aware datetimes (a zoned timestamp)."""
+    kind = column.type
+    return bool(getattr(kind, "timezone", False) or getattr(kind, "local_timezone", False))
 
 
 def dump_value(value: Any) -> Any:
@@ -198,7 +207,16 @@ class TimestampPoller:
         """Key → (modified value, content digest) published, for rows re-read in the overlap."""
 
     def watermark(self) -> Any:
-        return load_value(self.state.get_watermark(self.state_key))
+        value = load_value(self.state.get_watermark(self.state_key))
+        if (
+            isinstance(value, dt.datetime)
+            and value.tzinfo is None
+            and reads_instants(self.modified)
+        ):
+            # Stored before zoned columns were read as UTC instants: it names no instant.
+            log.warning("%s: watermark %s has no zone; polling starts again", self.state_key, value)
+            return None
+        return value
 
     def poll(self) -> tuple[int, bool]:
         """Read one page; return (events published, whether more pages follow)."""

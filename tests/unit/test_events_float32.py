@@ -111,3 +111,21 @@ def test_json_and_avro_give_the_same_binary_float(value: float) -> None:
     from_avro = decode_record(*_float32_avro_record(value), avro=reader(schemas))
     from_json = decode_record(*_float32_json_record(value))
     assert from_avro.after == from_json.after == {"ID": 1, "VAL_BF": value}
+
+
+def test_the_result_is_the_same_float32_in_the_fewest_digits() -> None:
+    """Java's ``Float.toString`` Javadoc: "as many, but only as many, more digits as are
+    needed to uniquely distinguish the argument value from adjacent values of type float";
+    PostgreSQL prints real the same way since 12 (extra_float_digits = 1)."""
+    import random
+
+    rng = random.Random(16)
+    for _ in range(20_000):
+        value = widened(struct.unpack("<f", rng.randbytes(4))[0])
+        if not math.isfinite(value):
+            continue
+        result = shortest_float32(value)
+        assert widened(result) == value
+        digits = len(f"{result:.9e}".split("e")[0].replace("-", "").replace(".", "").rstrip("0"))
+        shorter = f"{value:.{max(digits - 2, 0)}e}"  # one significant digit fewer
+        assert digits == 1 or widened(float(shorter)) != value, (value, result)

@@ -37,12 +37,14 @@ from cdc_sync.source.relay import delete_query, fan_out_query, older_query, pend
 from cdc_sync.source.repairs import log_changes_query
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 from cdc_sync.source.timestamp import page_query, related_page_query
+from tests.unit.oracle_typed import oracle_engine, reflect
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "oracle"
 DOC = ROOT / "docs" / "oracle.md"
 UPDATE = bool(os.environ.get("UPDATE_GOLDEN"))
-SA_DIALECT = oracle.dialect()  # type: ignore[no-untyped-call]
+ENGINE = oracle_engine()
+SA_DIALECT = ENGINE.dialect  # prepared as cdc-sync prepares every Oracle engine
 DIALECT = dialect_for(SA_DIALECT)
 BATCH = 1000
 
@@ -71,6 +73,14 @@ def shape(
         **settings,
     )
     return Shape(table, config, home)
+
+
+def reflected_shape(
+    name: str, columns: list[tuple[str, str]], key: list[str], **settings: Any
+) -> Shape:
+    """A table typed and named as cdc-sync reflects it from Oracle (`oracle_typed.reflect`)."""
+    table = reflect(name, columns, key, engine=ENGINE)
+    return Shape(table, TableSettings(name=name, schema="APP", primary_key=key, **settings))
 
 
 def num(name: str, *, key: bool = False, precision: int | None = None) -> Column[Any]:
@@ -131,6 +141,36 @@ SHAPES = {
         [num("order_id", key=True, precision=12), text_("status", 10)],
         schema="sales",
         home="cdc",
+    ),
+    # Oracle reserved words SQLAlchemy does not quote (SESSION, ACCESS, ROWS, SIZE, FILE,
+    # ONLINE, MODIFY) and one it does (COMMENT), as table and column names.
+    "reserved_words": reflected_shape(
+        "SESSION",
+        [
+            ("ACCESS", "NUMBER(10)"),
+            ("ROWS", "NUMBER(10)"),
+            ("SIZE", "VARCHAR2(40)"),
+            ("COMMENT", "CLOB"),
+            ("FILE", "RAW(16)"),
+            ("ONLINE", "CHAR(1)"),
+            ("MODIFY", "DATE"),
+        ],
+        ["ACCESS"],
+        modified_column="MODIFY",
+        soft_delete={"column": "ONLINE", "value": "N"},
+    ),
+    # Zoned timestamps are read as UTC instants (SYS_EXTRACT_UTC), which thin mode can fetch
+    # whatever zone a value was stored with; the modified column is compared as one.
+    "zoned": reflected_shape(
+        "READINGS",
+        [
+            ("ID", "NUMBER(10)"),
+            ("TAKEN_AT", "TIMESTAMP(6) WITH TIME ZONE"),
+            ("SEEN_AT", "TIMESTAMP(6) WITH LOCAL TIME ZONE"),
+            ("NOTE", "VARCHAR2(40)"),
+        ],
+        ["ID"],
+        modified_column="TAKEN_AT",
     ),
 }
 
