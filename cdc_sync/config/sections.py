@@ -1,5 +1,5 @@
-"""The service-wide sections: source, Kafka, Meilisearch, consumer, relay, state, HTTP,
-logging."""
+"""The service-wide sections: source, Kafka, Meilisearch, consumer, relay, verify, state,
+HTTP, logging."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 from sqlalchemy.engine import make_url
 
-from cdc_sync.config.values import Identifier, Section, TimeZone
+from cdc_sync.config.values import DEBEZIUM_PLACEHOLDER, Duration, Identifier, Section, TimeZone
 
 
 class SourceSettings(Section):
@@ -47,6 +47,8 @@ class KafkaSettings(Section):
     schema_registry_url: str | None = Field(None, pattern=r"^https?://")
     schema_registry_username: str | None = None
     schema_registry_password: SecretStr | None = None
+    unavailable_value_placeholder: str = Field(DEBEZIUM_PLACEHOLDER, min_length=1)
+    """The Debezium connectors' ``unavailable.value.placeholder``; a table may set its own."""
     extra: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -124,6 +126,19 @@ def _state_store_url(url: str) -> str:
             "(sqlite:///cdc-sync-state.db) on one host"
         )
     return url
+
+
+class VerifySettings(Section):
+    """Continuous verification (`cdc-sync verify --continuous`, docs/verify.md)."""
+
+    every: Duration = 3600.0
+    """A new pass of a table starts this long after its last pass started."""
+    rows_per_s: float = Field(2000.0, gt=0)
+    """Read budget of the whole service, on the source and on Meilisearch alike."""
+    repair: bool = True
+    """False: report drift only."""
+    max_lag: int = Field(1000, ge=0)
+    """A table's pass waits while the consumers' lag on its topic is above this (records)."""
 
 
 class StateSettings(Section):

@@ -55,6 +55,11 @@ def fold(name: str) -> str:
     return name.lower() if name in (name.upper(), name.lower()) else name
 
 
+TABLE_NAME_BYTES = 261
+"""The change log's ``table_name`` width: ``SCHEMA.TABLE`` of two 128-byte identifiers fits,
+a lookup's longer name (``<TABLE>..<LOOKUP>.<PARENT_COLUMNS>``) may not (install checks)."""
+
+
 def changelog_table(
     source: SourceSettings, metadata: MetaData | None = None, home: str | None = None
 ) -> Table:
@@ -67,7 +72,7 @@ def changelog_table(
         fold(source.changelog_table),
         metadata or MetaData(),
         Column("id", BigInteger, primary_key=True),
-        Column("table_name", String(261), nullable=False),
+        Column("table_name", String(TABLE_NAME_BYTES), nullable=False),
         Column("op", String(1), nullable=False),
         Column("pk", Text, nullable=False),
         # Read as the driver returns it (datetime or SQLite text); see `epoch_ms`.

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, Table, func, inspect, select
 
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.errors import CdcSyncError, ConfigError
-from cdc_sync.source.changelog import COLUMNS, changelog_table
+from cdc_sync.source.changelog import COLUMNS, TABLE_NAME_BYTES, changelog_table
 from cdc_sync.source.dialect import Dialect, dialect_for
 from cdc_sync.source.schema import CapturedTable, reflect_tables
 
@@ -75,6 +75,23 @@ def trigger_tables(settings: Settings) -> list[tuple[int, TableSettings]]:
     return [(i, t) for i, t in enumerate(settings.tables) if t.capture == "trigger"]
 
 
+def overlong_log_names(settings: Settings, table: CapturedTable) -> list[str]:
+    """Lookups whose change-log name is wider than ``table_name``: the lookup table's every
+    write would fail (ORA-12899 on Oracle, which counts bytes)."""
+    index = next(i for i, t in enumerate(settings.tables) if t is table.settings)
+    problems = []
+    for position, lookup in enumerate(table.lookups):
+        width = len(lookup.log_name.encode("utf-8"))
+        if width > TABLE_NAME_BYTES:
+            problems.append(
+                f"tables[{index}].lookups[{position}] ({lookup.settings.qualified_name}): its "
+                f"change-log name {lookup.log_name!r} is {width} bytes, more than the "
+                f"{TABLE_NAME_BYTES} of the change log's table_name, so its trigger would fail "
+                "every write to the table; use shorter names (table, lookup, parent_columns)"
+            )
+    return problems
+
+
 def changelog_exists(conn: Connection, changelog: Table) -> bool:
     """Whether the change log exists; ConfigError if a table of that name is not ours."""
     inspector = inspect(conn)
@@ -102,9 +119,10 @@ def plan(conn: Connection, settings: Settings, strict: bool = True) -> Plan:
     dialect = dialect_for(conn.dialect, notify=settings.source.notify)
     changelog = changelog_table(settings.source, home=dialect.changelog_home(conn))
     tables = reflect_tables(conn, trigger_tables(settings), strict=strict)
-    foreign = [p for t in tables for p in dialect.foreign_triggers(conn, t)]
-    if foreign:
-        raise ConfigError(foreign)
+    problems = [p for t in tables for p in overlong_log_names(settings, t)] if strict else []
+    problems += [p for t in tables for p in dialect.foreign_triggers(conn, t)]
+    if problems:
+        raise ConfigError(problems)
     exists = changelog_exists(conn, changelog)
     indexed = not (exists and dialect.create_changelog_index(changelog))
     if not indexed:

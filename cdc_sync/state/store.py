@@ -213,10 +213,15 @@ class StateStore:
     def active_leases(self) -> list[Lease]:
         """Every unexpired lease, for status output."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(leases).order_by(leases.c.name)).all()
             now = self.now(conn)
-        found = [Lease(r.name, r.holder, r.run_id, aware(r.expires_at)) for r in rows]
-        return [lease for lease in found if lease.expires_at >= now]
+        return [lease for lease in self.all_leases() if lease.expires_at >= now]
+
+    @_retried
+    def all_leases(self) -> list[Lease]:
+        """Every lease kept, expired ones too (their holder never released them)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(leases).order_by(leases.c.name)).all()
+        return [Lease(r.name, r.holder, r.run_id, aware(r.expires_at)) for r in rows]
 
     # -- fences: while a table is fenced, consumers hold that table's writes
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 import sqlglot
-from sqlalchemy import CLOB, Column, MetaData, Table
+from sqlalchemy import CLOB, Column, MetaData, Table, select
 from sqlalchemy.dialects import oracle
 
-from cdc_sync.bootstrap.keyset import chunk_query, count_query
+from cdc_sync.bootstrap.keyset import chunk_query, count_query, row_filter
 from cdc_sync.config import SourceSettings, TableSettings
 from cdc_sync.source.backlog import oldest_query, waiting_query
 from cdc_sync.source.changelog import Change, changelog_table
@@ -36,14 +36,17 @@ from cdc_sync.source.oracle import dictionary, driver, preflight
 from cdc_sync.source.related import children_query, lookups_query
 from cdc_sync.source.relay import delete_query, fan_out_query, older_query, pending_query
 from cdc_sync.source.removal import purge_query
+from cdc_sync.source.repairs import log_changes_query
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 from cdc_sync.source.timestamp import page_query, related_page_query
+from tests.unit.oracle_typed import oracle_engine, reflect
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "oracle"
 DOC = ROOT / "docs" / "oracle.md"
 UPDATE = bool(os.environ.get("UPDATE_GOLDEN"))
-SA_DIALECT = oracle.dialect()  # type: ignore[no-untyped-call]
+ENGINE = oracle_engine()
+SA_DIALECT = ENGINE.dialect  # prepared as cdc-sync prepares every Oracle engine
 DIALECT = dialect_for(SA_DIALECT)
 BATCH = 1000
 
@@ -72,6 +75,14 @@ def shape(
         **settings,
     )
     return Shape(table, config, home)
+
+
+def reflected_shape(
+    name: str, columns: list[tuple[str, str]], key: list[str], **settings: Any
+) -> Shape:
+    """A table typed and named as cdc-sync reflects it from Oracle (`oracle_typed.reflect`)."""
+    table = reflect(name, columns, key, engine=ENGINE)
+    return Shape(table, TableSettings(name=name, schema="APP", primary_key=key, **settings))
 
 
 def num(name: str, *, key: bool = False, precision: int | None = None) -> Column[Any]:
@@ -133,6 +144,36 @@ SHAPES = {
         schema="sales",
         home="cdc",
     ),
+    # Oracle reserved words SQLAlchemy does not quote (SESSION, ACCESS, ROWS, SIZE, FILE,
+    # ONLINE, MODIFY) and one it does (COMMENT), as table and column names.
+    "reserved_words": reflected_shape(
+        "SESSION",
+        [
+            ("ACCESS", "NUMBER(10)"),
+            ("ROWS", "NUMBER(10)"),
+            ("SIZE", "VARCHAR2(40)"),
+            ("COMMENT", "CLOB"),
+            ("FILE", "RAW(16)"),
+            ("ONLINE", "CHAR(1)"),
+            ("MODIFY", "DATE"),
+        ],
+        ["ACCESS"],
+        modified_column="MODIFY",
+        soft_delete={"column": "ONLINE", "value": "N"},
+    ),
+    # Zoned timestamps are read as UTC instants (SYS_EXTRACT_UTC), which thin mode can fetch
+    # whatever zone a value was stored with; the modified column is compared as one.
+    "zoned": reflected_shape(
+        "READINGS",
+        [
+            ("ID", "NUMBER(10)"),
+            ("TAKEN_AT", "TIMESTAMP(6) WITH TIME ZONE"),
+            ("SEEN_AT", "TIMESTAMP(6) WITH LOCAL TIME ZONE"),
+            ("NOTE", "VARCHAR2(40)"),
+        ],
+        ["ID"],
+        modified_column="TAKEN_AT",
+    ),
 }
 
 
@@ -179,6 +220,14 @@ def statements(s: Shape) -> Iterator[tuple[str, str]]:
     nxt = chunk_query(s.table, key, BATCH, last, s.settings.filter)
     yield "bootstrap and verify: next chunk", sql(nxt)
     yield "bootstrap: row count", sql(count_query(s.table, s.settings.filter))
+    by_key = select(s.table).where(
+        *row_filter(s.table, s.settings.filter), DIALECT.key_condition(key, keys)
+    )
+    yield "verify --continuous: rows of suspect keys", sql(by_key)
+    yield (
+        "verify --continuous: a repair through the change log",
+        sql(log_changes_query(DIALECT, changelog, table)),
+    )
     if s.settings.modified_column:
         modified = table.column(s.settings.modified_column)
         since = dt.datetime(2024, 3, 1, 9)

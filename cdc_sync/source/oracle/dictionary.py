@@ -116,7 +116,8 @@ def key_json_width(columns: Iterable[OracleColumn]) -> int:
     """The longest ``JSON_ARRAY(...)`` text the trigger can write for these key columns.
 
     Text counts its bytes plus quotes (characters JSON escapes count once: a
-    key full of quotes or control characters can still overflow).
+    key full of quotes or control characters can still overflow); national text
+    (NVARCHAR2, NCHAR) counts 3 bytes for each character it holds.
     """
     widths = []
     for column in columns:
@@ -129,6 +130,10 @@ def key_json_width(columns: Iterable[OracleColumn]) -> int:
             widths.append(22 + (column.data_scale or 0))
         elif kind == "RAW":
             widths.append(2 * column.data_length + 2)  # RAWTOHEX
+        elif kind in ("NVARCHAR2", "NCHAR"):
+            # DATA_LENGTH is 2 bytes a character (AL16UTF16); the JSON is in the database
+            # character set (AL32UTF8), up to 3 bytes for each.
+            widths.append(3 * column.data_length // 2 + 2)
         else:
             widths.append(column.data_length + 2)
     return sum(widths) + max(len(widths) - 1, 0) + 2

@@ -191,6 +191,15 @@ WHERE app.case_note.case_id >= :case_id_1 AND (app.case_note.case_id > :case_id_
 SELECT count(*) AS count_1
 FROM app.case_note;
 
+-- verify --continuous: rows of suspect keys
+SELECT app.case_note.case_id, app.case_note.note_no, app.case_note.note_text, app.case_note.created_at
+FROM app.case_note
+WHERE (app.case_note.case_id, app.case_note.note_no) IN ((:param_1_1_1, :param_1_1_2), (:param_1_2_1, :param_1_2_2));
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.CASE_ID, k.NOTE_NO NULL ON NULL)
+FROM (SELECT CAST(:k0 AS NUMBER(10, 0)) AS case_id, CAST(:k1 AS NUMBER(5, 0)) AS note_no FROM DUAL) k;
+
 -- timestamp: first page
 SELECT app.case_note.case_id, app.case_note.note_no, app.case_note.note_text, app.case_note.created_at, :param_1 AS cdc_sync_in_filter, app.case_note.created_at AS cdc_sync_modified
 FROM app.case_note

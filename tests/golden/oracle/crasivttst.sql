@@ -196,6 +196,15 @@ SELECT count(*) AS count_1
 FROM app.crasivttst
 WHERE (STATUS <> 'DRAFT');
 
+-- verify --continuous: rows of suspect keys
+SELECT app.crasivttst.id, app.crasivttst.case_no, app.crasivttst.title, app.crasivttst.body, app.crasivttst.status, app.crasivttst.del_yn, app.crasivttst.modified_date
+FROM app.crasivttst
+WHERE (STATUS <> 'DRAFT') AND app.crasivttst.id IN (:id_1_1, :id_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO cdc_sync.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.ID NULL ON NULL)
+FROM (SELECT CAST(:k0 AS NUMBER(10, 0)) AS id FROM DUAL) k;
+
 -- timestamp: first page
 SELECT app.crasivttst.id, app.crasivttst.case_no, app.crasivttst.title, app.crasivttst.body, app.crasivttst.status, app.crasivttst.del_yn, app.crasivttst.modified_date, CASE WHEN (STATUS <> 'DRAFT') THEN :param_1 ELSE :param_2 END AS cdc_sync_in_filter, app.crasivttst.modified_date AS cdc_sync_modified
 FROM app.crasivttst

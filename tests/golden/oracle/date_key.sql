@@ -191,6 +191,15 @@ WHERE app.daily.day > :day_1 ORDER BY app.daily.day
 SELECT count(*) AS count_1
 FROM app.daily;
 
+-- verify --continuous: rows of suspect keys
+SELECT app.daily.day, app.daily.total, app.daily.note
+FROM app.daily
+WHERE app.daily.day IN (:day_1_1, :day_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.DAY NULL ON NULL)
+FROM (SELECT CAST(:k0 AS DATE) AS day FROM DUAL) k;
+
 -- timestamp: first page
 SELECT app.daily.day, app.daily.total, app.daily.note, :param_1 AS cdc_sync_in_filter, app.daily.day AS cdc_sync_modified
 FROM app.daily

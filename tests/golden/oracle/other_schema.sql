@@ -193,3 +193,12 @@ WHERE sales.orders.order_id > :order_id_1 ORDER BY sales.orders.order_id
 -- bootstrap: row count
 SELECT count(*) AS count_1
 FROM sales.orders;
+
+-- verify --continuous: rows of suspect keys
+SELECT sales.orders.order_id, sales.orders.status
+FROM sales.orders
+WHERE sales.orders.order_id IN (:order_id_1_1, :order_id_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO cdc.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.ORDER_ID NULL ON NULL)
+FROM (SELECT CAST(:k0 AS NUMBER(12, 0)) AS order_id FROM DUAL) k;

@@ -190,3 +190,12 @@ WHERE app."MyTable"."MyId" > :MyId_1 ORDER BY app."MyTable"."MyId"
 -- bootstrap: row count
 SELECT count(*) AS count_1
 FROM app."MyTable";
+
+-- verify --continuous: rows of suspect keys
+SELECT app."MyTable"."MyId", app."MyTable"."Title"
+FROM app."MyTable"
+WHERE app."MyTable"."MyId" IN (:MyId_1_1, :MyId_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k."MyId" NULL ON NULL)
+FROM (SELECT CAST(:k0 AS NUMBER) AS "MyId" FROM DUAL) k;

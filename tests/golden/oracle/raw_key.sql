@@ -190,3 +190,12 @@ WHERE app.blobs.guid > :guid_1 ORDER BY app.blobs.guid
 -- bootstrap: row count
 SELECT count(*) AS count_1
 FROM app.blobs;
+
+-- verify --continuous: rows of suspect keys
+SELECT app.blobs.guid, app.blobs.data
+FROM app.blobs
+WHERE app.blobs.guid IN (:guid_1_1, :guid_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(RAWTOHEX(k.GUID) NULL ON NULL)
+FROM (SELECT CAST(:k0 AS RAW(16)) AS guid FROM DUAL) k;

@@ -190,3 +190,12 @@ WHERE app.codes.code > :code_1 ORDER BY app.codes.code
 -- bootstrap: row count
 SELECT count(*) AS count_1
 FROM app.codes;
+
+-- verify --continuous: rows of suspect keys
+SELECT app.codes.code, app.codes.name
+FROM app.codes
+WHERE app.codes.code IN (:code_1_1, :code_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.CODE NULL ON NULL)
+FROM (SELECT CAST(:k0 AS VARCHAR2(40 CHAR)) AS code FROM DUAL) k;

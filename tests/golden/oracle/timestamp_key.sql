@@ -191,6 +191,15 @@ WHERE app.events.at > :at_1 ORDER BY app.events.at
 SELECT count(*) AS count_1
 FROM app.events;
 
+-- verify --continuous: rows of suspect keys
+SELECT app.events.at, app.events.name
+FROM app.events
+WHERE app.events.at IN (:at_1_1, :at_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.AT NULL ON NULL)
+FROM (SELECT CAST(:k0 AS TIMESTAMP) AS at FROM DUAL) k;
+
 -- timestamp: first page
 SELECT app.events.at, app.events.name, :param_1 AS cdc_sync_in_filter, app.events.at AS cdc_sync_modified
 FROM app.events
