@@ -272,3 +272,22 @@ def test_gather_reads_names_as_stored_and_admits_what_it_cannot_see() -> None:
     assert found.redo is None and conn.rolled_back  # V$DATABASE not visible: not guessed
     verdict = judge(found)
     assert verdict.problems == [] and "V$DATABASE is not visible" in verdict.unchecked[0]
+
+
+def test_continuous_verification_of_trigger_tables_needs_insert_on_a_foreign_change_log() -> None:
+    """A continuous verifier repairs a `trigger` table by inserting change-log rows
+    (docs/verify.md), so in a change log of a schema of its own it needs INSERT there, as
+    the relay's lookup fan-out does (SQL Language Reference, INSERT prerequisites: the
+    INSERT object privilege on a table in another schema, or INSERT ANY TABLE)."""
+    base = facts(
+        changelog_owner="LOGS",
+        changelog_exists=True,
+        changelog_grants=frozenset({"SELECT", "DELETE"}),
+        privileges=THIRD_SCHEMA,
+    )
+    assert judge(base).problems == []  # no table verified with repairs
+    verified = replace(base, repairs=True)
+    assert "verify --continuous" in problem(judge(verified), "INSERT on LOGS.CDC_CHANGE_LOG")
+    granted = replace(verified, changelog_grants=frozenset({"SELECT", "DELETE", "INSERT"}))
+    assert judge(granted).problems == []
+    assert judge(replace(verified, privileges=THIRD_SCHEMA | {"INSERT ANY TABLE"})).problems == []
