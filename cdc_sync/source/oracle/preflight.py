@@ -154,7 +154,14 @@ def gather(
         changelog_direct_grants=frozenset(p for p, grantee in log_grants if grantee == user),
         changelog_indexed=changelog_indexed,
         lookups=any(t.lookups for t in settings.tables if t.capture == "trigger"),
+        repairs=any(_repaired(settings, t) for t in settings.tables if t.capture == "trigger"),
     )
+
+
+def _repaired(settings: Settings, table: TableSettings) -> bool:
+    """Continuous verification repairs the table (its own `verify`, else `[verify]`)."""
+    own = table.verify
+    return own.enabled and (settings.verify.repair if own.repair is None else own.repair)
 
 
 def _fold(name: str | None) -> str | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 INSTALL = "source install"
 UNINSTALL = "source uninstall"
 RELAY = "relay"
+VERIFIER = "verify --continuous"
 READERS = "relay, bootstrap and verify"
 
 
@@ -57,6 +58,9 @@ class Facts:
     """Its (TABLE_NAME, ID) index exists (meaningful when the change log does)."""
     lookups: bool = False
     """A trigger-mode table has lookups: the relay inserts into the change log."""
+    repairs: bool = False
+    """A trigger-mode table is verified with repairs: `verify --continuous` inserts into the
+    change log (docs/verify.md)."""
 
 
 @dataclass(frozen=True)
@@ -154,12 +158,16 @@ class Layout:
         if writers:
             why = f"grants INSERT on {self.log} to {', '.join(writers)}, whose triggers write it"
             found.append(self.system("GRANT ANY OBJECT PRIVILEGE", INSTALL, why))
-        wanted = [("SELECT", "reads it"), ("DELETE", "deletes what it published")]
+        wanted = [("SELECT", "reads it", RELAY), ("DELETE", "deletes what it published", RELAY)]
         if facts.lookups:
-            wanted.append(("INSERT", "a lookup change logs the parents that use it"))
-        for privilege, why in wanted:
+            wanted.append(("INSERT", "a lookup change logs the parents that use it", RELAY))
+        if facts.repairs:
+            wanted.append(
+                ("INSERT", "repairs of trigger-mode tables are change-log rows", VERIFIER)
+            )
+        for privilege, why, command in wanted:
             met = privilege in facts.changelog_grants or self.has(f"{privilege} ANY TABLE")
-            found.append(Need(f"{privilege} on {self.log}", RELAY, why, met))
+            found.append(Need(f"{privilege} on {self.log}", command, why, met))
         return found
 
     def triggers(self) -> list[Need]:
