@@ -278,17 +278,7 @@ class TableBootstrap:
         return seen
 
     def _drain(self, uid: str) -> None:
-        """Wait until Meilisearch has no enqueued or processing task for `uid`."""
-        deadline = time.monotonic() + DRAIN_TIMEOUT_S
-        query = {"indexUids": [uid], "statuses": ["enqueued", "processing"], "limit": 1}
-
-        def busy() -> Any:
-            return self.client.get_tasks(dict(query)).results
-
-        while call(busy, "listing tasks", self.budget):
-            if time.monotonic() > deadline:
-                raise CdcSyncError(f"tasks on index {uid} did not finish within the drain timeout")
-            time.sleep(0.05)
+        drain(self.client, uid, self.budget)
 
     def _delete_extras(self, seen: set[str]) -> list[Failure]:
         """In place: documents whose keys are no longer in the source go."""
@@ -311,6 +301,20 @@ class TableBootstrap:
             raise CdcSyncError(f"swapping {self.staging} into {self.live} failed: {task.error}")
         log.info("swapped %s into %s", self.staging, self.live)
         self._drop_staging()
+
+
+def drain(client: meilisearch.Client, uid: str, budget_s: float) -> None:
+    """Wait until Meilisearch has no enqueued or processing task for `uid`."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    query = {"indexUids": [uid], "statuses": ["enqueued", "processing"], "limit": 1}
+
+    def busy() -> Any:
+        return client.get_tasks(dict(query)).results
+
+    while call(busy, "listing tasks", budget_s):
+        if time.monotonic() > deadline:
+            raise CdcSyncError(f"tasks on index {uid} did not finish within the drain timeout")
+        time.sleep(0.05)
 
 
 def _best_effort(what: str, step: Callable[[], None]) -> None:

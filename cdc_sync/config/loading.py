@@ -21,6 +21,7 @@ from cdc_sync.config.sections import (
     RelaySettings,
     SourceSettings,
     StateSettings,
+    VerifySettings,
 )
 from cdc_sync.config.tables import TableSettings
 from cdc_sync.errors import ConfigError
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     meilisearch: MeilisearchSettings
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)  # type: ignore[arg-type]
     relay: RelaySettings = Field(default_factory=RelaySettings)  # type: ignore[arg-type]
+    verify: VerifySettings = Field(default_factory=VerifySettings)  # type: ignore[arg-type]
     state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
     http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
@@ -62,6 +64,21 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The file arrives as init kwargs; the environment overrides it.
         return (env_settings, init_settings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tables_inherit_the_placeholder(cls, data: Any) -> Any:
+        """A table without its own ``unavailable_value_placeholder`` takes ``[kafka]``'s."""
+        kafka = data.get("kafka") if isinstance(data, dict) else None
+        text = kafka.get("unavailable_value_placeholder") if isinstance(kafka, dict) else None
+        if not isinstance(text, str) or not text or not isinstance(data.get("tables"), list):
+            return data
+        key = "unavailable_value_placeholder"
+        tables = [
+            {key: text, **table} if isinstance(table, dict) and key not in table else table
+            for table in data["tables"]
+        ]
+        return {**data, "tables": tables}
 
     @model_validator(mode="after")
     def _check_tables(self) -> Settings:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from cdc_sync.config.values import Duration, Identifier, IndexUid, Section
+from cdc_sync.config.values import DEBEZIUM_PLACEHOLDER, Duration, Identifier, IndexUid, Section
 
 FieldType = Literal[
     "auto",
@@ -82,6 +82,28 @@ class IndexSettings(Section):
         return {
             api: value for key, api in names.items() if (value := getattr(self, key)) is not None
         }
+
+
+class TableVerify(Section):
+    """``verify = { every, rows_per_s, repair }`` of a table (unset: the ``[verify]`` value),
+    or ``verify = false``."""
+
+    enabled: bool = True
+    every: Duration | None = None
+    rows_per_s: float | None = Field(None, gt=0)
+    """At most this table's share of the service's budget (it never exceeds ``[verify]``'s)."""
+    repair: bool | None = None
+
+
+def _verify_spec(value: Any) -> Any:
+    if isinstance(value, bool):
+        return {"enabled": value}
+    if not isinstance(value, dict | TableVerify):
+        raise ValueError("true, false or { every, rows_per_s, repair }")
+    return value
+
+
+TableVerifyOption = Annotated[TableVerify, BeforeValidator(_verify_spec)]
 
 
 FieldMap = dict[Identifier, FieldMapping]
@@ -201,6 +223,11 @@ class TableSettings(Section):
     """Timestamp capture: seconds between hard-delete sweeps (None: no sweep)."""
     max_document_bytes: int = Field(900_000, ge=1024)
     """Largest document (and relay event) accepted; larger ones are dead-lettered."""
+    unavailable_value_placeholder: str = Field(DEBEZIUM_PLACEHOLDER, min_length=1)
+    """Debezium capture: the connector's ``unavailable.value.placeholder`` (default: the
+    ``[kafka]`` setting, else Debezium's)."""
+    verify: TableVerifyOption = Field(default_factory=TableVerify)  # type: ignore[arg-type]
+    """Continuous verification of this table (docs/verify.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

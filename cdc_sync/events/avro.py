@@ -22,8 +22,9 @@ from typing import Any
 import fastavro
 
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.debezium import LOGICAL, SchemaValueError, raw_bytes
+from cdc_sync.events.debezium import LOGICAL, SchemaValueError, logical_decoder
 from cdc_sync.events.model import UNAVAILABLE
+from cdc_sync.events.values import shortest_float32
 
 SchemaSource = Callable[[int], str]
 """Schema id → the Avro schema's JSON text; raises `UnknownSchema` or a TransientError."""
@@ -147,11 +148,11 @@ def decode_avro(schema: Any, value: Any, path: str) -> Any:
     if isinstance(schema, list):
         return decode_avro(_branch(schema, value), value, path)
     if not isinstance(schema, dict):
-        return _plain(value)
+        return _plain(schema, value)
     if value == UNAVAILABLE:
         return UNAVAILABLE
     name = str(schema.get("connect.name"))
-    decoder = LOGICAL.get(name)
+    decoder = logical_decoder(name)
     try:
         if decoder is not None:
             return decoder(_connect_view(schema, name), value)
@@ -167,11 +168,13 @@ def decode_avro(schema: Any, value: Any, path: str) -> Any:
         return [decode_avro(schema.get("items"), v, f"{path}[{i}]") for i, v in enumerate(value)]
     if kind == "map" and isinstance(value, dict):
         return {k: decode_avro(schema.get("values"), v, f"{path}.{k}") for k, v in value.items()}
-    return _plain(value)
+    return _plain(kind, value)
 
 
-def _plain(value: Any) -> Any:
-    return raw_bytes(value) if isinstance(value, bytes) else value
+def _plain(kind: Any, value: Any) -> Any:
+    if kind == "float" and isinstance(value, float):  # a binary32 fastavro widened
+        return shortest_float32(value)
+    return value
 
 
 def _connect_view(schema: dict[str, Any], name: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, Connection, MetaData, Table, inspect, literal, select, text
@@ -17,6 +16,7 @@ from cdc_sync.config import ChildSettings, LookupSettings, TableSettings
 from cdc_sync.documents.columns import AmbiguousColumn, case_twins, resolve, twins_problem
 from cdc_sync.errors import ConfigError
 from cdc_sync.source.changelog import fold
+from cdc_sync.source.key_types import typed_value
 from cdc_sync.source.zone import naive_times
 
 
@@ -58,7 +58,7 @@ class RelatedTable:
 
     def parent_values(self, raw: Sequence[Any]) -> list[Any]:
         """Change-log link values as bind values of the parent columns they match."""
-        return [_coerce(c, v) for c, v in zip(self.parent_columns, raw, strict=True)]
+        return [typed_value(c, v) for c, v in zip(self.parent_columns, raw, strict=True)]
 
     @property
     def slot(self) -> str:
@@ -109,7 +109,7 @@ class CapturedTable:
 
     def key_values(self, raw: Sequence[Any]) -> list[Any]:
         """Change-log key values (from JSON) as bind values of the key columns' types."""
-        return [_coerce(col, value) for col, value in zip(self.key_columns, raw, strict=True)]
+        return [typed_value(col, value) for col, value in zip(self.key_columns, raw, strict=True)]
 
     @property
     def packable(self) -> bool:
@@ -156,32 +156,6 @@ def _missing(table: Table, key: str, column: str, owner: str) -> str | None:
     except AmbiguousColumn as exc:
         return f"{key}: {exc}"
     return None if found is not None else f"{key}: column {column} does not exist in {owner}"
-
-
-def _python_type(column: Column[Any]) -> type | None:
-    try:
-        return column.type.python_type
-    except NotImplementedError:
-        return None
-
-
-def _coerce(column: Column[Any], value: Any) -> Any:
-    kind = _python_type(column)
-    if isinstance(value, str) and kind is dt.datetime:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if isinstance(value, str) and kind is dt.date:
-        return dt.date.fromisoformat(value[:10])
-    if isinstance(value, Decimal) and kind is int and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, int) and kind is Decimal:
-        # SQLAlchemy's Oracle decimal binding formats ints through float ("%.10f").
-        return Decimal(value)
-    if isinstance(value, str) and kind is bytes:
-        # Oracle RAWTOHEX text; PostgreSQL's bytea text has a "\x" prefix.
-        return bytes.fromhex(value.removeprefix("\\x"))
-    if isinstance(value, int | Decimal) and kind is str:
-        return str(value)
-    return value
 
 
 def _spelling(dialect: SADialect, name: str) -> str:

@@ -16,12 +16,13 @@ import meilisearch
 
 from cdc_sync.bootstrap.reader import SourceReader
 from cdc_sync.bootstrap.run import map_rows
-from cdc_sync.bootstrap.writes import Failure, Target, write_isolating
+from cdc_sync.bootstrap.writes import Failure, Target
 from cdc_sync.config import TableSettings
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import document_ids, ensure_index, fetch_documents, index_exists
 from cdc_sync.sink.retry import call
 from cdc_sync.verify.diff import Diff, compare_range
+from cdc_sync.verify.writes import write_repairs
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,17 @@ class Report:
         }
 
 
+def index_documents(
+    client: meilisearch.Client, uid: str, id_field: str, ids: list[str]
+) -> dict[str, Document]:
+    """The index's documents with these ids, by id (absent ids are missing)."""
+    if not ids:
+        return {}
+    body = {"ids": ids, "limit": len(ids)}
+    response = call(lambda: fetch_documents(client, uid, body), f"reading {uid}")
+    return {str(d[id_field]): d for d in response["results"]}
+
+
 class Verifier:
     def __init__(
         self,
@@ -65,9 +77,7 @@ class Verifier:
         self.target = Target(client, http, self.uid, table.id_field)
 
     def _fetch_ids(self, ids: list[str]) -> dict[str, Document]:
-        body = {"ids": ids, "limit": len(ids)}
-        response = call(lambda: fetch_documents(self.client, self.uid, body), f"reading {self.uid}")
-        return {str(d[self.table.id_field]): d for d in response["results"]}
+        return index_documents(self.client, self.uid, self.table.id_field, ids)
 
     def _index_total(self) -> int:
         body = {"limit": 0}
@@ -109,11 +119,4 @@ class Verifier:
     def repair(self, report: Report, wanted: dict[str, Document]) -> list[Failure]:
         """Re-write exactly the differences: upsert missing and differing, delete extra; wait."""
         ensure_index(self.client, self.uid, self.table)
-        failures: list[Failure] = []
-        docs = list(wanted.values())
-        for i in range(0, len(docs), self.chunk):
-            failures += write_isolating(self.target, "replace", docs[i : i + self.chunk])
-        extra = report.diff.extra
-        for i in range(0, len(extra), self.chunk):
-            failures += write_isolating(self.target, "delete", extra[i : i + self.chunk])
-        return failures
+        return write_repairs(self.target, list(wanted.values()), report.diff.extra)

@@ -251,11 +251,12 @@ def test_avro_and_json_with_schemas_give_the_same_event() -> None:
     assert after["BORN"] == after["DAY"] == dt.date(2024, 2, 29)
     assert after["AT_MS"] == dt.datetime(2024, 2, 29, 13, 5, 1, 250000)
     assert after["AT_US"] == dt.datetime(2024, 2, 29, 13, 5, 1, 250123)
-    assert after["AT_NS"] == dt.datetime(2024, 2, 29, 13, 5, 1, 250123)
+    assert after["AT_NS"] == "2024-02-29T13:05:01.250123456"  # nanoseconds kept, as text
     assert after["AT_TZ"] == dt.datetime.fromisoformat("2024-02-29T13:05:01.25+09:00")
     assert after["AT_TIME"] == dt.time(13, 5, 1, 250000)
     assert after["PHOTO"] == b"\x89PNG"
-    assert after["BODY"] == after["BLOB"] == UNAVAILABLE
+    assert after["BODY"] == UNAVAILABLE
+    assert after["BLOB"] == UNAVAILABLE.encode()  # the mapper judges it by the table's placeholder
     assert from_avro.key == {"ID": 1} and from_avro.table == "APP.ITEMS"
 
 

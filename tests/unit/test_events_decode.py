@@ -359,7 +359,7 @@ ORACLE_ROW = {
     "QTY": Decimal("12.345"),
     "CREATED": dt.datetime(2024, 3, 1, 10, 15, 30),
     "UPDATED": dt.datetime(2024, 3, 1, 10, 15, 30, 123456),
-    "EXACT": dt.datetime(2024, 3, 1, 10, 15, 30, 123456),
+    "EXACT": "2024-03-01T10:15:30.123456789",  # NanoTimestamp: the nanoseconds kept
     "ZONED": dt.datetime(2024, 3, 1, 10, 15, 30, 123456, tzinfo=dt.UTC),
     "PHOTO": b"\x00\x01\xff",
     "RATIO": 0.25,
