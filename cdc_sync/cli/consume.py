@@ -8,11 +8,11 @@ from types import FrameType
 
 import click
 
+from cdc_sync import metrics
 from cdc_sync.cli.context import AppContext, secrets_of
 from cdc_sync.config import Settings
 from cdc_sync.consumer.dlq import DlqLimitExceeded
 from cdc_sync.consumer.service import ConsumerService
-from cdc_sync.ops import metrics
 from cdc_sync.ops.reporter import Reporter
 from cdc_sync.state.guard_trips import record_trip
 from cdc_sync.state.store import StateStore, process_name

@@ -8,8 +8,8 @@ from types import FrameType
 
 import click
 
+from cdc_sync import metrics
 from cdc_sync.cli.context import AppContext, secrets_of
-from cdc_sync.ops import metrics
 from cdc_sync.ops.reporter import Reporter
 from cdc_sync.source.service import RelayService
 from cdc_sync.state.store import StateStore, process_name

@@ -6,8 +6,8 @@ import logging
 import signal
 from types import FrameType
 
+from cdc_sync import metrics
 from cdc_sync.cli.context import AppContext, secrets_of
-from cdc_sync.ops import metrics
 from cdc_sync.state.store import StateStore, process_name
 from cdc_sync.verify.service import ContinuousVerifier
 

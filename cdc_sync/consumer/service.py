@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from cdc_sync import metrics
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.consumer.backpressure import (
     DRAINING_TASK_POLL_S,
@@ -45,7 +46,6 @@ from cdc_sync.kafka.producer import Producer
 from cdc_sync.kafka.reader import read_offsets
 from cdc_sync.kafka.registry import avro_reader
 from cdc_sync.kafka.types import Partition, Received
-from cdc_sync.ops import metrics
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import ensure_index
 from cdc_sync.sink.meili import meili_client

@@ -15,8 +15,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from cdc_sync import metrics
 from cdc_sync.consumer.stats import ConsumerStats
-from cdc_sync.ops import metrics
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from cdc_sync.config import HttpSettings, Settings
 from cdc_sync.errors import ConfigError, DependencyUnavailable
-from cdc_sync.ops.activity import Activity
+from cdc_sync.metrics.activity import Activity
 from cdc_sync.ops.dashboard import public_status, render_dashboard
 from cdc_sync.ops.service_metrics import ServiceCollector
 from cdc_sync.ops.status import StatusProvider, provider_for

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from cdc_sync.ops.activity import Activity
+from cdc_sync.metrics.activity import Activity
 from cdc_sync.state.store import StateStore
 
 log = logging.getLogger(__name__)

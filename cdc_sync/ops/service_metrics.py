@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from cdc_sync.ops.metrics import ServiceMetricName
+from cdc_sync.metrics import ServiceMetricName
 from cdc_sync.ops.status import StatusProvider
 
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from cdc_sync.config import Settings
 from cdc_sync.kafka.lag import PartitionLag
-from cdc_sync.ops.activity import Activity, History
+from cdc_sync.metrics.activity import Activity, History
 from cdc_sync.ops.table_reader import TableStatusReader
 from cdc_sync.ops.tables import LeaseState, TableStatus, TablesView
 from cdc_sync.state.records import Run

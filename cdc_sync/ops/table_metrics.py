@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from cdc_sync.ops.activity import Activity
-from cdc_sync.ops.latency import PROMETHEUS_BOUNDS_MS
-from cdc_sync.ops.metrics import TableMetricName
+from cdc_sync.metrics import TableMetricName
+from cdc_sync.metrics.activity import Activity
+from cdc_sync.metrics.latency import PROMETHEUS_BOUNDS_MS
 from cdc_sync.ops.tables import TableStatus, Watermark
 
 

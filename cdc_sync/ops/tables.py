@@ -11,7 +11,7 @@ table):
 - consumer lag of the table's partitions: Kafka (committed and end offsets), and its age:
   the Kafka timestamp of the oldest record still to apply;
 - last applied change and change → searchable latency: what each consumer
-  reports to the state store every few seconds (``ops.activity``);
+  reports to the state store every few seconds (``metrics.activity``);
 - latest bootstrap and verify: their runs in the state store;
 - continuous verification (the pass under way, the last one done): the table's
   verify cursor in the state store;
@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.kafka.lag import GroupLag, PartitionLag
 from cdc_sync.kafka.types import Partition
-from cdc_sync.ops.latency import LatencyHistogram
+from cdc_sync.metrics.latency import LatencyHistogram
 from cdc_sync.state.records import Run, TableReport
 
 log = logging.getLogger(__name__)

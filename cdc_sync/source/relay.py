@@ -46,10 +46,10 @@ from sqlalchemy import (
     select,
 )
 
+from cdc_sync import metrics
 from cdc_sync.events.encode import encode
 from cdc_sync.events.model import ChangeEvent, Op
 from cdc_sync.kafka.producer import Producer
-from cdc_sync.ops import metrics
 from cdc_sync.source.changelog import (
     Change,
     blocked_identities,

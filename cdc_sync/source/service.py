@@ -20,12 +20,12 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from cdc_sync import metrics
 from cdc_sync.config import Settings
 from cdc_sync.database_url import normalise_url
 from cdc_sync.errors import ConfigError, DependencyUnavailable, TransientError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.producer import Producer
-from cdc_sync.ops import metrics
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.changelog import changelog_table
 from cdc_sync.source.database import create_source_engine

@@ -25,7 +25,7 @@ class Lease:
 
 @dataclass(frozen=True)
 class TableReport:
-    """What one service process last reported about one table (see ``ops.activity``)."""
+    """What one service process last reported about one table (see ``metrics.activity``)."""
 
     table_name: str
     component: str

@@ -17,11 +17,11 @@ from typing import Any
 
 import meilisearch
 
+from cdc_sync import metrics
 from cdc_sync.bootstrap.reader import Row, SourceReader
 from cdc_sync.bootstrap.run import map_rows
 from cdc_sync.bootstrap.writes import Failure, Target
 from cdc_sync.errors import TerminalError
-from cdc_sync.ops import metrics
 from cdc_sync.sink.indexes import fetch_documents
 from cdc_sync.sink.retry import call
 from cdc_sync.source.schema import CapturedTable

@@ -14,10 +14,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from cdc_sync import metrics
 from cdc_sync.bootstrap.hold import Keeper, LeaseLost
 from cdc_sync.config import Settings
 from cdc_sync.errors import CdcSyncError, ConfigError
-from cdc_sync.ops import metrics
 from cdc_sync.state.store import LeaseHeld, StateStore
 from cdc_sync.verify.build import Plan, build_passes
 from cdc_sync.verify.cursor import next_pass_at

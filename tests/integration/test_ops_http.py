@@ -10,10 +10,10 @@ import httpx
 import meilisearch
 import pytest
 
+from cdc_sync import metrics
 from cdc_sync.cli.context import secrets_of
 from cdc_sync.config import HttpSettings, load_settings
 from cdc_sync.errors import ConfigError
-from cdc_sync.ops import metrics
 from cdc_sync.ops.http import create_app, serve_in_background
 from cdc_sync.ops.status import provider_for
 from cdc_sync.state.store import StateStore

@@ -1,5 +1,5 @@
 from cdc_sync.kafka.lag import PartitionLag
-from cdc_sync.ops.activity import Chart, History, Series
+from cdc_sync.metrics.activity import Chart, History, Series
 from cdc_sync.ops.dashboard import chart_view, nice_ceiling, public_status, render_dashboard
 from cdc_sync.ops.status import ErrorEntry, RunSummary, StatusSnapshot
 from cdc_sync.ops.tables import Backlog, Latency, RunResult, TableStatus, VerifyPass, Watermark

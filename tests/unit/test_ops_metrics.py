@@ -2,8 +2,8 @@ import datetime as dt
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-from cdc_sync.ops import metrics
-from cdc_sync.ops.rate import RateMeter
+from cdc_sync import metrics
+from cdc_sync.metrics.rate import RateMeter
 
 
 def _value(name: str, **labels: str) -> float:
@@ -69,7 +69,7 @@ def test_rate_over_the_last_minute() -> None:
 
 
 def test_every_table_metric_is_collected() -> None:
-    from cdc_sync.ops.activity import Activity
+    from cdc_sync.metrics.activity import Activity
     from cdc_sync.ops.table_metrics import TableCollector
     from cdc_sync.ops.tables import Backlog, RunResult, TableStatus, VerifyPass, Watermark
 

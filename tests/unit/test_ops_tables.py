@@ -4,7 +4,7 @@ import datetime as dt
 from cdc_sync.config import Settings
 from cdc_sync.kafka.lag import GroupLag, PartitionLag
 from cdc_sync.kafka.types import Partition
-from cdc_sync.ops.latency import LatencyHistogram
+from cdc_sync.metrics.latency import LatencyHistogram
 from cdc_sync.ops.tables import Backlog, Parts, assemble
 from cdc_sync.state.records import Run, TableReport
 

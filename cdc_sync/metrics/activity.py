@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from cdc_sync.ops.latency import LatencyHistogram
+from cdc_sync.metrics.latency import LatencyHistogram
 
 SLOT_S = 5
 SLOTS = 120

@@ -1,4 +1,4 @@
-from cdc_sync.ops.activity import SLOT_S, SLOTS, Activity
+from cdc_sync.metrics.activity import SLOT_S, SLOTS, Activity
 
 
 class Clock:

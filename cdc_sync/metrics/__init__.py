@@ -3,6 +3,10 @@
 Names are a closed vocabulary (``MetricName``); the services call the small
 functions below once per batch with counts, never once per event. Label
 children are cached so a call is a dict lookup and an atomic add.
+
+The ground floor: every layer records here, and this package imports nothing else of
+cdc-sync (its own `activity`, `latency` and `rate` are what the dashboard and the status
+reporter read back; `ops` collects the rest at scrape time).
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from typing import Literal, get_args
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
-from cdc_sync.ops.activity import Activity
-from cdc_sync.ops.latency import sampled
-from cdc_sync.ops.rate import RateMeter
+from cdc_sync.metrics.activity import Activity
+from cdc_sync.metrics.latency import sampled
+from cdc_sync.metrics.rate import RateMeter
 
 MetricName = Literal[
     "cdc_sync_events_applied_total",

@@ -1,6 +1,6 @@
 import pytest
 
-from cdc_sync.ops.latency import EDGES_MS, PROMETHEUS_BOUNDS_MS, LatencyHistogram, sampled
+from cdc_sync.metrics.latency import EDGES_MS, PROMETHEUS_BOUNDS_MS, LatencyHistogram, sampled
 
 
 def test_percentiles_are_within_a_bucket_of_the_truth() -> None:
