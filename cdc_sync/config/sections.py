@@ -3,8 +3,7 @@ HTTP, logging."""
 
 from __future__ import annotations
 
-import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
@@ -69,26 +68,6 @@ class KafkaSettings(Section):
                 "schema_registry_password: give them one way"
             )
         return self
-
-    def client_config(self) -> dict[str, Any]:
-        """librdkafka settings shared by producer, consumer and admin client."""
-        from cdc_sync.kafka.errors import on_client_error  # confluent_kafka only for clients
-
-        conf: dict[str, Any] = {
-            "bootstrap.servers": self.bootstrap_servers,
-            # librdkafka logs every failed reconnect; our own code reports outages.
-            "logger": logging.getLogger("librdkafka"),
-            "error_cb": on_client_error,
-            "security.protocol": self.security_protocol,
-        }
-        if self.sasl_mechanism:
-            conf["sasl.mechanism"] = self.sasl_mechanism
-        if self.sasl_username:
-            conf["sasl.username"] = self.sasl_username
-        if self.sasl_password:
-            conf["sasl.password"] = self.sasl_password.get_secret_value()
-        conf.update(self.extra)
-        return conf
 
 
 class MeilisearchSettings(Section):

@@ -12,6 +12,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import DependencyUnavailable
+from cdc_sync.kafka.clients import client_config
 from cdc_sync.kafka.errors import terminal
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ VISIBLE_POLL_S = 0.02
 
 
 def admin_client(kafka: KafkaSettings) -> AdminClient:
-    return AdminClient(kafka.client_config())
+    return AdminClient(client_config(kafka))
 
 
 def cluster_id(kafka: KafkaSettings, timeout_s: float = 5.0) -> str:

@@ -11,6 +11,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import DependencyUnavailable, TransientError
+from cdc_sync.kafka.clients import client_config
 from cdc_sync.kafka.types import Partition, Received
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,12 @@ class KafkaConsumer:
             "fetch.max.bytes": 16 * 1024 * 1024,
             # librdkafka prefetches up to 64 MiB by default: memory that grows with the backlog
             "queued.max.messages.kbytes": 16 * 1024,
-            **kafka.client_config(),
+            **client_config(kafka),
             **overrides,
         }
         self.bootstrap = kafka.bootstrap_servers
         self._consumer = Consumer(config)
-        self._admin = AdminClient(kafka.client_config())
+        self._admin = AdminClient(client_config(kafka))
         self._partitions: dict[tuple[str, int], Partition] = {}  # one value object per partition
 
     def subscribe(

@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import CdcSyncError, DependencyUnavailable
 from cdc_sync.kafka.admin import ASK_S
+from cdc_sync.kafka.clients import client_config
 from cdc_sync.kafka.types import Partition
 
 
@@ -38,7 +39,7 @@ class GroupOffsets:
     def __init__(self, kafka: KafkaSettings, timeout_s: float = 30.0) -> None:
         self.kafka = kafka
         self.timeout_s = timeout_s
-        self._admin = AdminClient(kafka.client_config())
+        self._admin = AdminClient(client_config(kafka))
 
     def _wait(self, future: Any, what: str) -> Any:
         try:

@@ -10,6 +10,7 @@ from confluent_kafka import Producer as _Producer
 
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import TransientError
+from cdc_sync.kafka.clients import client_config
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class DeliveryFailed(TransientError):
 def producer_config(kafka: KafkaSettings, **overrides: Any) -> dict[str, Any]:
     """Idempotent, acks=all, Java-compatible murmur2 partitioning (per-key order holds)."""
     return {
-        **kafka.client_config(),
+        **client_config(kafka),
         "enable.idempotence": True,
         "acks": "all",
         "partitioner": "murmur2_random",

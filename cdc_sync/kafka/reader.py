@@ -17,6 +17,7 @@ from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, To
 
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import DependencyUnavailable
+from cdc_sync.kafka.clients import client_config
 
 Offsets = dict[int, int]
 """Partition → offset."""
@@ -37,7 +38,7 @@ def groupless_consumer(kafka: KafkaSettings, **overrides: Any) -> Consumer:
     return Consumer(
         {
             **overrides,
-            **kafka.client_config(),
+            **client_config(kafka),
             # A group id is required by the client; nothing is ever committed under it.
             "group.id": f"cdc-sync-reader-{uuid.uuid4().hex[:12]}",
             "enable.auto.commit": False,
