@@ -30,7 +30,8 @@ from typing import Any
 import meilisearch
 
 from cdc_sync.config import TableSettings
-from cdc_sync.documents.mapping import Upsert, document_for_row, dumps
+from cdc_sync.documents.mapping import Upsert, document_for_row
+from cdc_sync.documents.serialise import dumps
 
 TABLE = {"name": "ITEMS", "primary_key": ["ID"]}
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 
 from cdc_sync.bootstrap.writes import Failure, Target, apply_in_order
 from cdc_sync.config import KafkaSettings, TableSettings
-from cdc_sync.documents.mapping import DocumentOp, MappingError, operation_for_event
+from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.mapping import DocumentOp, operation_for_event
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.decode import AvroDecoder, DecodeError, NotARowChange, decode_record
 from cdc_sync.kafka.reader import Offsets, Record, read_range

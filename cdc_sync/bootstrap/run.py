@@ -22,7 +22,8 @@ from cdc_sync.bootstrap.progress import Meter, Reporter, reporter_for
 from cdc_sync.bootstrap.reader import Row, SourceReader
 from cdc_sync.bootstrap.writes import Failure, Loader, Target, wait_task, write_isolating
 from cdc_sync.config import Settings, TableSettings
-from cdc_sync.documents.mapping import MappingError, Upsert, document_for_row, key_of
+from cdc_sync.documents.fields import MappingError, key_of
+from cdc_sync.documents.mapping import Upsert, document_for_row
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.reader import Offsets, end_offsets

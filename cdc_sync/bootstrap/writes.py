@@ -19,7 +19,8 @@ from typing import IO, Any, Literal
 
 import meilisearch
 
-from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert, dumps
+from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert
+from cdc_sync.documents.serialise import dumps
 from cdc_sync.errors import TransientError
 from cdc_sync.sink.http import SinkHttp, TaskOutcome
 from cdc_sync.sink.retry import call

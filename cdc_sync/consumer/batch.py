@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cdc_sync.config import ConsumerSettings, TableSettings
-from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert, dumps
+from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert
+from cdc_sync.documents.serialise import dumps
 from cdc_sync.events.position import Position
 from cdc_sync.kafka.types import Partition
 from cdc_sync.sink.numbers import exact

@@ -4,7 +4,7 @@ Oracle keeps a quoted ``"Name"`` apart from ``NAME``, PostgreSQL a quoted ``"Nam
 from ``name``. Without `fields` every column is indexed under its lower-cased name, so such
 twins would become one field and one value would be lost: refused, naming both columns and
 the `fields` entry that keeps them apart. One rule for every capture mode, at start where
-the schema is known (`source.schema`) and at the first row otherwise (`documents.mapping`).
+the schema is known (`source.schema`) and at the first row otherwise (`documents.fields`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ whether the relay published it (JSON values) or bootstrap and verify read it
   ``LOOKUP.PARENT_COLUMN…`` (`LookupSettings.label`);
 - ``__cdc_refused``: the reason the relay refused to publish the related rows
   (too many children, too large); the document is dead-lettered with it (any
-  table's row may carry it: `mapping.REFUSED`).
+  table's row may carry it: `fields.REFUSED`).
 
 Pure: no I/O.
 """
@@ -21,7 +21,9 @@ from decimal import InvalidOperation
 from typing import Any
 
 from cdc_sync.config import ChildSettings, LookupSettings, TableSettings
-from cdc_sync.documents.mapping import REFUSED, MappingError, convert, dumps, fields_of
+from cdc_sync.documents.convert import convert
+from cdc_sync.documents.fields import REFUSED, MappingError, fields_of
+from cdc_sync.documents.serialise import dumps
 from cdc_sync.events.values import DROP, UnconvertibleValue
 
 CHILDREN = "__cdc_children"

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, case, literal, select, text
 
 from cdc_sync.documents.compose import CHILDREN, LOOKUPS, refused_row, too_large, too_many
-from cdc_sync.documents.mapping import REFUSED, dumps
+from cdc_sync.documents.fields import REFUSED
+from cdc_sync.documents.serialise import dumps
 from cdc_sync.events.model import ChangeEvent, Op
 from cdc_sync.events.values import UnconvertibleValue, row_to_json, to_json_value
 from cdc_sync.source.changelog import chunks

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cdc_sync.config import load_settings
-from cdc_sync.documents.mapping import dumps
+from cdc_sync.documents.serialise import dumps
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.sink.numbers import exact as exact_float
 from cdc_sync.sink.numbers import held, reads_back

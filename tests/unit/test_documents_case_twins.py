@@ -22,7 +22,8 @@ from sqlalchemy.dialects.oracle.base import OracleDialect
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from cdc_sync.config import TableSettings
-from cdc_sync.documents.mapping import MappingError, Upsert, document_for_row
+from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.mapping import Upsert, document_for_row
 from cdc_sync.source.schema import find_column, twin_problems
 
 ORACLE_ROW = {"ID": 1, "NAME": "unquoted", "Name": "quoted"}  # ID, NAME, "Name"

@@ -9,7 +9,8 @@ import pytest
 
 from cdc_sync.config import TableSettings
 from cdc_sync.documents.compose import composed_row, refused_row
-from cdc_sync.documents.mapping import Delete, MappingError, Upsert, document_for_row
+from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.mapping import Delete, Upsert, document_for_row
 
 CASES: dict[str, Any] = {
     "name": "CRASIVTTST",

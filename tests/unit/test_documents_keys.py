@@ -22,13 +22,8 @@ from typing import Any
 import pytest
 
 from cdc_sync.config import TableSettings
-from cdc_sync.documents.mapping import (
-    Delete,
-    MappingError,
-    Upsert,
-    document_for_row,
-    operation_for_event,
-)
+from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.mapping import Delete, Upsert, document_for_row, operation_for_event
 from cdc_sync.events.decode import decode_record
 
 NUMBER_KEY = {"ID": {"name": "id", "type": "decimal", "scale": 0}}

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from cdc_sync.config import TableSettings
+from cdc_sync.documents.fields import MappingError
 from cdc_sync.documents.mapping import (
     Delete,
-    MappingError,
     Upsert,
     document_for_row,
     operation_for_event,

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from cdc_sync.config import TableSettings, load_settings
-from cdc_sync.documents.mapping import MappingError, Upsert, operation_for_event
+from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.mapping import Upsert, operation_for_event
 from cdc_sync.errors import ConfigError
 from cdc_sync.events.decode import decode_record
 from tests.unit.test_events_avro import COLUMNS, json_record

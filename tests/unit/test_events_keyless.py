@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 
 from cdc_sync.config import TableSettings
-from cdc_sync.documents.mapping import Delete, MappingError, Upsert, operation_for_event
+from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.mapping import Delete, Upsert, operation_for_event
 from cdc_sync.events.decode import DecodeError, NotARowChange, decode_record
 
 TABLE = TableSettings.model_validate(

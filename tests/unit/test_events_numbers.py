@@ -216,7 +216,7 @@ def test_string_fields_keep_the_exact_digits(source: str) -> None:
 
 @pytest.mark.parametrize("source", ["1.5", "0.000000012345678901234567891"])
 def test_integer_fields_refuse_to_round(source: str) -> None:
-    from cdc_sync.documents.mapping import MappingError
+    from cdc_sync.documents.fields import MappingError
 
     table = TableSettings.model_validate(
         {"name": "N", "primary_key": ["ID"], "fields": {"N": {"name": "n", "type": "integer"}}}

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from cdc_sync.config import TableSettings
-from cdc_sync.documents.mapping import MappingError, Upsert, operation_for_event
+from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.mapping import Upsert, operation_for_event
 from cdc_sync.events.debezium import SchemaValueError, decode_with_schema
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.values import to_json_value

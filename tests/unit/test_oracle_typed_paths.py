@@ -32,12 +32,8 @@ import pytest
 from sqlalchemy import Column, Engine
 
 from cdc_sync.documents.compose import composed_row
-from cdc_sync.documents.mapping import (
-    MappingError,
-    Upsert,
-    document_for_row,
-    operation_for_event,
-)
+from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.mapping import Upsert, document_for_row, operation_for_event
 from cdc_sync.events.decode import decode_record
 from cdc_sync.events.encode import encode
 from cdc_sync.source.changelog import parse_pk

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from cdc_sync.documents.mapping import dumps
+from cdc_sync.documents.serialise import dumps
 from cdc_sync.sink.numbers import Exact, exact, held, meilisearch_reads, reads_back, spelling
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, Numeric
 from sqlalchemy.dialects import oracle
 
 from cdc_sync.config import TableSettings
-from cdc_sync.documents.mapping import is_soft_deleted as mapping_soft_deleted
+from cdc_sync.documents.fields import is_soft_deleted as mapping_soft_deleted
 from cdc_sync.events.decode import decode_record
 from cdc_sync.events.encode import encode, encode_key
 from cdc_sync.events.position import Position, position_of
