@@ -22,9 +22,10 @@ from cdc_sync.config import TableSettings
 from cdc_sync.database_errors import is_connection_problem, reason
 from cdc_sync.errors import ConfigError, DependencyUnavailable
 from cdc_sync.source.changelog import chunks
-from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.related import attach_related
-from cdc_sync.source.schema import CapturedTable, reflect_tables, twin_problems
+from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.tables import reflect_tables, twin_problems
 from cdc_sync.source.zone import localize, naive_times, resolve_zone
 
 log = logging.getLogger(__name__)

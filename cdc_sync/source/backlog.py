@@ -10,7 +10,8 @@ from sqlalchemy import Connection, Engine, Select, Table, func, select
 
 from cdc_sync.config import SourceSettings
 from cdc_sync.source.changelog import changelog_table, epoch_ms, packed_keys
-from cdc_sync.source.dialect import Dialect, dialect_for
+from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.dialects import dialect_for
 
 
 def changelog_backlog(

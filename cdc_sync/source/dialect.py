@@ -1,4 +1,4 @@
-"""What differs per database, behind one small interface; `dialect_for` picks the module.
+"""What differs per database, behind one small interface; `dialects.dialect_for` picks one.
 
 Each database's SQL lives in its own module (`oracle`, `postgresql`, `sqlite`).
 Triggers have no SQLAlchemy construct, so their DDL is text built only from
@@ -235,26 +235,3 @@ class Dialect:
     def ids_not_in(self, column: Column[Any], ids: Sequence[int]) -> ColumnElement[bool]:
         """Change-log rows whose id is none of `ids` (any number of them)."""
         return and_(*(column.not_in(chunk) for chunk in chunks(ids, 1000)))
-
-
-def dialect_for(sa_dialect: SADialect, *, notify: bool = True) -> Dialect:
-    from cdc_sync.source.oracle import OracleDialect
-    from cdc_sync.source.postgresql import PostgresDialect
-    from cdc_sync.source.sqlite import SqliteDialect
-
-    known: dict[str, type[Dialect]] = {
-        "oracle": OracleDialect,
-        "postgresql": PostgresDialect,
-        "sqlite": SqliteDialect,
-    }
-    try:
-        return known[sa_dialect.name](sa_dialect, notify=notify)
-    except KeyError:
-        from cdc_sync.errors import ConfigError
-
-        raise ConfigError(
-            [
-                f"source.url: database {sa_dialect.name!r} is not supported "
-                "(oracle, postgresql, sqlite)"
-            ]
-        ) from None

@@ -9,8 +9,10 @@ from sqlalchemy import Connection, Engine, Table, func, inspect, select
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.errors import CdcSyncError, ConfigError
 from cdc_sync.source.changelog import COLUMNS, TABLE_NAME_BYTES, changelog_table
-from cdc_sync.source.dialect import Dialect, dialect_for
-from cdc_sync.source.schema import CapturedTable, reflect_tables
+from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.dialects import dialect_for
+from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.tables import reflect_tables
 
 
 class InstallError(CdcSyncError):

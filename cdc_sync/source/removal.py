@@ -18,9 +18,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.source.changelog import changelog_table, fold
-from cdc_sync.source.dialect import Dialect, dialect_for
+from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.install import changelog_exists, trigger_tables
-from cdc_sync.source.schema import CapturedTable, reflect_tables
+from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.tables import reflect_tables
 
 
 @dataclass(frozen=True)

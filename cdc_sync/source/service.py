@@ -29,12 +29,14 @@ from cdc_sync.kafka.producer import Producer
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.changelog import changelog_table
 from cdc_sync.source.database import create_source_engine
-from cdc_sync.source.dialect import Dialect, dialect_for
+from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.install import changelog_exists
 from cdc_sync.source.relay import TriggerRelay
 from cdc_sync.source.repairs import RepairDrain
-from cdc_sync.source.schema import CapturedTable, reflect_tables
+from cdc_sync.source.schema import CapturedTable
 from cdc_sync.source.sweep import DeleteSweep
+from cdc_sync.source.tables import reflect_tables
 from cdc_sync.source.timestamp import TimestampPoller
 from cdc_sync.source.wakeup import ChannelListener, Pacer, Round, Sleeper, Waiter
 from cdc_sync.source.zone import resolve_zone

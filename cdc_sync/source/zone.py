@@ -19,14 +19,13 @@ from sqlalchemy import types as sqltypes
 
 from cdc_sync.config import time_zone_of
 from cdc_sync.errors import ConfigError
+from cdc_sync.source.dialects import dialect_for
 
 
 def resolve_zone(conn: Connection, configured: str | None) -> dt.tzinfo:
     """The configured zone, else the database's (ConfigError when it names none we know)."""
     if configured:
         return time_zone_of(configured)
-    from cdc_sync.source.dialect import dialect_for  # the dialect module builds on schema/zone
-
     query = dialect_for(conn.dialect).database_zone_query()
     if query is None:
         return dt.UTC

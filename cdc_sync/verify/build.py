@@ -18,8 +18,9 @@ from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.changelog import changelog_table
 from cdc_sync.source.database import create_source_engine
-from cdc_sync.source.dialect import dialect_for
-from cdc_sync.source.schema import CapturedTable, reflect_tables
+from cdc_sync.source.dialects import dialect_for
+from cdc_sync.source.schema import CapturedTable
+from cdc_sync.source.tables import reflect_tables
 from cdc_sync.state.verify import VerifyLog
 from cdc_sync.verify.bucket import Pacer, TokenBucket
 from cdc_sync.verify.passes import Parts, TablePass

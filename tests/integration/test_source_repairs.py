@@ -12,9 +12,9 @@ from sqlalchemy import Engine, create_engine, text
 
 from cdc_sync.config import load_settings
 from cdc_sync.source.changelog import changelog_table
-from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.repairs import log_changes
-from cdc_sync.source.schema import reflect_tables
+from cdc_sync.source.tables import reflect_tables
 from tests.integration.relay_helpers import cli
 
 pytestmark = pytest.mark.stack

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cdc_sync.config import TableSettings
-from cdc_sync.source.schema import reflect_tables
+from cdc_sync.source.tables import reflect_tables
 
 
 @pytest.mark.parametrize("created_as", ["CRASIVTTST", "crasivttst", "CrasivtTst"])

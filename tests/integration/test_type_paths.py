@@ -33,12 +33,13 @@ from cdc_sync.events.decode import decode_record
 from cdc_sync.events.encode import encode
 from cdc_sync.source.changelog import changelog_table, parse_pk
 from cdc_sync.source.database import create_source_engine
-from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.images import match_key, read_images, row_event
 from cdc_sync.source.install import install
 from cdc_sync.source.related import with_related
-from cdc_sync.source.schema import CapturedTable, reflect_tables
+from cdc_sync.source.schema import CapturedTable
 from cdc_sync.source.sweep import typed_key
+from cdc_sync.source.tables import reflect_tables
 from cdc_sync.verify.diff import digest
 from tests.integration.postgres_support import run, settings
 

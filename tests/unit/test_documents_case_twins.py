@@ -24,7 +24,8 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 from cdc_sync.config import TableSettings
 from cdc_sync.documents.fields import MappingError
 from cdc_sync.documents.mapping import Upsert, document_for_row
-from cdc_sync.source.schema import find_column, twin_problems
+from cdc_sync.source.schema import find_column
+from cdc_sync.source.tables import twin_problems
 
 ORACLE_ROW = {"ID": 1, "NAME": "unquoted", "Name": "quoted"}  # ID, NAME, "Name"
 POSTGRES_ROW = {"id": 1, "name": "unquoted", "Name": "quoted"}  # id, name, "Name"

@@ -29,7 +29,7 @@ from cdc_sync.bootstrap.keyset import chunk_query, count_query, row_filter
 from cdc_sync.config import SourceSettings, TableSettings
 from cdc_sync.source.backlog import oldest_query, waiting_query
 from cdc_sync.source.changelog import Change, changelog_table
-from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.images import image_query
 from cdc_sync.source.install import Plan, script
 from cdc_sync.source.oracle import dictionary, driver, preflight

@@ -8,7 +8,8 @@ from sqlalchemy.dialects import oracle, postgresql, sqlite
 
 from cdc_sync.config import SourceSettings, TableSettings
 from cdc_sync.source.changelog import changelog_table
-from cdc_sync.source.dialect import Dialect, dialect_for
+from cdc_sync.source.dialect import Dialect
+from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.install import Plan, script
 from cdc_sync.source.schema import CapturedTable
 

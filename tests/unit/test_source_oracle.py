@@ -13,7 +13,7 @@ from sqlalchemy.dialects import oracle
 
 from cdc_sync.config import SourceSettings, TableSettings
 from cdc_sync.source.database import create_source_engine
-from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.images import match_key
 from cdc_sync.source.oracle import (
     PREFETCH_OPTION,

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 
 from cdc_sync.config import SourceSettings, TableSettings
 from cdc_sync.source.changelog import changelog_table
-from cdc_sync.source.dialect import dialect_for
+from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.oracle import dictionary
 from cdc_sync.source.schema import CapturedTable
 
