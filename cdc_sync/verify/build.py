@@ -4,9 +4,10 @@ service once it runs, so a configuration problem is found before any pass starts
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -21,14 +22,22 @@ from cdc_sync.source.database import create_source_engine
 from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.schema import CapturedTable
 from cdc_sync.source.tables import reflect_tables
+from cdc_sync.state.store import StateStore
 from cdc_sync.state.verify import VerifyLog
 from cdc_sync.verify.bucket import Pacer, TokenBucket
 from cdc_sync.verify.passes import Parts, TablePass
 from cdc_sync.verify.repair import ChangeLogRepair, FencedRepair, RelayRepair, Repairer
 from cdc_sync.verify.stream import StreamWatch
 
-if TYPE_CHECKING:
-    from cdc_sync.verify.service import ContinuousVerifier
+
+class Verifier(Protocol):
+    """What the passes are built from: the service's settings, store, name and stop flag
+    (`service.ContinuousVerifier`)."""
+
+    settings: Settings
+    store: StateStore
+    holder: str
+    stopping: threading.Event
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ def plan_for(settings: Settings, table: TableSettings) -> Plan:
 
 
 def build_passes(
-    verifier: ContinuousVerifier, tables: Sequence[TableSettings]
+    verifier: Verifier, tables: Sequence[TableSettings]
 ) -> list[tuple[TablePass, Plan]]:
     settings = verifier.settings
     engine = create_source_engine(settings.source)
@@ -103,7 +112,7 @@ def _reflect(
         return reflect_tables(conn, indexed, zone=zone)
 
 
-def _repairer(verifier: ContinuousVerifier, engine: Engine, run: TablePass) -> Repairer:
+def _repairer(verifier: Verifier, engine: Engine, run: TablePass) -> Repairer:
     settings, table = verifier.settings, run.p.table
     capture = table.settings.capture
     if capture == "trigger":
