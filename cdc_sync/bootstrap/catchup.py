@@ -12,11 +12,11 @@ from collections.abc import Iterable, Iterator
 from cdc_sync.bootstrap.writes import Failure, Target, apply_in_order
 from cdc_sync.config import KafkaSettings, TableSettings
 from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.ids import InvalidKey
 from cdc_sync.documents.mapping import DocumentOp, operation_for_event
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.decode import AvroDecoder, DecodeError, NotARowChange, decode_record
 from cdc_sync.kafka.reader import Offsets, Record, read_range
-from cdc_sync.sink.ids import InvalidKey
 
 log = logging.getLogger(__name__)
 

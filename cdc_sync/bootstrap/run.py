@@ -23,12 +23,12 @@ from cdc_sync.bootstrap.reader import Row, SourceReader
 from cdc_sync.bootstrap.writes import Failure, Loader, Target, wait_task, write_isolating
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.documents.fields import MappingError, key_of
+from cdc_sync.documents.ids import InvalidKey, document_id
 from cdc_sync.documents.mapping import Upsert, document_for_row
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.reader import Offsets, end_offsets
 from cdc_sync.sink.http import SinkHttp
-from cdc_sync.sink.ids import InvalidKey, document_id
 from cdc_sync.sink.indexes import document_ids, ensure_index, index_exists
 from cdc_sync.sink.retry import call
 from cdc_sync.state.store import StateStore

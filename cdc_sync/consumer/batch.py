@@ -16,10 +16,10 @@ from typing import Literal
 
 from cdc_sync.config import ConsumerSettings, TableSettings
 from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert
+from cdc_sync.documents.numbers import exact
 from cdc_sync.documents.serialise import dumps
 from cdc_sync.events.position import Position
 from cdc_sync.kafka.types import Partition
-from cdc_sync.sink.numbers import exact
 
 Kind = Literal["delete", "replace", "update"]
 

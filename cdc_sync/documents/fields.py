@@ -17,11 +17,11 @@ from cdc_sync.config import FieldSpec, TableSettings
 from cdc_sync.documents.columns import AmbiguousColumn, case_twins, resolve, twins_problem
 from cdc_sync.documents.convert import convert
 from cdc_sync.documents.keys import key_value, needs_decoding
+from cdc_sync.documents.numbers import exact, reads_back
 from cdc_sync.documents.objects import object_value
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.placeholder import Placeholder, placeholder
 from cdc_sync.events.values import DROP, EXACT_INTEGER, UnconvertibleValue, to_json_value
-from cdc_sync.sink.numbers import exact, reads_back
 
 
 class MappingError(TerminalError):

@@ -22,8 +22,8 @@ from cdc_sync.documents.fields import (
     plan_of,
     soft_deleted,
 )
+from cdc_sync.documents.ids import document_id
 from cdc_sync.events.model import ChangeEvent
-from cdc_sync.sink.ids import document_id
 
 
 @dataclass(slots=True)  # not frozen: a frozen instance is three times dearer to build

@@ -1,5 +1,5 @@
 """Documents as the bytes sent to Meilisearch: compact UTF-8 JSON, `Exact` floats spelled
-so that Meilisearch holds the same double (`sink.numbers`)."""
+so that Meilisearch holds the same double (`documents.numbers`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from cdc_sync.sink.numbers import Exact, spelling
+from cdc_sync.documents.numbers import Exact, spelling
 
 
 def _spelled(value: Any) -> orjson.Fragment:

@@ -1,7 +1,7 @@
 """Key values from text and JSON back to the values the driver fetches for a key column.
 
 Keys travel as JSON: the triggers log them with the database's JSON function,
-and document ids hold them as text (`cdc_sync.sink.ids`). To bind them in a
+and document ids hold them as text (`cdc_sync.documents.ids`). To bind them in a
 query and to match them with the rows read back (`images.match_key`), they
 are turned back into the Python type the driver returns for the column.
 """
@@ -66,7 +66,7 @@ def typed_value(column: Column[Any], value: Any) -> Any:
 
 
 def id_value(column: Column[Any], value: int | str) -> Any:
-    """One part of a document id (`cdc_sync.sink.ids.key_values`) as a bind value of
+    """One part of a document id (`cdc_sync.documents.ids.key_values`) as a bind value of
     `column`'s type; ValueError when the text is not such a value.
 
     Ids hold numbers as their digits (past 2**53, and every pass-through id, as

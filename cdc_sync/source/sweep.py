@@ -24,10 +24,10 @@ import meilisearch
 from sqlalchemy import Engine
 
 from cdc_sync import metrics
+from cdc_sync.documents.ids import key_values
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.encode import encode
 from cdc_sync.kafka.producer import Producer
-from cdc_sync.sink.ids import key_values
 from cdc_sync.sink.indexes import document_ids
 from cdc_sync.sink.meili import classify
 from cdc_sync.source.dialect import Dialect

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdc_sync.sink.numbers import held
+from cdc_sync.documents.numbers import held
 
 EXAMPLES = 5
 
@@ -18,7 +18,7 @@ def normalise(value: Any) -> Any:
     """A type-stable form: integral floats become ints (1.0 and 1 are the same JSON number).
 
     A float is taken as the double Meilisearch holds for it: the same double,
-    except for the rare ones no JSON spelling brings there (see sink/numbers.py).
+    except for the rare ones no JSON spelling brings there (see documents/numbers.py).
     """
     if isinstance(value, float):
         value = held(value) if math.isfinite(value) else value

@@ -19,9 +19,9 @@ from typing import Any
 import meilisearch
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from cdc_sync.documents.ids import document_id
 from cdc_sync.events.encode import encode_key, encode_value
 from cdc_sync.events.model import ChangeEvent
-from cdc_sync.sink.ids import document_id
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,15 +19,15 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cdc_sync.config import load_settings
+from cdc_sync.documents.numbers import exact as exact_float
+from cdc_sync.documents.numbers import held, reads_back
 from cdc_sync.documents.serialise import dumps
 from cdc_sync.kafka.admin import ensure_topics
-from cdc_sync.sink.numbers import exact as exact_float
-from cdc_sync.sink.numbers import held, reads_back
 from tests.conftest import unique
 from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import index_documents, produce_raw
+from tests.unit.test_documents_numbers import random_doubles
 from tests.unit.test_events_numbers import GOLDEN, debezium_decimal, exact
-from tests.unit.test_sink_numbers import random_doubles
 
 pytestmark = pytest.mark.stack
 

@@ -7,6 +7,7 @@ import pytest
 
 from cdc_sync.config import TableSettings
 from cdc_sync.documents.fields import MappingError
+from cdc_sync.documents.ids import document_id
 from cdc_sync.documents.mapping import (
     Delete,
     Upsert,
@@ -15,7 +16,6 @@ from cdc_sync.documents.mapping import (
     operation_for_row,
 )
 from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
-from cdc_sync.sink.ids import document_id
 
 ROW = {
     "ID": Decimal("7"),

@@ -18,11 +18,11 @@ import pytest
 
 from cdc_sync.config import TableSettings
 from cdc_sync.documents.mapping import Upsert, document_for_row, operation_for_event
+from cdc_sync.documents.numbers import Exact
 from cdc_sync.events.decode import decode_record
 from cdc_sync.events.encode import encode_key, encode_value
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.values import decimal_to_json, row_to_json
-from cdc_sync.sink.numbers import Exact
 
 NINES_38 = "9" * 38
 GOLDEN: list[tuple[str, Any]] = [
@@ -226,7 +226,7 @@ def test_integer_fields_refuse_to_round(source: str) -> None:
 
 
 def test_keys_get_the_same_id_from_relay_and_bootstrap() -> None:
-    from cdc_sync.sink.ids import document_id
+    from cdc_sync.documents.ids import document_id
 
     for source, _ in GOLDEN:
         relay_key = row_to_json({"K": Decimal(source)})["K"]

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from cdc_sync.sink.ids import PREFIX, InvalidKey, document_id, key_values
+from cdc_sync.documents.ids import PREFIX, InvalidKey, document_id, key_values
 
 
 @pytest.mark.parametrize("value", [42, "abc", "A-b_9", Decimal("7"), 7.0])

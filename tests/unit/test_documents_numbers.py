@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
+from cdc_sync.documents.numbers import Exact, exact, held, meilisearch_reads, reads_back, spelling
 from cdc_sync.documents.serialise import dumps
-from cdc_sync.sink.numbers import Exact, exact, held, meilisearch_reads, reads_back, spelling
 
 
 def read(text: str) -> float:
