@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import meilisearch
@@ -77,17 +74,6 @@ def document_count(client: meilisearch.Client, uid: str) -> int:
         return int(client.index(uid).get_stats().number_of_documents)
     except meilisearch.errors.MeilisearchApiError:
         return 0
-
-
-def cli(config: Path, *args: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
-    """`cdc-sync --config … ARGS` in the background; stderr to `log`, `env` added."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "cdc_sync", "--config", str(config), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        env={**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json", **env},
-        cwd=ROOT,
-    )
 
 
 def wait_index_equals_source(

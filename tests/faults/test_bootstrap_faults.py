@@ -17,7 +17,6 @@ from cdc_sync.bootstrap.run import staging_uid
 from tests.conftest import unique
 from tests.faults.proxy import HttpProxy, Request, Rule, TcpProxy
 from tests.faults.support import (
-    cli,
     document_count,
     execute,
     index_docs,
@@ -25,7 +24,7 @@ from tests.faults.support import (
     restart,
     source_docs,
 )
-from tests.integration.cli_support import run_cli
+from tests.integration.cli_support import run_cli, start_cli
 from tests.integration.consumer_support import wait_for
 
 ROWS = 20_000
@@ -111,7 +110,7 @@ def test_bootstrap_survives_a_postgresql_restart(
     draining = meili_proxy.add(Rule("hold", lambda r: drains(r, index_uid), hold_s=4, times=1))
     log = tmp_path / "bootstrap.log"
     pg_proxy.delay(READ_DELAY_S)
-    child = cli(config, "bootstrap", "--batch-size", BATCH, log=log)
+    child = start_cli(config, "bootstrap", "--batch-size", BATCH, log=log)
     try:
         loading(meili, index_uid, cut_at(seed), child)
         restart("postgres")
@@ -147,7 +146,7 @@ def test_bootstrap_fails_cleanly_when_the_source_is_lost(
     execute(pg_url, f"UPDATE {name} SET title = 'new', n = n + 1")
     log = tmp_path / "bootstrap.log"
     pg_proxy.delay(READ_DELAY_S)
-    child = cli(config, "bootstrap", "--batch-size", BATCH, log=log)
+    child = start_cli(config, "bootstrap", "--batch-size", BATCH, log=log)
     try:
         loading(meili, index_uid, cut_at(seed), child)
         pg_proxy.refuse()
@@ -200,7 +199,7 @@ def test_bootstrap_when_meilisearch_goes_away(
     execute(sqlite_url, f"UPDATE {name} SET title = 'new', n = n + 1")
     draining = meili_proxy.add(Rule("hold", lambda r: drains(r, index_uid), hold_s=2, times=1))
     log = tmp_path / "bootstrap.log"
-    child = cli(config, "bootstrap", "--batch-size", BATCH, log=log)
+    child = start_cli(config, "bootstrap", "--batch-size", BATCH, log=log)
     try:
         if when == "loading":
             loading(meili, index_uid, int(ROWS * random.Random(seed).uniform(0.1, 0.6)), child)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +25,7 @@ from cdc_sync.source.database import create_source_engine
 from cdc_sync.state.records import Lease
 from cdc_sync.state.store import StateStore
 from tests.faults.proxy import HttpProxy, Rule
-from tests.integration.cli_support import run_cli
+from tests.integration.cli_support import cli_command, run_cli
 from tests.integration.consumer_support import ConsumerProcess, produce, wait_for
 from tests.integration.test_bootstrap import all_docs, index_uids, make_items, table_config
 
@@ -110,7 +109,7 @@ def test_a_stopped_bootstrap_frees_its_table_for_consumers_and_reruns(
     env = {**os.environ, "CDC_SYNC__MEILISEARCH__URL": f"http://{meili_proxy.address}"}
     with ConsumerProcess(config, tmp_path / "consumer.log") as consumer:
         child = subprocess.Popen(
-            [sys.executable, "-m", "cdc_sync", "--config", str(config), "bootstrap"],
+            cli_command(config, "bootstrap"),
             stdout=subprocess.DEVNULL,
             stderr=(tmp_path / "bootstrap.log").open("wb"),
             env=env,

@@ -22,13 +22,12 @@ from tests.faults.plans import TCP_FAULTS, Episode, plan, stream_through
 from tests.faults.proxy import TcpProxy
 from tests.faults.support import (
     Application,
-    cli,
     execute,
     make_table,
     restart,
     wait_index_equals_source,
 )
-from tests.integration.cli_support import run_cli
+from tests.integration.cli_support import run_cli, start_cli
 from tests.integration.consumer_support import (
     ConsumerProcess,
     Stream,
@@ -96,7 +95,7 @@ def test_relay_and_consumer_through_a_broker_restart(
     watched = {t: indexes[t] for t in ("ITEMS", "LINES")}
     watch = CommitWatch(ledger, meili, kafka.bootstrap_servers, kafka.group_id, watched)
     rng = random.Random(seed)
-    relay = cli(config, "relay", log=tmp_path / "relay.log")
+    relay = start_cli(config, "relay", log=tmp_path / "relay.log")
     application = Application(pg_url, name, seed, first_id=301)
     with ConsumerProcess(config, tmp_path / "consumer.log") as consumer:
         try:

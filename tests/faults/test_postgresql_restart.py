@@ -14,13 +14,12 @@ import pytest
 from tests.conftest import unique
 from tests.faults.support import (
     Application,
-    cli,
     execute,
     make_table,
     restart,
     wait_index_equals_source,
 )
-from tests.integration.cli_support import run_cli
+from tests.integration.cli_support import run_cli, start_cli
 
 ROWS = 300
 
@@ -50,8 +49,8 @@ def test_relay_and_consumer_ride_out_postgresql_restarts(
     execute(
         pg_url, f"INSERT INTO {name} SELECT i, 'row ' || i, 0 FROM generate_series(1, {ROWS}) i"
     )
-    relay = cli(config, "relay", log=tmp_path / "relay.log")
-    consumer = cli(config, "consume", log=tmp_path / "consumer.log")
+    relay = start_cli(config, "relay", log=tmp_path / "relay.log")
+    consumer = start_cli(config, "consume", log=tmp_path / "consumer.log")
     application = Application(pg_url, name, seed, first_id=ROWS + 1)
     try:
         application.start()

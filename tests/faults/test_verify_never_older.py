@@ -22,10 +22,10 @@ from sqlalchemy import create_engine, text
 
 from cdc_sync.config import load_settings
 from tests.faults.proxy import HttpProxy
-from tests.integration.relay_helpers import cli
+from tests.integration.cli_support import run_cli, start_cli
 from tests.integration.test_bootstrap import all_docs, make_items, table_config
 from tests.integration.test_verify_continuous import drift_of_passes
-from tests.integration.verify_support import start, stop_all, verify_pass, wait_for
+from tests.integration.verify_support import stop_all, verify_pass, wait_for
 
 KEYS = range(1, 41)
 COLD = range(21, 41)
@@ -71,8 +71,8 @@ def test_no_document_goes_back_to_an_older_image_while_repairs_race_the_stream(
         state={"url": load_settings(config).state.url},
     )
     if capture == "trigger":
-        assert cli(config, "source", "install").returncode == 0
-    assert cli(config, "bootstrap").returncode == 0
+        assert run_cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "bootstrap").returncode == 0
     versions = iter(range(1, 10**9))
     lock = threading.Lock()
     done = threading.Event()
@@ -109,9 +109,9 @@ def test_no_document_goes_back_to_an_older_image_while_repairs_race_the_stream(
 
     meili_proxy.delay(0.05)
     services = [
-        start(slowed, "consume"),
-        start(config, "relay"),
-        start(config, "verify", "--continuous"),
+        start_cli(slowed, "consume"),
+        start_cli(config, "relay"),
+        start_cli(config, "verify", "--continuous"),
     ]
     threads = [threading.Thread(target=writer), threading.Thread(target=watch)]
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from typing import Any, ClassVar
 
 import meilisearch
 from sqlalchemy import Engine, create_engine, text
+
+from tests.integration.cli_support import start_cli
 
 DDL = [
     "CREATE TABLE cases (id INTEGER PRIMARY KEY, title VARCHAR(80), status VARCHAR(10), "
@@ -260,17 +261,10 @@ class Mixer:
         self.counts[kind] += 1
 
 
-def cli(config: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "cdc_sync", "--config", str(config), *args]
-
-
 @contextmanager
 def services(config: Path, *commands: str) -> Iterator[list[subprocess.Popen[bytes]]]:
     """The relay and consumer as the real long-running services; SIGTERM afterwards."""
-    started = [
-        subprocess.Popen(cli(config, c), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for c in commands or ("relay", "consume")
-    ]
+    started = [start_cli(config, c) for c in commands or ("relay", "consume")]
     try:
         yield started
     finally:

@@ -9,7 +9,6 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from cdc_sync.documents.ids import document_id
 from cdc_sync.events.encode import encode_key, encode_value
 from cdc_sync.events.model import ChangeEvent
+from tests.integration.cli_support import cli_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -239,7 +239,7 @@ class ConsumerProcess:
         self.log = log
         env = {**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json", **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cdc_sync", "--config", str(config), command, *args],
+            cli_command(config, command, *args),
             stdout=subprocess.DEVNULL,
             stderr=log.open("ab"),
             env=env,

@@ -11,8 +11,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ import tomli_w
 from sqlalchemy import Engine, create_engine, text
 
 from tests.conftest import unique
+from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import ConsumerProcess, wait_for
 
 HTTP_PORT_ENV = "CDC_TEST_HTTP_PORT"
@@ -49,16 +48,8 @@ class LivePipeline:
             return 0
         return int(stats.number_of_documents)
 
-    def cli(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "cdc_sync", "--config", str(self.config), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-        )
-
     def status(self) -> dict[str, Any]:
-        done = self.cli("status", "--json")
+        done = run_cli(self.config, "status", "--json")
         assert done.returncode == 0, done.stderr
         return dict(json.loads(done.stdout))
 
@@ -130,7 +121,7 @@ def live_pipeline(
     consumer = ConsumerProcess(config, tmp / "consume.log")
     pipeline = LivePipeline(config, engine, meili, indexes, consumer)
     try:
-        installed = pipeline.cli("source", "install")
+        installed = run_cli(pipeline.config, "source", "install")
         assert installed.returncode == 0, installed.stderr
         pipeline.sql("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 5) g")
         pipeline.sql(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,22 +11,14 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-
-def cli(config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Any:
-    return subprocess.run(
-        [sys.executable, "-m", "cdc_sync", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
+from tests.integration.cli_support import cli_command
 
 
 def relays_at_once(config: Path, n: int = 2) -> list[str]:
     """`relay --once` in `n` processes started together; their outputs, once all exited 0."""
     relays = [
         subprocess.Popen(
-            [sys.executable, "-m", "cdc_sync", "--config", str(config), "relay", "--once"],
+            cli_command(config, "relay", "--once"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -20,14 +20,9 @@ from cdc_sync.config import load_settings
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine
 from cdc_sync.state.store import StateStore
+from tests.integration.cli_support import run_cli
 
 ROWS = 50_000
-
-
-def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cdc_sync", *args], capture_output=True, text=True, timeout=timeout
-    )
 
 
 def make_items(url: str, rows: int, start: int = 1, title: str = "item") -> None:
@@ -86,7 +81,7 @@ def test_fifty_thousand_rows_exactly_then_verify_in_sync(
             table_config(index_uid, filter="STATUS <> 'DRAFT'", settings={"filterable": ["status"]})
         ],
     )
-    done = run_cli("--config", str(config), "bootstrap")
+    done = run_cli(config, "bootstrap")
     assert done.returncode == 0, done.stderr
     expected = ROWS - ROWS // 50
     assert f"{expected} rows, {expected} documents" in done.stdout
@@ -103,11 +98,11 @@ def test_fifty_thousand_rows_exactly_then_verify_in_sync(
     assert meili.index(index_uid).get_settings()["filterableAttributes"] == ["status"]
     assert staging_uid(index_uid) not in index_uids(meili)
 
-    checked = run_cli("--config", str(config), "verify")
+    checked = run_cli(config, "verify")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "in sync" in checked.stdout
 
-    status = run_cli("--config", str(config), "status", "--json")
+    status = run_cli(config, "status", "--json")
     assert '"status": "succeeded"' in status.stdout
 
 
@@ -135,11 +130,11 @@ def test_postgres_composite_key_and_empty_table(
         ],
     )
     try:
-        done = run_cli("--config", str(config), "bootstrap", "--batch-size", "97")
+        done = run_cli(config, "bootstrap", "--batch-size", "97")
         assert done.returncode == 0, done.stderr
         assert meili.index(index_uid).get_stats().number_of_documents == 1500
         assert meili.index(f"{index_uid}_empty").get_stats().number_of_documents == 0
-        assert run_cli("--config", str(config), "verify").returncode == 0
+        assert run_cli(config, "verify").returncode == 0
     finally:
         meili.delete_index(f"{index_uid}_empty")
 
@@ -149,7 +144,7 @@ def test_searches_return_the_old_index_until_the_swap(
 ) -> None:
     make_items(sqlite_url, 2000, title="old")
     config = make_config(sqlite_url, tables=[table_config(index_uid)])
-    assert run_cli("--config", str(config), "bootstrap").returncode == 0
+    assert run_cli(config, "bootstrap").returncode == 0
     engine = create_engine(sqlite_url)
     with engine.begin() as conn:
         conn.execute(text("UPDATE ITEMS SET TITLE = REPLACE(TITLE, 'old', 'new')"))
@@ -193,13 +188,13 @@ def test_second_bootstrap_is_refused_naming_the_holder(
     config = make_config(sqlite_url, tables=[table_config(index_uid)])
     job = bootstrap_job(load_settings(config), config)
     refused: list[subprocess.CompletedProcess[str]] = []
-    job.hooks = {"loaded": lambda: refused.append(run_cli("--config", str(config), "bootstrap"))}
+    job.hooks = {"loaded": lambda: refused.append(run_cli(config, "bootstrap"))}
     job.run()
     assert refused[0].returncode == 1
     assert f"held by test-holder-{os.getpid()}" in refused[0].stderr
     assert "run 1" in refused[0].stderr
     # Once the first run is over, the table is free again.
-    assert run_cli("--config", str(config), "bootstrap").returncode == 0
+    assert run_cli(config, "bootstrap").returncode == 0
 
 
 def test_kill_minus_nine_then_rerun_is_exact_and_leaves_no_staging(
@@ -241,11 +236,11 @@ def test_kill_minus_nine_then_rerun_is_exact_and_leaves_no_staging(
     assert staging in index_uids(meili)  # the crash left it behind
 
     time.sleep(2.5)  # the dead run's lease expires
-    done = run_cli("--config", str(config), "bootstrap")
+    done = run_cli(config, "bootstrap")
     assert done.returncode == 0, done.stderr
     assert staging not in index_uids(meili)
     assert set(all_docs(meili, index_uid)) == {str(i) for i in range(1, 30_001)}
-    assert run_cli("--config", str(config), "verify").returncode == 0
+    assert run_cli(config, "verify").returncode == 0
 
 
 def test_unmappable_rows_are_recorded_and_the_rest_loaded(
@@ -260,11 +255,11 @@ def test_unmappable_rows_are_recorded_and_the_rest_loaded(
     engine.dispose()
     fields = {"ID": "id_", "TITLE": "title", "STATUS": {"name": "flag", "type": "boolean"}}
     config = make_config(sqlite_url, tables=[table_config(index_uid, fields=fields)])
-    done = run_cli("--config", str(config), "bootstrap")
+    done = run_cli(config, "bootstrap")
     assert done.returncode == 0, done.stderr
     assert "98 documents" in done.stdout and "2 failures" in done.stdout
     assert "3" not in all_docs(meili, index_uid)
-    status = run_cli("--config", str(config), "status")
+    status = run_cli(config, "status")
     assert "failures=2" in status.stdout and "failed 3: column STATUS" in status.stdout
 
 
@@ -283,12 +278,12 @@ def test_documents_meilisearch_refuses_are_isolated_and_recorded_the_rest_loaded
     fields = {"ID": "id_", "TITLE": "title", "GEO": "_geo"}
     table = table_config(index_uid, fields=fields, settings={"filterable": ["_geo"]})
     config = make_config(sqlite_url, tables=[table])
-    done = run_cli("--config", str(config), "bootstrap", "--batch-size", "1000")
+    done = run_cli(config, "bootstrap", "--batch-size", "1000")
     assert done.returncode == 0, done.stderr
     assert "4998 documents" in done.stdout and "2 failures" in done.stdout, done.stdout
     loaded = all_docs(meili, index_uid)
     assert len(loaded) == 4998 and "3" not in loaded and "4001" not in loaded
-    status = run_cli("--config", str(config), "status")
+    status = run_cli(config, "status")
     assert "failures=2" in status.stdout and "failed 3: meilisearch:" in status.stdout
 
 
@@ -303,10 +298,10 @@ def test_source_unreachable_exits_3_and_leaves_the_live_index(
         tables=[table_config(index_uid)],
         source={"connect_timeout_s": 1},
     )
-    done = run_cli("--config", str(config), "bootstrap")
+    done = run_cli(config, "bootstrap")
     assert done.returncode == 3, done.stderr
     assert "source database unavailable" in done.stderr
     assert "secret-pw" not in done.stderr + done.stdout
     assert all_docs(meili, index_uid) == {"1": {"id": "1", "title": "live"}}
-    status = run_cli("--config", str(config), "status")
+    status = run_cli(config, "status")
     assert "bootstrap ITEMS failed" in status.stdout

@@ -8,7 +8,6 @@ import importlib.util
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from cdc_sync.bootstrap.run import staging_uid
 from cdc_sync.config import load_settings
 from cdc_sync.errors import DependencyUnavailable
 from cdc_sync.kafka.reader import end_offsets
+from tests.integration.cli_support import run_cli, start_cli
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("cdc_sync.consumer.service") is None
@@ -33,21 +33,13 @@ pytestmark = pytest.mark.skipif(
 INITIAL = 4000
 
 
-def cli(config: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "cdc_sync", "--config", str(config), *args]
-
-
 @pytest.fixture
 def services() -> Iterator[Callable[[Path], None]]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(config: Path) -> None:
         for command in ("relay", "consume"):
-            started.append(
-                subprocess.Popen(
-                    cli(config, command), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-                )
-            )
+            started.append(start_cli(config, command))
 
     yield start
     for process in started:
@@ -149,16 +141,14 @@ def test_index_equals_source_after_catch_up(
         tables=[{"name": table.upper(), "primary_key": ["ID"], "index": index_uid}],
         relay={"poll_interval_ms": 50},
     )
-    installed = subprocess.run(cli(config, "source", "install"), capture_output=True, text=True)
+    installed = run_cli(config, "source", "install")
     assert installed.returncode == 0, installed.stderr
     services(config)
 
     writer = Writer(url, table, seed)
     writer.start()
     wait_for_events(config)  # the relay is publishing: changes flow before, during and after
-    done = subprocess.run(
-        cli(config, "bootstrap", "--batch-size", "250"), capture_output=True, text=True, timeout=180
-    )
+    done = run_cli(config, "bootstrap", "--batch-size", "250")
     time.sleep(0.5)
     writer.stop.set()
     writer.join(10)

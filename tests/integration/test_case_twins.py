@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import create_engine
 
 from tests.conftest import unique
+from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import index_documents
 from tests.integration.postgres_support import run
-from tests.integration.relay_helpers import cli
 
 pytestmark = pytest.mark.stack
 
@@ -36,7 +36,7 @@ def test_case_twins_are_refused_at_start_and_kept_apart_with_fields(
     try:
         refused = make_config(pg_url, tables=[entry])
         for command, where in ((["source", "install"], "tables[0]"), (["bootstrap"], "tables")):
-            done = cli(refused, *command)
+            done = run_cli(refused, *command)
             assert done.returncode == 2, done.stdout + done.stderr
             assert f"{where} ({table}).fields: columns name and Name" in done.stderr
         found = re.search(r"fields = (\{[^}]*\})", done.stderr)
@@ -44,18 +44,18 @@ def test_case_twins_are_refused_at_start_and_kept_apart_with_fields(
         fields = tomllib.loads(f"fields = {found.group(1)}")["fields"]
 
         config = make_config(pg_url, tables=[{**entry, "fields": fields}])
-        assert cli(config, "source", "install").returncode == 0
+        assert run_cli(config, "source", "install").returncode == 0
         run(engine, f"UPDATE {table} SET name = 'unquoted 2', \"Name\" = 'quoted 2' WHERE id = 1")
         run(engine, f"INSERT INTO {table} VALUES (2, 'two', 'Two')")
         for command in (["relay", "--once"], ["consume", "--until-caught-up"]):
-            done = cli(config, *command)
+            done = run_cli(config, *command)
             assert done.returncode == 0, done.stdout + done.stderr
         streamed = index_documents(meili, table)
         assert {k: (d["name"], d["Name"]) for k, d in streamed.items()} == {
             "1": ("unquoted 2", "quoted 2"),
             "2": ("two", "Two"),
         }
-        done = cli(config, "bootstrap")
+        done = run_cli(config, "bootstrap")
         assert done.returncode == 0, done.stdout + done.stderr
         assert index_documents(meili, table) == streamed
     finally:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cdc_sync", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+from tests.integration.cli_support import run_cli
 
 
 def make_table(url: str) -> None:
@@ -30,7 +20,7 @@ def make_table(url: str) -> None:
 def test_check_all_ok(make_config: Callable[..., Path], sqlite_url: str) -> None:
     make_table(sqlite_url)
     config = make_config(sqlite_url, tables=[{"name": "CRASIVTTST", "primary_key": ["ID"]}])
-    done = run_cli("--config", str(config), "check")
+    done = run_cli(config, "check")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert [line.split()[:2] for line in lines] == [
@@ -49,7 +39,7 @@ def test_check_reports_each_broken_component(
         tables=[{"name": "MISSING_TABLE", "primary_key": ["ID"]}],
         meilisearch={"api_key": "wrong-key-0123456789"},
     )
-    done = run_cli("--config", str(config), "check", "--json")
+    done = run_cli(config, "check", "--json")
     assert done.returncode == 3, done.stdout + done.stderr
     import json
 
@@ -66,7 +56,7 @@ def test_unreachable_kafka_fails_with_exit_3(
 ) -> None:
     make_table(sqlite_url)
     config = make_config(sqlite_url, kafka={"bootstrap_servers": "127.0.0.1:1"})
-    done = run_cli("--config", str(config), "check")
+    done = run_cli(config, "check")
     assert done.returncode == 3
     assert "kafka" in done.stdout and "FAIL" in done.stdout
 
@@ -77,7 +67,7 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
         '[source]\nurl = "sqlite:///x.db"\n[kafka]\nbootstrap_servers = "x:1"\npartitions = "six"\n'
         '[meilisearch]\nurl = "http://x"\n[[tables]]\nname = "A B"\nprimary_key = ["ID"]\n'
     )
-    done = run_cli("--config", str(config), "check")
+    done = run_cli(config, "check")
     assert done.returncode == 2
     assert "error: kafka.partitions:" in done.stderr
     assert "error: tables[0].name: 'A B' is not a plain SQL identifier" in done.stderr
@@ -91,14 +81,14 @@ def test_secret_in_url_never_printed(tmp_path: Path) -> None:
         '[kafka]\nbootstrap_servers = "127.0.0.1:1"\n'
         '[meilisearch]\nurl = "http://127.0.0.1:1"\napi_key = "meili-secret-key"\n'
     )
-    done = run_cli("--config", str(config), "check")
+    done = run_cli(config, "check")
     assert done.returncode == 3
     output = done.stdout + done.stderr
     assert "hunter2-secret" not in output and "meili-secret-key" not in output
 
 
 def test_help_lists_commands() -> None:
-    done = run_cli("--help")
+    done = run_cli(None, "--help")
     assert done.returncode == 0
     assert "check" in done.stdout
 
@@ -108,7 +98,7 @@ def test_missing_sqlite_file_is_reported_not_created(
 ) -> None:
     missing = tmp_path / "nope.db"
     config = make_config(f"sqlite:///{missing}")
-    done = run_cli("--config", str(config), "check")
+    done = run_cli(config, "check")
     assert done.returncode == 3
     assert "does not exist" in done.stdout
     assert not missing.exists()
@@ -144,7 +134,7 @@ def test_check_tells_flattened_debezium_topics_and_the_registry(
             (topics["BEATING"], b'{"serverName": "x"}', b'{"ts_ms": 1700000000000}'),
         ],
     )
-    done = run_cli("--config", str(config), "check", "--json")
+    done = run_cli(config, "check", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     outcome = {o["component"]: o for o in json.loads(done.stdout)}
     assert outcome["registry"]["ok"] is True
@@ -165,7 +155,7 @@ def test_check_tells_flattened_debezium_topics_and_the_registry(
             "holds": "no row changes",
         },
     }
-    done = run_cli("--config", str(config), "check")
+    done = run_cli(config, "check")
     assert done.returncode == 0, done.stdout + done.stderr
     text = done.stdout
     assert f"FLAT: topic {topics['FLAT']} exists: flattened rows (ExtractNewRecordState)" in text
@@ -196,7 +186,7 @@ def test_check_names_a_topic_that_differs_from_the_expected_one_only_in_case(
     expected = settings.topic_of(settings.tables[0])
     actual = f"{settings.kafka.topic_prefix}.public.items"
     ensure_topics(settings.kafka, [actual])
-    done = run_cli("--config", str(config), "check", "--json")
+    done = run_cli(config, "check", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     [listed] = {o["component"]: o for o in json.loads(done.stdout)}["topics"]["topics"]
     assert listed == {
@@ -206,7 +196,7 @@ def test_check_names_a_topic_that_differs_from_the_expected_one_only_in_case(
         "holds": None,
         "similar": [actual],
     }
-    done = run_cli("--config", str(config), "check")
+    done = run_cli(config, "check")
     assert f"does not exist yet, but {actual} does" in done.stdout
     assert f'topic = "{actual}"' in done.stdout
 
@@ -218,5 +208,5 @@ def test_check_finds_a_postgresql_table_named_in_capitals(
     as configured (`CRASIVTTST`), so must check."""
     make_table(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
     config = make_config(pg_url, tables=[{"name": "CRASIVTTST", "primary_key": ["ID"]}])
-    done = run_cli("--config", str(config), "check")
+    done = run_cli(config, "check")
     assert done.returncode == 0, done.stdout + done.stderr

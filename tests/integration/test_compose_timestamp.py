@@ -14,6 +14,7 @@ import meilisearch
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.integration.cli_support import run_cli
 from tests.integration.compose_support import (
     Mixer,
     cases_table,
@@ -23,7 +24,6 @@ from tests.integration.compose_support import (
     services,
     wait_equal,
 )
-from tests.integration.relay_helpers import cli
 
 pytestmark = pytest.mark.stack
 
@@ -92,7 +92,7 @@ def test_changes_of_any_table_rebuild_their_parents_and_the_sweep_removes_hard_d
             f"\n[seed {seed}] {dict(mixer.counts)}; hard delete gone after "
             f"{time.monotonic() - deleted_at:.1f}s (sweep every {SWEEP_S}s)"
         )
-    status = json.loads(cli(config, "status", "--json", "--limit", "50").stdout)
+    status = json.loads(run_cli(config, "status", "--json", "--limit", "50").stdout)
     sweeps = [r for r in status["runs"] if r["kind"] == "sweep" and r["status"] == "succeeded"]
     assert sweeps, status["runs"]
     assert any(r["details"]["deleted"] >= 1 for r in sweeps)

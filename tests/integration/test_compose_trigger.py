@@ -16,6 +16,7 @@ import meilisearch
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.integration.cli_support import run_cli
 from tests.integration.compose_support import (
     Mixer,
     cases_table,
@@ -26,7 +27,6 @@ from tests.integration.compose_support import (
     services,
     wait_equal,
 )
-from tests.integration.relay_helpers import cli
 
 pytestmark = pytest.mark.stack
 
@@ -48,7 +48,7 @@ def source(source_url: str) -> Iterator[Engine]:
 
 
 def ok(config: Path, *args: str) -> str:
-    done = cli(config, *args)
+    done = run_cli(config, *args)
     assert done.returncode == 0, done.stderr
     return str(done.stdout)
 
@@ -79,7 +79,7 @@ def test_random_mixes_keep_every_document_equal_to_its_tables(
         mixer.counts.clear()
         background = threading.Thread(target=lambda: [mixer.step() for _ in range(150)])
         background.start()
-        bootstrap = cli(config, "bootstrap", "--batch-size", "16")
+        bootstrap = run_cli(config, "bootstrap", "--batch-size", "16")
         background.join()
         assert bootstrap.returncode == 0, bootstrap.stderr
         after_bootstrap = wait_equal(meili, index_uid, source)
@@ -91,7 +91,7 @@ def test_random_mixes_keep_every_document_equal_to_its_tables(
         [{"id": i, "title": "damaged", "notes": []} for i in damaged[1:]]
     )
     meili.wait_for_task(task.task_uid)
-    assert cli(config, "verify").returncode == 1
+    assert run_cli(config, "verify").returncode == 1
     ok(config, "verify", "--repair")
     assert index_docs(meili, index_uid) == from_tables(source)
     with capsys.disabled():

@@ -18,6 +18,7 @@ from confluent_kafka import Consumer
 from cdc_sync.config import Settings, load_settings
 from cdc_sync.kafka.admin import admin_client, ensure_topics
 from tests.conftest import unique
+from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import (
     ConsumerProcess,
     PrivateMeilisearch,
@@ -138,13 +139,8 @@ def test_10k_events_give_the_exact_final_state_and_zero_lag(
     lags = describe_lags(kafka_bin, setup.bootstrap, setup.group)
     assert set(lags) == set(setup.ends())
     assert set(lags.values()) == {"0"}
-    lag = subprocess.run(
-        [".venv/bin/python", "-m", "cdc_sync", "--config", str(setup.config), "lag", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    lag = run_cli(setup.config, "lag", "--json", timeout_s=60)
+    assert lag.returncode == 0, lag.stderr
     assert json.loads(lag.stdout)["total_lag"] == 0
 
 

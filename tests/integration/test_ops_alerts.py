@@ -18,6 +18,7 @@ from confluent_kafka import Producer
 
 from cdc_sync.config import load_settings
 from tests.conftest import unique
+from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import ConsumerProcess, wait_for
 from tests.integration.live_pipeline import LivePipeline, live_pipeline
 from tests.integration.prometheus_support import (
@@ -145,7 +146,7 @@ def test_every_dashboard_panel_query_returns_series(scraped: Scraped) -> None:
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
     producer.produce(items, key=b'{"ID": 999}', value=b"not an event")  # a dead letter
     assert producer.flush(30) == 0
-    verified = live.cli("verify")
+    verified = run_cli(live.config, "verify")
     assert verified.returncode in (0, 1), verified.stderr
 
     def answered(expr: str) -> bool:

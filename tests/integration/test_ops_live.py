@@ -11,6 +11,7 @@ from typing import Any
 import meilisearch
 import pytest
 
+from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import wait_for
 from tests.integration.live_pipeline import LivePipeline, live_pipeline
 
@@ -58,9 +59,9 @@ def test_status_shows_each_table_from_a_separate_process(
 
     live.start_relay(tmp_path / "relay.log")
     wait_for(lambda: live.documents("ITEMS") == 5 and live.documents("NOTES") == 3, 180, "sync")
-    verified = live.cli("verify")
+    verified = run_cli(live.config, "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    loaded = live.cli("bootstrap", "--table", "ITEMS")
+    loaded = run_cli(live.config, "bootstrap", "--table", "ITEMS")
     assert loaded.returncode == 0, loaded.stderr
 
     def reported() -> bool:  # each service reports every 5 s, counted from its own start
@@ -86,7 +87,7 @@ def test_status_shows_each_table_from_a_separate_process(
     assert items["bootstrap"]["status"] == "succeeded"
     assert items["bootstrap"]["summary"] == "5 documents (swap)"
 
-    shown = live.cli("status")
+    shown = run_cli(live.config, "status")
     assert shown.returncode == 0
     print(shown.stdout)  # the closing note quotes a live run
     for text in ("ITEMS  (trigger", "NOTES  (timestamp", "change → searchable p50", "watermark"):

@@ -12,7 +12,7 @@ import meilisearch
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.integration.relay_helpers import cli
+from tests.integration.cli_support import run_cli
 
 pytestmark = [
     pytest.mark.stack,
@@ -70,15 +70,15 @@ def test_random_mutations_end_with_the_index_equal_to_the_table(
         "filter": "status <> 'DRAFT'",
     }
     config = make_config(sqlite_url, tables=[table])
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     rng = random.Random(4)
     live: set[int] = set()
     next_id = [1]
     for _ in range(3):
         mutate(engine, rng, live, next_id, 150)
-        done = cli(config, "relay", "--once")
+        done = run_cli(config, "relay", "--once")
         assert done.returncode == 0, done.stderr
-    done = cli(config, "consume", "--until-caught-up", timeout=180)
+    done = run_cli(config, "consume", "--until-caught-up", timeout_s=180)
     assert done.returncode == 0, done.stderr
 
     with engine.connect() as conn:
@@ -115,24 +115,24 @@ def test_a_truncate_captured_by_the_trigger_clears_the_index_in_order(
         conn.execute(text("CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT, status TEXT)"))
     table = {"name": "ITEMS", "primary_key": ["ID"], "index": index_uid}
     config = make_config(pg_url, tables=[table])
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
 
     def write(*statements: str) -> None:
         with engine.begin() as conn:
             for statement in statements:
                 conn.execute(text(statement))
-        done = cli(config, "relay", "--once")
+        done = run_cli(config, "relay", "--once")
         assert done.returncode == 0, done.stderr
 
     write(*(f"INSERT INTO items VALUES ({i}, 'before {i}', 'OK')" for i in range(1, 41)))
-    done = cli(config, "consume", "--until-caught-up", timeout=180)
+    done = run_cli(config, "consume", "--until-caught-up", timeout_s=180)
     assert done.returncode == 0, done.stderr
     write(
         "UPDATE items SET title = 'changed' WHERE id <= 10",
         "TRUNCATE items",
         *(f"INSERT INTO items VALUES ({i}, 'after {i}', 'OK')" for i in (5, 41, 42)),
     )
-    done = cli(config, "consume", "--until-caught-up", timeout=180)
+    done = run_cli(config, "consume", "--until-caught-up", timeout_s=180)
     assert done.returncode == 0, done.stderr
     expected = {"5": "after 5", "41": "after 41", "42": "after 42"}
     deadline = time.monotonic() + 30

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from tests.integration.relay_helpers import by_key, cli, read_topic
+from tests.integration.cli_support import run_cli
+from tests.integration.relay_helpers import by_key, read_topic
 
 pytestmark = [pytest.mark.oracle, pytest.mark.stack]
 
@@ -52,11 +53,11 @@ def test_install_relay_and_key_change_on_oracle(
         tables=[{"name": name, "primary_key": ["ID"], "filter": "STATUS <> 'DRAFT'"}],
         source={"url": oracle_url, "changelog_table": changelog},
     )
-    printed = cli(config, "source", "print")
+    printed = run_cli(config, "source", "print")
     assert printed.returncode == 0, printed.stderr
     assert "FOR EACH ROW" in printed.stdout and printed.stdout.rstrip().endswith("/")
     for _ in range(2):  # idempotent
-        done = cli(config, "source", "install")
+        done = run_cli(config, "source", "install")
         assert done.returncode == 0, done.stderr
     with engine.begin() as conn:
         for i in (1, 2, 3):
@@ -64,7 +65,7 @@ def test_install_relay_and_key_change_on_oracle(
                 text(f"INSERT INTO {name} (ID, NAME, STATUS) VALUES (:i, :n, 'OK')"),
                 {"i": i, "n": f"n{i}"},
             )
-    assert cli(config, "relay", "--once").returncode == 0
+    assert run_cli(config, "relay", "--once").returncode == 0
     with engine.begin() as conn:
         conn.execute(text(f"UPDATE {name} SET NAME = 'renamed' WHERE ID = 1"))
         conn.execute(text(f"DELETE FROM {name} WHERE ID = 2"))
@@ -72,7 +73,7 @@ def test_install_relay_and_key_change_on_oracle(
         conn.execute(text(f"UPDATE {name} SET STATUS = 'DRAFT' WHERE ID = 4"))
         txids = conn.execute(text(f"SELECT COUNT(DISTINCT TXID) FROM {changelog}")).scalar_one()
     assert txids == 1  # one transaction id for the whole transaction
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     ops = {
         k: [r.op for r in rs]
@@ -86,7 +87,7 @@ def test_install_relay_and_key_change_on_oracle(
     }
     with engine.connect() as conn:
         assert conn.execute(text(f"SELECT COUNT(*) FROM {changelog}")).scalar_one() == 0
-    done = cli(config, "source", "uninstall")
+    done = run_cli(config, "source", "uninstall")
     assert done.returncode == 0, done.stderr
     with engine.connect() as conn:
         left = conn.execute(
@@ -119,7 +120,7 @@ def test_timestamp_capture_on_oracle(
                 ),
                 {"i": i},
             )
-    assert cli(config, "relay", "--once").returncode == 0
+    assert run_cli(config, "relay", "--once").returncode == 0
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -127,7 +128,7 @@ def test_timestamp_capture_on_oracle(
                 "WHERE ID = 2"
             )
         )
-    assert cli(config, "relay", "--once").returncode == 0
+    assert run_cli(config, "relay", "--once").returncode == 0
     ops = {
         k: [r.op for r in rs]
         for k, rs in by_key(read_topic(kafka_bootstrap, topic(config, name))).items()
@@ -157,7 +158,7 @@ def test_number_date_and_raw_keys_round_trip_on_oracle(
         source={"url": oracle_url, "changelog_table": changelog},
     )
     try:
-        assert cli(config, "source", "install").returncode == 0
+        assert run_cli(config, "source", "install").returncode == 0
         row = (
             "12345678901234567891, TO_DATE('2024-03-01 13:45:10', 'YYYY-MM-DD HH24:MI:SS'), "
             "HEXTORAW('0AFF')"
@@ -165,7 +166,7 @@ def test_number_date_and_raw_keys_round_trip_on_oracle(
         with engine.begin() as conn:
             conn.execute(text(f"INSERT INTO {name} (ID, DAY, GUID, AMOUNT) VALUES ({row}, 0.1)"))
             conn.execute(text(f"UPDATE {name} SET AMOUNT = 1234567890.123456789"))
-        done = cli(config, "relay", "--once")
+        done = run_cli(config, "relay", "--once")
         assert done.returncode == 0, done.stderr
         records = read_topic(kafka_bootstrap, topic(config, name))
         assert [r.op for r in records] == ["u"]  # a key that failed to match would be a "d"
@@ -181,7 +182,7 @@ def test_number_date_and_raw_keys_round_trip_on_oracle(
             "AMOUNT": "1234567890.123456789",
         }  # GUID: binary, dropped by default
     finally:
-        cli(config, "source", "uninstall", "--force")
+        run_cli(config, "source", "uninstall", "--force")
         with engine.begin() as conn:
             conn.execute(text(f"DROP TABLE {name} PURGE"))
         engine.dispose()
@@ -218,18 +219,18 @@ def test_children_and_lookups_on_oracle(
         oracle_url, tables=[table], source={"url": oracle_url, "changelog_table": f"CDC_LOG_{tag}"}
     )
     try:
-        done = cli(config, "source", "install")
+        done = run_cli(config, "source", "install")
         assert done.returncode == 0, done.stderr
         with engine.begin() as conn:
             conn.execute(text(f"INSERT INTO {codes} VALUES ('OPEN', 'Open')"))
             conn.execute(text(f"INSERT INTO {cases} VALUES (1, 'a', 'OPEN')"))
             conn.execute(text(f"INSERT INTO {cases} VALUES (2, 'b', 'OPEN')"))
             conn.execute(text(f"INSERT INTO {notes} VALUES (10, 1, 'first')"))
-        assert cli(config, "relay", "--once").returncode == 0
+        assert run_cli(config, "relay", "--once").returncode == 0
         with engine.begin() as conn:
             conn.execute(text(f"UPDATE {notes} SET CASE_ID = 2 WHERE NOTE_ID = 10"))
             conn.execute(text(f"UPDATE {codes} SET CODE_NAME = 'Opened' WHERE CODE = 'OPEN'"))
-        done = cli(config, "relay", "--once")
+        done = run_cli(config, "relay", "--once")
         assert done.returncode == 0, done.stderr
         last = {
             k: rs[-1].value
@@ -243,7 +244,7 @@ def test_children_and_lookups_on_oracle(
         assert set(two["after"]["__cdc_lookups"]) == labels
         assert one["after"]["__cdc_lookups"][f"{codes}.STATUS"]["CODE_NAME"] == "Opened"
     finally:
-        cli(config, "source", "uninstall", "--force")
+        run_cli(config, "source", "uninstall", "--force")
         with engine.begin() as conn:
             for name in (notes, cases, codes):
                 conn.execute(text(f"DROP TABLE {name} PURGE"))
@@ -264,7 +265,7 @@ def test_a_verify_repair_is_logged_as_the_trigger_spells_the_key_on_oracle(
         tables=[{"name": name, "primary_key": ["ID"]}],
         source={"url": oracle_url, "changelog_table": changelog_name},
     )
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     with engine.begin() as conn:
         conn.execute(text(f"INSERT INTO {name} (ID, NAME, STATUS) VALUES (7, 'n', 'OK')"))
     log_repairs(engine, config, [[7]])

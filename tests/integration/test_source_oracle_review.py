@@ -23,7 +23,8 @@ from cdc_sync.config import Settings, TableSettings
 from cdc_sync.source import install
 from cdc_sync.source.database import create_source_engine
 from cdc_sync.source.oracle import OracleDialect
-from tests.integration.relay_helpers import by_key, cli, read_topic
+from tests.integration.cli_support import run_cli
+from tests.integration.relay_helpers import by_key, read_topic
 
 pytestmark = [pytest.mark.oracle, pytest.mark.stack]
 
@@ -103,7 +104,7 @@ def test_trigger_in_the_owners_schema_writes_cdc_syncs_change_log(
     """
     owner = owner_table(users, "ITEMS", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(50)")
     config = config_for(make_config, users, name="ITEMS", primary_key=["ID"])
-    done = cli(config, "source", "install")
+    done = run_cli(config, "source", "install")
     assert done.returncode == 0, done.stderr
     with owner.begin() as conn:  # the application, as the table's owner
         conn.execute(text("INSERT INTO ITEMS (ID, NAME) VALUES (1, 'one')"))
@@ -115,11 +116,11 @@ def test_trigger_in_the_owners_schema_writes_cdc_syncs_change_log(
         ("CDC_ITEMS_TRG", "ENABLED", "VALID"),
         ("CDC_ITEMS_TRUNC", "ENABLED", "VALID"),
     ]
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     records = read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))
     assert [r.op for r in by_key(records)['{"ID": 1}']] == ["u"]
-    done = cli(config, "check")
+    done = run_cli(config, "check")
     assert done.returncode == 0 and "Oracle 23" in done.stdout, done.stdout + done.stderr
     owner.dispose()
 
@@ -238,7 +239,7 @@ def test_keys_that_could_not_be_matched_back_are_refused_at_start(
     """Items 5 and 6: refused with exit 2 naming the column, before any DDL runs."""
     owner = owner_table(users, "STAMPED", f"AT {key_type} PRIMARY KEY, NAME VARCHAR2(10)")
     config = config_for(make_config, users, name="STAMPED", primary_key=["AT"])
-    done = cli(config, "source", "install")
+    done = run_cli(config, "source", "install")
     if refused:
         assert done.returncode == 2, done.stdout + done.stderr
         assert "column AT is " in done.stderr and "primary_key" in done.stderr
@@ -253,10 +254,10 @@ def test_timestamp6_key_round_trips_through_the_relay(
     """Item 6, the supported side: a TIMESTAMP(6) key with microseconds finds its row again."""
     owner = owner_table(users, "TICKS", "AT TIMESTAMP(6) PRIMARY KEY, NAME VARCHAR2(10)")
     config = config_for(make_config, users, name="TICKS", primary_key=["AT"])
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     with owner.begin() as conn:
         conn.execute(text("INSERT INTO TICKS VALUES (TIMESTAMP '2024-03-01 13:45:10.123456', 'a')"))
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     [record] = read_topic(kafka_bootstrap, topic(config, users, "TICKS"))
     assert record.op == "c" and record.key == {"AT": "2024-03-01T13:45:10.123456"}
@@ -326,7 +327,7 @@ def test_char_soft_delete_flag_is_blank_padded(
     with owner.begin() as conn:
         conn.execute(text("INSERT INTO FLAGGED VALUES (1, 'N', SYSDATE - 1)"))
         conn.execute(text("INSERT INTO FLAGGED VALUES (2, 'Y', SYSDATE - 1)"))
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     ops = {
         k: [r.op for r in rs]
@@ -344,7 +345,7 @@ def test_check_names_what_the_cdc_user_lacks(
     with users.admin.begin() as conn:
         conn.execute(text(f"REVOKE CREATE SEQUENCE FROM {users.cdc}"))
     config = config_for(make_config, users, name="CHECKED", primary_key=["ID"])
-    done = cli(config, "check", "--json")
+    done = run_cli(config, "check", "--json")
     assert done.returncode == 3
     assert "lacks CREATE SEQUENCE" in done.stdout, done.stdout
     owner.dispose()
@@ -363,17 +364,17 @@ def test_case_twin_columns_are_refused_at_start_and_kept_apart_with_fields(
         users, "TWINS", 'ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(20), "Name" VARCHAR2(20)'
     )
     config = config_for(make_config, users, name="TWINS", primary_key=["ID"])
-    done = cli(config, "source", "install")
+    done = run_cli(config, "source", "install")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "tables[0]" in done.stderr and "columns NAME and Name" in done.stderr
     found = re.search(r"fields = (\{[^}]*\})", done.stderr)
     assert found, done.stderr
     fields = tomllib.loads(f"fields = {found.group(1)}")["fields"]
     config = config_for(make_config, users, name="TWINS", primary_key=["ID"], fields=fields)
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     with owner.begin() as conn:
         conn.execute(text("""INSERT INTO TWINS (ID, NAME, "Name") VALUES (1, 'upper', 'mixed')"""))
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     [record] = read_topic(kafka_bootstrap, topic(config, users, "TWINS"))
     assert record.value is not None
@@ -390,10 +391,10 @@ def test_a_table_configured_in_lower_case_publishes_to_its_upper_case_topic(
     owner = owner_table(users, "ITEMS", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(20)")
     table = {"name": "items", "schema": users.owner.lower(), "primary_key": ["id"]}
     config = make_config(users.cdc_url, tables=[table], source={"url": users.cdc_url})
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     with owner.begin() as conn:
         conn.execute(text("INSERT INTO ITEMS (ID, NAME) VALUES (1, 'one')"))
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     records = read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))  # <prefix>.APP_….ITEMS
     assert [r.key for r in records] == [{"ID": 1}]
@@ -418,7 +419,7 @@ def kept_ids(owner: Engine, where: str = "1 = 1") -> set[int]:
 def batched(users: Users, make_config: Callable[..., Path]) -> Iterator[tuple[Engine, Path]]:
     owner = owner_table(users, "BATCHED", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(10)")
     config = config_for(make_config, users, name="BATCHED", primary_key=["ID"])
-    done = cli(config, "source", "install")
+    done = run_cli(config, "source", "install")
     assert done.returncode == 0, done.stderr
     yield owner, config
     owner.dispose()
@@ -459,7 +460,7 @@ def test_client_array_insert_with_batch_errors_logs_every_row_it_kept(
     raw.commit()
     raw.close()
     assert logged_keys(users, "U") == kept_ids(owner, "NAME LIKE 'u%'")
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     published = by_key(read_topic(kafka_bootstrap, topic(config, users, "BATCHED")))
     assert {json.loads(k)["ID"] for k in published} == kept
@@ -506,7 +507,7 @@ def test_a_truncate_by_the_owner_is_logged_and_published_as_a_truncate_event(
     Invariant: the truncate's change id lies between the changes before and after it."""
     owner = owner_table(users, "CLEARED", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(10)")
     config = config_for(make_config, users, name="CLEARED", primary_key=["ID"])
-    done = cli(config, "source", "install")
+    done = run_cli(config, "source", "install")
     assert done.returncode == 0, done.stderr
     assert ("CDC_CLEARED_TRUNC", "ENABLED", "VALID") in trigger_states(users)
     with owner.begin() as conn:
@@ -520,7 +521,7 @@ def test_a_truncate_by_the_owner_is_logged_and_published_as_a_truncate_event(
             text(f"SELECT OP, PK FROM {users.cdc}.CDC_CHANGE_LOG ORDER BY ID")
         ).all()
     assert [tuple(r) for r in logged] == [("I", "[1]"), ("D", "[]"), ("I", "[2]")]
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     records = read_topic(kafka_bootstrap, topic(config, users, "CLEARED"))
     ordered = sorted(
@@ -567,30 +568,30 @@ def test_a_change_log_in_a_third_schema_is_checked_and_installed_as_documented(
         source={"url": users.cdc_url, "changelog_schema": logs},
     )
     try:
-        checked = cli(config, "check", "--json")
+        checked = run_cli(config, "check", "--json")
         assert checked.returncode == 3 and "lacks CREATE ANY TABLE (" in checked.stdout
         with users.admin.begin() as conn:
             for privilege in THIRD_SCHEMA:
                 conn.execute(text(f"GRANT {privilege} TO {users.cdc}"))
-        first = cli(config, "source", "install")
+        first = run_cli(config, "source", "install")
         assert first.returncode != 0 and "MINE" in first.stderr, first.stderr
         with users.admin.begin() as conn:  # the grants docs/oracle.md has a DBA give
             conn.execute(
                 text(f"GRANT SELECT, DELETE, INSERT ON {logs}.CDC_CHANGE_LOG TO {users.cdc}")
             )
-        done = cli(config, "source", "install")
+        done = run_cli(config, "source", "install")
         assert done.returncode == 0, done.stderr
-        checked = cli(config, "check")
+        checked = run_cli(config, "check")
         assert checked.returncode == 0, checked.stdout + checked.stderr
         with owner.begin() as conn:
             conn.execute(text("INSERT INTO ITEMS VALUES (1, 'a')"))
         with mine.begin() as conn:
             conn.execute(text("INSERT INTO MINE VALUES (7)"))
-        done = cli(config, "relay", "--once")
+        done = run_cli(config, "relay", "--once")
         assert done.returncode == 0, done.stderr
         assert [r.op for r in read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))] == ["c"]
     finally:
-        cli(config, "source", "uninstall", "--force")
+        run_cli(config, "source", "uninstall", "--force")
         mine.dispose()
         owner.dispose()
         with users.admin.begin() as conn:
@@ -611,12 +612,12 @@ def test_uninstall_table_on_oracle_drops_the_tables_triggers_and_rows(
         ],
         source={"url": users.cdc_url},
     )
-    assert cli(both, "source", "install").returncode == 0
+    assert run_cli(both, "source", "install").returncode == 0
     with owner.begin() as conn:
         conn.execute(text("INSERT INTO GONE VALUES (1)"))
         conn.execute(text("INSERT INTO KEPT VALUES (1)"))
     one = config_for(make_config, users, name="KEPT", primary_key=["ID"])
-    done = cli(one, "source", "uninstall", "--table", f"{users.owner}.GONE")
+    done = run_cli(one, "source", "uninstall", "--table", f"{users.owner}.GONE")
     assert done.returncode == 0, done.stderr
     assert [t for t, _, _ in trigger_states(users)] == ["CDC_KEPT_TRG", "CDC_KEPT_TRUNC"]
     with users.admin.connect() as conn:

@@ -20,7 +20,8 @@ from sqlalchemy import Engine, create_engine, text
 from cdc_sync.bootstrap.reader import SourceReader
 from cdc_sync.config import SourceSettings, TableSettings
 from cdc_sync.source.database import create_source_engine
-from tests.integration.relay_helpers import by_key, cli, read_topic
+from tests.integration.cli_support import run_cli
+from tests.integration.relay_helpers import by_key, read_topic
 
 pytestmark = [pytest.mark.oracle, pytest.mark.stack]
 
@@ -39,11 +40,11 @@ def captured(
         source={"url": oracle_url, "changelog_table": f"CDC_LOG_{uuid.uuid4().hex[:8].upper()}"},
     )
     try:
-        done = cli(config, "source", "install")
+        done = run_cli(config, "source", "install")
         assert done.returncode == 0, done.stderr
         yield engine, config
     finally:
-        cli(config, "source", "uninstall", "--force")
+        run_cli(config, "source", "uninstall", "--force")
         with engine.begin() as conn:
             conn.execute(text(f"DROP TABLE {name} PURGE"))
         engine.dispose()
@@ -51,7 +52,7 @@ def captured(
 
 def relayed(config: Path, kafka_bootstrap: str, name: str) -> dict[str, Any]:
     """`relay --once`, then the last row image of each key on the table's topic."""
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     prefix = tomllib.loads(config.read_text())["kafka"]["topic_prefix"]
     records = by_key(read_topic(kafka_bootstrap, f"{prefix}.{name}"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,8 +15,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from cdc_sync.source.install import install, uninstall
+from tests.integration.cli_support import cli_command, run_cli
 from tests.integration.postgres_support import clean_engine, run, settings
-from tests.integration.relay_helpers import by_key, cli, read_topic
+from tests.integration.relay_helpers import by_key, read_topic
 
 pytestmark = pytest.mark.stack
 
@@ -235,7 +235,7 @@ def test_relay_publishes_the_final_state_of_statement_level_changes(
     Kafka matches the table: present rows as their image, vanished keys deleted."""
     run(engine, "CREATE TABLE items (id INTEGER PRIMARY KEY DEFERRABLE, name TEXT)")
     config = make_config(pg_url, tables=[ITEMS])
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     run(
         engine,
         "INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 50) g",
@@ -243,7 +243,7 @@ def test_relay_publishes_the_final_state_of_statement_level_changes(
         "DELETE FROM items WHERE mod(id, 7) = 0",
         "UPDATE items SET name = name || '!' WHERE mod(id, 3) = 0",
     )
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     with engine.connect() as conn:
         rows = dict(conn.execute(text("SELECT id, name FROM items")).tuples().all())
@@ -285,11 +285,11 @@ def test_a_notification_wakes_the_relay_and_a_lost_listener_costs_a_poll_not_a_c
     next change is still published and the relay listens again."""
     run(engine, "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
     config = make_config(pg_url, tables=[ITEMS], relay={"poll_interval_ms": 60_000})
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     prefix = config.read_text().split('topic_prefix = "')[1].split('"')[0]
     topic = f"{prefix}.ITEMS"
     relay = subprocess.Popen(
-        [sys.executable, "-m", "cdc_sync", "--config", str(config), "relay"],
+        cli_command(config, "relay"),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -351,9 +351,9 @@ def test_row_images_are_found_for_every_key_type(
         engine, "DROP TABLE IF EXISTS keyed", f"CREATE TABLE keyed (k {column} PRIMARY KEY, v TEXT)"
     )
     config = make_config(pg_url, tables=[{"name": "KEYED", "primary_key": ["K"]}])
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     run(engine, *(f"INSERT INTO keyed VALUES ({v}, 'x')" for v in values))
-    done = cli(config, "relay", "--once")
+    done = run_cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     prefix = config.read_text().split('topic_prefix = "')[1].split('"')[0]
     records = read_topic(kafka_bootstrap, f"{prefix}.KEYED")

@@ -17,8 +17,9 @@ from sqlalchemy import Engine, text
 
 from cdc_sync.source.backlog import changelog_backlog
 from cdc_sync.source.install import install
+from tests.integration.cli_support import run_cli
 from tests.integration.postgres_support import clean_engine, run, settings
-from tests.integration.relay_helpers import cli, relays_at_once
+from tests.integration.relay_helpers import relays_at_once
 
 pytestmark = pytest.mark.stack
 
@@ -129,7 +130,7 @@ def test_packed_statements_reach_the_index_with_two_relays_and_small_batches(
     )
     table = {**ITEMS, "index": index_uid, "filter": "status <> 'DRAFT'"}
     config = make_config(pg_url, tables=[table], relay={"batch_size": 300})
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     run(
         engine,
         "INSERT INTO items SELECT g, 'n' || g, 'OK' FROM generate_series(1, 2500) g",
@@ -143,7 +144,7 @@ def test_packed_statements_reach_the_index_with_two_relays_and_small_batches(
         assert conn.execute(text("SELECT count(*) FROM cdc_change_log")).scalar_one() == 0
         rows = conn.execute(text("SELECT id, name, status FROM items WHERE status <> 'DRAFT'"))
         expected = {str(r.id): {"id": str(r.id), "name": r.name} for r in rows}
-    done = cli(config, "consume", "--until-caught-up", timeout=180)
+    done = run_cli(config, "consume", "--until-caught-up", timeout_s=180)
     assert done.returncode == 0, done.stderr
     deadline = time.monotonic() + 30
     while True:

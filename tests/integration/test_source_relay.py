@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from cdc_sync.source.relay import CRASH_HOOK
-from tests.integration.relay_helpers import by_key, cli, java_partition, read_topic, relays_at_once
+from tests.integration.cli_support import run_cli
+from tests.integration.relay_helpers import by_key, java_partition, read_topic, relays_at_once
 
 pytestmark = pytest.mark.stack
 
@@ -55,7 +56,7 @@ def topic_of(config: Path) -> tuple[str, int]:
 
 
 def relay_once(config: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    done = cli(config, "relay", "--once", env=env)
+    done = run_cli(config, "relay", "--once", env=env)
     assert done.returncode == 0, done.stderr
     return done
 
@@ -64,7 +65,7 @@ def test_insert_update_delete_and_key_change_give_the_expected_events(
     source: Engine, source_url: str, make_config: Callable[..., Path], kafka_bootstrap: str
 ) -> None:
     config = make_config(source_url, tables=[TABLE])
-    done = cli(config, "source", "install")
+    done = run_cli(config, "source", "install")
     assert done.returncode == 0, done.stderr
     topic, partitions = topic_of(config)
 
@@ -115,18 +116,18 @@ def test_bad_config_exits_2_before_changing_anything(
         ({"name": "ITEMS", "primary_key": ["ID"], "filter": "no_such_col = 1"}, "filter"),
     ]
     for table, message in cases:
-        done = cli(make_config(source_url, tables=[table]), "source", "install")
+        done = run_cli(make_config(source_url, tables=[table]), "source", "install")
         assert done.returncode == 2, (table, done.stderr)
         assert message in done.stderr
     run(source, "CREATE TABLE nokey (id INTEGER, name VARCHAR(10))")
-    done = cli(
+    done = run_cli(
         make_config(source_url, tables=[{"name": "NOKEY", "primary_key": ["ID"]}]),
         "source",
         "install",
     )
     assert done.returncode == 2 and "has no primary key" in done.stderr
     run(source, "CREATE TABLE cdc_change_log (id INTEGER PRIMARY KEY, other VARCHAR(10))")
-    done = cli(make_config(source_url, tables=[TABLE]), "source", "install")
+    done = run_cli(make_config(source_url, tables=[TABLE]), "source", "install")
     assert done.returncode == 2 and "is not a cdc-sync change log" in done.stderr
     with source.connect() as conn:
         assert not any("cdc" in t for t in inspect(conn).get_table_names() if t != "cdc_change_log")
@@ -137,9 +138,9 @@ def test_crash_between_flush_and_delete_republishes(
     source: Engine, source_url: str, make_config: Callable[..., Path], kafka_bootstrap: str
 ) -> None:
     config = make_config(source_url, tables=[TABLE])
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     run(source, *(f"INSERT INTO items VALUES ({i}, 'n{i}', 'OK', 1)" for i in range(1, 21)))
-    crashed = cli(config, "relay", "--once", env={CRASH_HOOK: "137"})
+    crashed = run_cli(config, "relay", "--once", env={CRASH_HOOK: "137"})
     assert crashed.returncode == 137
     with source.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM cdc_change_log")).scalar_one() == 20
@@ -156,12 +157,12 @@ def test_uninstall_removes_only_our_objects(
     source: Engine, source_url: str, make_config: Callable[..., Path]
 ) -> None:
     config = make_config(source_url, tables=[TABLE])
-    assert cli(config, "source", "install").returncode == 0
-    assert cli(config, "source", "install").returncode == 0  # idempotent
+    assert run_cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0  # idempotent
     run(source, "INSERT INTO items VALUES (1, 'a', 'OK', 1)")
-    refused = cli(config, "source", "uninstall")
+    refused = run_cli(config, "source", "uninstall")
     assert refused.returncode == 1 and "unpublished" in refused.stderr
-    assert cli(config, "source", "uninstall", "--force").returncode == 0
+    assert run_cli(config, "source", "uninstall", "--force").returncode == 0
     run(source, "INSERT INTO items VALUES (2, 'b', 'OK', 1)")  # no trigger left to fail
     with source.connect() as conn:
         assert "cdc_change_log" not in inspect(conn).get_table_names()
@@ -173,7 +174,7 @@ def test_two_relays_on_postgresql_share_the_log(
     engine = engine_for(pg_url)
     run(engine, "DROP TABLE IF EXISTS items", "DROP TABLE IF EXISTS cdc_change_log", DDL)
     config = make_config(pg_url, tables=[TABLE], relay={"batch_size": 50})
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     run(engine, "INSERT INTO items SELECT g, 'n' || g, 'OK', g FROM generate_series(1, 2000) g")
     run(engine, "UPDATE items SET name = 'v2' WHERE id % 4 = 0")
     outputs = relays_at_once(config)
@@ -202,7 +203,7 @@ def test_a_truncate_on_postgresql_is_published_as_a_truncate_event_in_order(
     engine = engine_for(pg_url)
     run(engine, "DROP TABLE IF EXISTS items", "DROP TABLE IF EXISTS cdc_change_log", DDL)
     config = make_config(pg_url, tables=[TABLE])
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     topic, _ = topic_of(config)
     run(engine, *(f"INSERT INTO items VALUES ({i}, 'n{i}', 'OK', 1)" for i in (1, 2, 3)))
     relay_once(config)
@@ -236,12 +237,12 @@ def test_uninstall_table_removes_a_tables_capture_and_purges_its_rows(
     drops its triggers and deletes its rows; the other tables' capture and rows stay."""
     run(source, "DROP TABLE IF EXISTS others", "CREATE TABLE others (id INTEGER PRIMARY KEY)")
     both = make_config(source_url, tables=[TABLE, OTHER])
-    assert cli(both, "source", "install").returncode == 0
+    assert run_cli(both, "source", "install").returncode == 0
     run(source, "INSERT INTO items VALUES (1, 'a', 'OK', 1)", "INSERT INTO others VALUES (1)")
-    pending = cli(both, "source", "uninstall", "--table", "OTHERS")
+    pending = run_cli(both, "source", "uninstall", "--table", "OTHERS")
     assert pending.returncode == 1 and "unpublished" in pending.stderr  # still configured
     items_only = make_config(source_url, tables=[TABLE])
-    done = cli(items_only, "source", "uninstall", "--table", "OTHERS")
+    done = run_cli(items_only, "source", "uninstall", "--table", "OTHERS")
     assert done.returncode == 0, done.stderr
     assert "OTHERS" in done.stdout
     run(source, "INSERT INTO others VALUES (2)", "INSERT INTO items VALUES (2, 'b', 'OK', 1)")

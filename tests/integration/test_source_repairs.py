@@ -15,7 +15,7 @@ from cdc_sync.source.changelog import changelog_table
 from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.repairs import log_changes
 from cdc_sync.source.tables import reflect_tables
-from tests.integration.relay_helpers import cli
+from tests.integration.cli_support import run_cli
 
 pytestmark = pytest.mark.stack
 
@@ -58,7 +58,7 @@ def test_a_repair_is_logged_under_the_key_the_trigger_logs(
         conn.execute(text("DROP TABLE IF EXISTS things"))
         conn.execute(text(f"CREATE TABLE things ({columns})"))
     config = make_config(url, tables=[{"name": "THINGS", "primary_key": key}])
-    assert cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
     with engine.begin() as conn:
         conn.execute(text(f"INSERT INTO things VALUES {row}"))
     log_repairs(engine, config, [values])

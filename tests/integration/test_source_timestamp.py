@@ -12,8 +12,9 @@ from sqlalchemy import create_engine, text
 from cdc_sync.config import load_settings
 from cdc_sync.source.service import RelayService
 from cdc_sync.state.store import StateStore
+from tests.integration.cli_support import run_cli
 from tests.integration.compose_support import cases_table, create_schema, engine_for
-from tests.integration.relay_helpers import by_key, cli, read_topic
+from tests.integration.relay_helpers import by_key, read_topic
 
 pytestmark = pytest.mark.stack
 
@@ -50,7 +51,7 @@ def test_restart_resumes_from_the_watermark_and_late_rows_in_the_overlap_are_see
     topic = f"{prefix}.DOCS"
 
     def relay_once() -> None:
-        done = cli(config, "relay", "--once")
+        done = run_cli(config, "relay", "--once")
         assert done.returncode == 0, done.stderr
 
     def ops() -> dict[str, list[str]]:

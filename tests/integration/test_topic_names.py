@@ -16,8 +16,9 @@ from sqlalchemy import create_engine, text
 from cdc_sync.config import load_settings
 from cdc_sync.kafka.admin import admin_client
 from tests.conftest import unique
+from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import index_documents
-from tests.integration.relay_helpers import cli, read_topic
+from tests.integration.relay_helpers import read_topic
 
 pytestmark = pytest.mark.stack
 
@@ -37,14 +38,14 @@ def test_a_table_named_with_a_dollar_sign_flows_through_the_sanitised_topic(
     topic = f"{settings.kafka.topic_prefix}.T_AUDIT"
     assert settings.topic_of(settings.tables[0]) == topic
     try:
-        assert cli(config, "source", "install").returncode == 0
+        assert run_cli(config, "source", "install").returncode == 0
         engine = create_engine(sqlite_url)
         with engine.begin() as conn:
             conn.execute(text("""INSERT INTO "T$AUDIT" VALUES (1, 'login'), (2, 'logout')"""))
             conn.execute(text("""UPDATE "T$AUDIT" SET ACTION = 'login again' WHERE ID = 1"""))
         engine.dispose()
         for command in (["relay", "--once"], ["consume", "--until-caught-up"]):
-            done = cli(config, *command)
+            done = run_cli(config, *command)
             assert done.returncode == 0, done.stdout + done.stderr
         assert {r.key["ID"] for r in read_topic(settings.kafka.bootstrap_servers, topic)} == {1, 2}
         documents = index_documents(meili, index)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import meilisearch
 
-from tests.integration.test_bootstrap import make_items, run_cli, table_config
+from tests.integration.cli_support import run_cli
+from tests.integration.test_bootstrap import make_items, table_config
 
 
 def test_verify_finds_deleted_changed_and_extra_and_repair_fixes_them(
@@ -16,7 +17,7 @@ def test_verify_finds_deleted_changed_and_extra_and_repair_fixes_them(
 ) -> None:
     make_items(sqlite_url, 3000)
     config = make_config(sqlite_url, tables=[table_config(index_uid)])
-    assert run_cli("--config", str(config), "bootstrap").returncode == 0
+    assert run_cli(config, "bootstrap").returncode == 0
     index = meili.index(index_uid)
     for task in (
         index.delete_document("17"),
@@ -25,7 +26,7 @@ def test_verify_finds_deleted_changed_and_extra_and_repair_fixes_them(
     ):
         assert meili.wait_for_task(task.task_uid).status == "succeeded"
 
-    found = run_cli("--config", str(config), "verify", "--json")
+    found = run_cli(config, "verify", "--json")
     assert found.returncode == 1, found.stderr
     (report,) = json.loads(found.stdout)
     assert report["missing"] == {"count": 1, "examples": ["17"]}
@@ -33,11 +34,11 @@ def test_verify_finds_deleted_changed_and_extra_and_repair_fixes_them(
     assert report["extra"] == {"count": 1, "examples": ["999999"]}
     assert report["index_documents"] == 3000 and report["source_rows"] == 3000
 
-    repaired = run_cli("--config", str(config), "verify", "--repair")
+    repaired = run_cli(config, "verify", "--repair")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert "repaired: now in sync" in repaired.stdout
     assert index.get_document("42").title == "item 42"
     assert index.get_document("17").title == "item 17"
 
-    again = run_cli("--config", str(config), "verify")
+    again = run_cli(config, "verify")
     assert again.returncode == 0 and "in sync" in again.stdout

@@ -16,6 +16,7 @@ import meilisearch
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.integration.cli_support import run_cli, start_cli
 from tests.integration.compose_support import (
     Mixer,
     cases_table,
@@ -23,9 +24,8 @@ from tests.integration.compose_support import (
     engine_for,
     wait_equal,
 )
-from tests.integration.relay_helpers import cli
 from tests.integration.test_bootstrap import all_docs, make_items, table_config
-from tests.integration.verify_support import pipeline, start, stop, verify_pass, wait_for
+from tests.integration.verify_support import pipeline, stop, verify_pass, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -89,8 +89,8 @@ def test_each_kind_of_drift_is_repaired_within_one_pass_and_nothing_else_is_touc
     make_items(source_url, ROWS)
     table = table_config(index_uid, verify={"every": "2s"})
     config = make_config(source_url, tables=[table], verify={"rows_per_s": 5000})
-    assert cli(config, "source", "install").returncode == 0
-    assert cli(config, "bootstrap").returncode == 0
+    assert run_cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "bootstrap").returncode == 0
     index = meili.index(index_uid)
     with pipeline(config):
         wait_for(lambda: verify_pass(config, "ITEMS").get("last"), 60, "a first pass")
@@ -126,7 +126,7 @@ def test_each_kind_of_drift_is_repaired_within_one_pass_and_nothing_else_is_touc
 
 def drift_of_passes(config: Path) -> tuple[Counter[str], Counter[str]]:
     """Drift found and repaired, summed over every verify pass recorded."""
-    status = json.loads(cli(config, "status", "--json", "--limit", "200").stdout)
+    status = json.loads(run_cli(config, "status", "--json", "--limit", "200").stdout)
     found, repaired = Counter[str](), Counter[str]()
     for run in status["runs"]:
         if run["kind"] == "verify_pass" and run["status"] == "succeeded":
@@ -186,7 +186,7 @@ def test_timestamp_capture_blind_spots_are_repaired_through_the_relay_within_one
 
 
 def leases_of(config: Path) -> list[dict[str, Any]]:
-    status = json.loads(cli(config, "status", "--json").stdout)
+    status = json.loads(run_cli(config, "status", "--json").stdout)
     return [lease for lease in status["leases"] if lease["name"] == "verify:ITEMS"]
 
 
@@ -205,8 +205,11 @@ def test_one_verifier_runs_a_table_a_killed_one_is_resumed_from_its_cursor_and_s
         verify={"rows_per_s": budget, "every": "2s"},
         state={"lease_ttl_s": 2},
     )
-    assert cli(config, "bootstrap").returncode == 0
-    first, second = start(config, "verify", "--continuous"), start(config, "verify", "--continuous")
+    assert run_cli(config, "bootstrap").returncode == 0
+    first, second = (
+        start_cli(config, "verify", "--continuous"),
+        start_cli(config, "verify", "--continuous"),
+    )
     try:
 
         def under_way(at_least: int) -> dict[str, Any] | None:

@@ -5,22 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.integration.relay_helpers import cli
-
-
-def start(config: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cdc_sync", "--config", str(config), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+from tests.integration.cli_support import run_cli, start_cli
 
 
 def stop(process: subprocess.Popen[bytes], timeout_s: float = 30) -> int:
@@ -50,8 +41,8 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
 @contextmanager
 def pipeline(config: Path, verifiers: int = 1) -> Iterator[list[subprocess.Popen[bytes]]]:
     """relay, consume and `verify --continuous` (`verifiers` of them) as services."""
-    started = [start(config, "relay"), start(config, "consume")]
-    started += [start(config, "verify", "--continuous") for _ in range(verifiers)]
+    started = [start_cli(config, "relay"), start_cli(config, "consume")]
+    started += [start_cli(config, "verify", "--continuous") for _ in range(verifiers)]
     try:
         yield started
     finally:
@@ -59,7 +50,7 @@ def pipeline(config: Path, verifiers: int = 1) -> Iterator[list[subprocess.Popen
 
 
 def verify_pass(config: Path, table: str) -> dict[str, Any]:
-    status = json.loads(cli(config, "status", "--json").stdout)
+    status = json.loads(run_cli(config, "status", "--json").stdout)
     (found,) = [t for t in status["tables"] if t["table"] == table]
     return found["verify_pass"] or {}
 
