@@ -21,6 +21,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 from sqlalchemy import create_engine, text
 
+from cdc_sync.database_url import normalise_url
+
 ROOT = Path(__file__).resolve().parent.parent
 STACK_VARS = ("KAFKA_BOOTSTRAP_SERVERS", "MEILI_URL", "MEILI_MASTER_KEY", "PG_URL", "KAFKA_BIN")
 
@@ -124,7 +126,7 @@ def pg_url(stack: dict[str, str]) -> Iterator[str]:
     """A fresh PostgreSQL database for the test module; dropped afterwards."""
     name = unique("db").lower()
     admin = create_engine(
-        stack["PG_URL"].replace("postgresql://", "postgresql+psycopg://", 1),
+        normalise_url(stack["PG_URL"]),
         isolation_level="AUTOCOMMIT",
         pool_pre_ping=True,  # the fault suite restarts PostgreSQL under this module's tests
     )

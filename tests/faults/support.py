@@ -12,6 +12,7 @@ import meilisearch
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from cdc_sync.database_url import normalise_url
 from tests.conftest import ROOT
 
 
@@ -26,13 +27,9 @@ def restart(component: str) -> None:
     assert done.returncode == 0, f"dev/stack restart {component}:\n{done.stderr[-2000:]}"
 
 
-def engine_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
 def make_table(url: str, name: str, rows: int, title: str = "row") -> None:
     """`name` (ID, TITLE, N) with rows 1..rows."""
-    engine = create_engine(engine_url(url))
+    engine = create_engine(normalise_url(url))
     with engine.begin() as conn:
         conn.execute(text(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, title TEXT, n INTEGER)"))
         if rows:
@@ -44,14 +41,14 @@ def make_table(url: str, name: str, rows: int, title: str = "row") -> None:
 
 
 def execute(url: str, statement: str) -> None:
-    engine = create_engine(engine_url(url))
+    engine = create_engine(normalise_url(url))
     with engine.begin() as conn:
         conn.execute(text(statement))
     engine.dispose()
 
 
 def source_docs(url: str, name: str) -> dict[str, dict[str, Any]]:
-    engine = create_engine(engine_url(url))
+    engine = create_engine(normalise_url(url))
     with engine.connect() as conn:
         rows = conn.execute(text(f"SELECT id, title, n FROM {name}")).all()
     engine.dispose()
@@ -105,7 +102,7 @@ class Application(threading.Thread):
     def __init__(self, url: str, table: str, seed: int, first_id: int = 1) -> None:
         super().__init__(daemon=True)
         self.first_id = first_id
-        self.engine = create_engine(engine_url(url), pool_pre_ping=True)
+        self.engine = create_engine(normalise_url(url), pool_pre_ping=True)
         self.table, self.random = table, random.Random(seed)
         self.halt = threading.Event()
         self.changes = self.failures = 0

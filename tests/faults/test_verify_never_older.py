@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cdc_sync.config import load_settings
+from cdc_sync.database_url import normalise_url
 from tests.faults.proxy import HttpProxy
 from tests.integration.cli_support import run_cli, start_cli
 from tests.integration.test_bootstrap import all_docs, make_items, table_config
@@ -49,7 +50,7 @@ def test_no_document_goes_back_to_an_older_image_while_repairs_race_the_stream(
     meili_proxy: HttpProxy,
     index_uid: str,
 ) -> None:
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(pg_url))
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS items"))
         conn.execute(text("DROP TABLE IF EXISTS cdc_change_log"))

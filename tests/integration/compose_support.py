@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import meilisearch
 from sqlalchemy import Engine, create_engine, text
 
+from cdc_sync.database_url import normalise_url
 from tests.integration.cli_support import start_cli
 
 DDL = [
@@ -64,7 +65,7 @@ def cases_table(index: str, **extra: Any) -> dict[str, Any]:
 
 
 def engine_for(url: str) -> Engine:
-    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    return create_engine(normalise_url(url))
 
 
 def create_schema(engine: Engine) -> None:

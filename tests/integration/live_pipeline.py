@@ -20,6 +20,7 @@ import meilisearch
 import tomli_w
 from sqlalchemy import Engine, create_engine, text
 
+from cdc_sync.database_url import normalise_url
 from tests.conftest import unique
 from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import ConsumerProcess, wait_for
@@ -112,7 +113,7 @@ def live_pipeline(
     The relay is not started: a test may look at the waiting backlog first."""
     indexes = {"ITEMS": unique("items"), "NOTES": unique("notes")}
     config = write_config(tmp, stack, pg_url, indexes)
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(pg_url))
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT)"))
         conn.execute(

@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import Engine, create_engine
 
 from cdc_sync.config import Settings
+from cdc_sync.database_url import normalise_url
 
 
 def clean_engine(pg_url: str) -> Iterator[Engine]:
     """An engine on a database without the tests' tables and functions (a fixture's body)."""
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(pg_url))
     run(engine, "DROP TABLE IF EXISTS items, pairs, cdc_change_log")
     run(engine, "DROP FUNCTION IF EXISTS cdc_items_fn(), cdc_pairs_fn()")
     yield engine

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from cdc_sync.bootstrap.run import Options, TableBootstrap, staging_uid
 from cdc_sync.config import load_settings
+from cdc_sync.database_url import normalise_url
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine
 from cdc_sync.state.store import StateStore
@@ -26,7 +27,7 @@ ROWS = 50_000
 
 
 def make_items(url: str, rows: int, start: int = 1, title: str = "item") -> None:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(url))
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -109,7 +110,7 @@ def test_fifty_thousand_rows_exactly_then_verify_in_sync(
 def test_postgres_composite_key_and_empty_table(
     make_config: Callable[..., Path], pg_url: str, index_uid: str, meili: meilisearch.Client
 ) -> None:
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(pg_url))
     with engine.begin() as conn:
         conn.execute(
             text(

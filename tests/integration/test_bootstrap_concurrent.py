@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from cdc_sync.bootstrap.run import staging_uid
 from cdc_sync.config import load_settings
+from cdc_sync.database_url import normalise_url
 from cdc_sync.errors import DependencyUnavailable
 from cdc_sync.kafka.reader import end_offsets
 from tests.integration.cli_support import run_cli, start_cli
@@ -56,7 +57,7 @@ class Writer(threading.Thread):
 
     def __init__(self, url: str, table: str, seed: int) -> None:
         super().__init__(daemon=True)
-        self.engine = create_engine(url)
+        self.engine = create_engine(normalise_url(url))
         self.table = table
         self.random = random.Random(seed)
         self.stop = threading.Event()
@@ -91,7 +92,7 @@ class Writer(threading.Thread):
 
 
 def source_docs(url: str, table: str) -> dict[str, dict[str, Any]]:
-    engine = create_engine(url)
+    engine = create_engine(normalise_url(url))
     with engine.connect() as conn:
         rows = conn.execute(text(f"SELECT id, title, n FROM {table}")).all()
     engine.dispose()
@@ -126,9 +127,8 @@ def test_index_equals_source_after_catch_up(
     meili: meilisearch.Client,
     services: Callable[[Path], None],
 ) -> None:
-    url = pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
     table = f"items_{seed}"
-    engine = create_engine(url)
+    engine = create_engine(normalise_url(pg_url))
     with engine.begin() as conn:
         conn.execute(text(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, title TEXT, n INTEGER)"))
         conn.execute(
@@ -145,7 +145,7 @@ def test_index_equals_source_after_catch_up(
     assert installed.returncode == 0, installed.stderr
     services(config)
 
-    writer = Writer(url, table, seed)
+    writer = Writer(pg_url, table, seed)
     writer.start()
     wait_for_events(config)  # the relay is publishing: changes flow before, during and after
     done = run_cli(config, "bootstrap", "--batch-size", "250")
@@ -158,7 +158,7 @@ def test_index_equals_source_after_catch_up(
     replayed = int(done.stdout.split(" changes replayed")[0].rsplit(" ", 1)[1])
     assert replayed > 0, done.stdout  # the catch-up path really ran
 
-    expected = source_docs(url, table)
+    expected = source_docs(pg_url, table)
     deadline = time.monotonic() + 90
     while (actual := index_docs(meili, index_uid)) != expected and time.monotonic() < deadline:
         time.sleep(0.5)

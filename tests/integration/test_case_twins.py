@@ -17,6 +17,7 @@ import meilisearch
 import pytest
 from sqlalchemy import create_engine
 
+from cdc_sync.database_url import normalise_url
 from tests.conftest import unique
 from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import index_documents
@@ -29,7 +30,7 @@ def test_case_twins_are_refused_at_start_and_kept_apart_with_fields(
     make_config: Callable[..., Path], pg_url: str, meili: meilisearch.Client
 ) -> None:
     table = unique("twins")
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(pg_url))
     run(engine, f'CREATE TABLE {table} (id bigint PRIMARY KEY, name text, "Name" text)')
     run(engine, f"INSERT INTO {table} VALUES (1, 'unquoted', 'quoted')")
     entry = {"name": table, "primary_key": ["id"], "index": table}

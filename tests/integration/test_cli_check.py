@@ -7,11 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from cdc_sync.database_url import normalise_url
 from tests.integration.cli_support import run_cli
 
 
 def make_table(url: str) -> None:
-    engine = create_engine(url)
+    engine = create_engine(normalise_url(url))
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE CRASIVTTST (ID INTEGER PRIMARY KEY, TITLE TEXT)"))
     engine.dispose()
@@ -206,7 +207,7 @@ def test_check_finds_a_postgresql_table_named_in_capitals(
 ) -> None:
     """PostgreSQL folds unquoted names to lower case; install and the relay find the table
     as configured (`CRASIVTTST`), so must check."""
-    make_table(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    make_table(pg_url)
     config = make_config(pg_url, tables=[{"name": "CRASIVTTST", "primary_key": ["ID"]}])
     done = run_cli(config, "check")
     assert done.returncode == 0, done.stdout + done.stderr

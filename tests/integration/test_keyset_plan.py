@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
 
 from cdc_sync.bootstrap.keyset import chunk_query
+from cdc_sync.database_url import normalise_url
 from cdc_sync.source.keyset import after_key
 
 pytestmark = pytest.mark.stack
@@ -18,7 +19,7 @@ def test_composite_key_page_starts_an_index_range_at_the_position(pg_url: str) -
     from (it filters a scan of the whole index); the leading `a >= x` is the
     range bootstrap, verify and timestamp polling all rely on.
     """
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(pg_url))
     table = Table(
         "keyset_plan",
         MetaData(),

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cdc_sync.config import load_settings
+from cdc_sync.database_url import normalise_url
 from cdc_sync.documents.numbers import exact as exact_float
 from cdc_sync.documents.numbers import held, reads_back
 from cdc_sync.documents.serialise import dumps
@@ -46,7 +47,7 @@ def test_trigger_capture_and_bootstrap_keep_every_digit(
 ) -> None:
     """Invariant: a PostgreSQL NUMERIC reaches the index with the same digits (relay and bootstrap)."""
     name = unique("nums").upper()
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(pg_url))
     with engine.begin() as conn:
         conn.execute(text(f'CREATE TABLE "{name.lower()}" (id integer PRIMARY KEY, n numeric)'))
     table = {"name": name, "primary_key": ["ID"], "index": index_uid}

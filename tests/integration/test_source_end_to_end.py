@@ -12,6 +12,7 @@ import meilisearch
 import pytest
 from sqlalchemy import create_engine, text
 
+from cdc_sync.database_url import normalise_url
 from tests.integration.cli_support import run_cli
 
 pytestmark = [
@@ -108,7 +109,7 @@ def test_a_truncate_captured_by_the_trigger_clears_the_index_in_order(
     leave the index, rows written after it stay (the consumer's barrier, docs/truncates.md).
 
     Invariant: once the consumer caught up, the index equals the table."""
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(pg_url))
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS items"))
         conn.execute(text("DROP TABLE IF EXISTS cdc_change_log"))

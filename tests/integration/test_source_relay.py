@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
+from cdc_sync.database_url import normalise_url
 from cdc_sync.source.relay import CRASH_HOOK
 from tests.integration.cli_support import run_cli
 from tests.integration.relay_helpers import by_key, java_partition, read_topic, relays_at_once
@@ -30,7 +31,7 @@ def source_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def engine_for(url: str) -> Engine:
-    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    return create_engine(normalise_url(url))
 
 
 @pytest.fixture

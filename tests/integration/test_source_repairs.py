@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from cdc_sync.config import load_settings
+from cdc_sync.database_url import normalise_url
 from cdc_sync.source.changelog import changelog_table
 from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.repairs import log_changes
@@ -52,7 +53,7 @@ def test_a_repair_is_logged_under_the_key_the_trigger_logs(
 ) -> None:
     columns, key, row, values = SHAPES[shape]
     url = sqlite_url if database == "sqlite" else request.getfixturevalue("pg_url")
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(url))
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS cdc_change_log"))
         conn.execute(text("DROP TABLE IF EXISTS things"))

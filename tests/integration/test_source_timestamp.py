@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cdc_sync.config import load_settings
+from cdc_sync.database_url import normalise_url
 from cdc_sync.source.service import RelayService
 from cdc_sync.state.store import StateStore
 from tests.integration.cli_support import run_cli
@@ -30,7 +31,7 @@ TABLE = {
 def test_restart_resumes_from_the_watermark_and_late_rows_in_the_overlap_are_seen(
     pg_url: str, make_config: Callable[..., Path], kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(pg_url))
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS docs"))
         conn.execute(

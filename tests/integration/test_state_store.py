@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from cdc_sync.database_url import normalise_url
 from cdc_sync.state.store import LeaseHeld, StateStore
 
 pytestmark = pytest.mark.stack
@@ -55,7 +56,7 @@ def test_services_starting_together_all_open_the_store(pg_url: str, attempt: int
     tables one of them is creating are not an error for the others (a relay and a consumer
     started together on PostgreSQL raced on CREATE TABLE and the consumer exited)."""
     schema = f"race_{attempt}_{int(time.time() * 1000)}"
-    admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(normalise_url(pg_url))
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     admin.dispose()

@@ -16,6 +16,7 @@ import meilisearch
 import pytest
 from sqlalchemy import create_engine, text
 
+from cdc_sync.database_url import normalise_url
 from tests.integration.cli_support import run_cli, start_cli
 from tests.integration.compose_support import (
     Mixer,
@@ -33,7 +34,7 @@ ROWS = 400
 
 
 def expected_docs(url: str) -> dict[str, dict[str, Any]]:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(url))
     with engine.connect() as conn:
         query = "SELECT ID AS id, TITLE AS title, PRICE AS price, STATUS AS status FROM ITEMS"
         rows = conn.execute(text(query)).all()
@@ -54,7 +55,7 @@ def bypass_capture(url: str, doc_id: int, title: str) -> None:
     """Change a row without the change log knowing: PostgreSQL's replica role skips the
     triggers; SQLite has no such switch, so the change-log row is deleted in the same
     transaction."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(url))
     with engine.begin() as conn:
         if url.startswith("postgresql"):
             conn.execute(text("SET LOCAL session_replication_role = replica"))
@@ -69,7 +70,7 @@ def source_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
     if request.param == "sqlite":
         return sqlite_url
     url: str = request.getfixturevalue("pg_url")
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(normalise_url(url))
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS items"))
         conn.execute(text("DROP TABLE IF EXISTS cdc_change_log"))

@@ -16,6 +16,8 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
+from cdc_sync.database_url import normalise_url
+
 Setup = Literal["json", "flattened", "avro"]
 SETUPS: tuple[Setup, ...] = ("json", "flattened", "avro")
 NAME_PREFIX = "cdcsynctest"  # connectors, slots and publications the tests create
@@ -143,9 +145,7 @@ class Connect:
 
 
 def admin_engine(pg_url: str) -> Engine:
-    return create_engine(
-        pg_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
+    return create_engine(normalise_url(pg_url), isolation_level="AUTOCOMMIT")
 
 
 @dataclass
