@@ -10,8 +10,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from cdc_sync.config import ConsumerSettings
 from cdc_sync.consumer.flights import Rejection
+from cdc_sync.consumer.interfaces import RecordProducer
 from cdc_sync.errors import CdcSyncError
-from cdc_sync.kafka.producer import DeliveryFailed, Headers, Producer
+from cdc_sync.kafka.producer import DeliveryFailed, Headers
 from cdc_sync.kafka.reader import Record
 from cdc_sync.kafka.types import Partition, Received
 
@@ -104,7 +105,7 @@ def headers_for(letter: DeadLetter) -> Headers:
 class DeadLetterQueue:
     """Sends dead letters; they count as done only after `flush` confirmed delivery."""
 
-    def __init__(self, producer: Producer, topic: str, limits: ConsumerSettings) -> None:
+    def __init__(self, producer: RecordProducer, topic: str, limits: ConsumerSettings) -> None:
         self.producer = producer
         self.topic = topic
         self.limit = DlqLimit(limits.dlq_max_ratio, limits.dlq_window)

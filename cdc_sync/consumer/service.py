@@ -9,7 +9,6 @@ commits, per partition, the offset after the contiguous done prefix.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import random
 import re
@@ -28,29 +27,28 @@ from cdc_sync.consumer.backpressure import (
 from cdc_sync.consumer.batch import PartitionBatch
 from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue, letters_for
 from cdc_sync.consumer.flights import Flight
+from cdc_sync.consumer.interfaces import (
+    ConsumerState,
+    GroupConsumer,
+    GroupIdentity,
+    RecordReads,
+    TruncateStore,
+)
 from cdc_sync.consumer.offsets import OffsetTracker
 from cdc_sync.consumer.stats import ConsumerStats
 from cdc_sync.consumer.truncates import DONE, Barriers, rewind_offset
 from cdc_sync.consumer.writer import Abandoned, Writer
 from cdc_sync.documents.mapping import Upsert, operation_for_event, operation_for_row
 from cdc_sync.errors import DependencyUnavailable, TerminalError, TransientError
-from cdc_sync.events.decode import DecodeError, decode_record, relay_row
+from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record, relay_row
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.position import Position, position_of
-from cdc_sync.kafka.admin import ensure_topics
-from cdc_sync.kafka.consumer import KafkaConsumer, MemberFenced
-from cdc_sync.kafka.membership import static_member
-from cdc_sync.kafka.producer import Producer
-from cdc_sync.kafka.reader import read_offsets
-from cdc_sync.kafka.registry import avro_reader
+from cdc_sync.kafka.consumer import MemberFenced
 from cdc_sync.kafka.types import Partition, Received
 from cdc_sync.ops import metrics
-from cdc_sync.sink.http import SinkHttp
-from cdc_sync.sink.indexes import ensure_index
-from cdc_sync.sink.meili import meili_client
 from cdc_sync.sink.validate import InvalidDocument, check_document
-from cdc_sync.state.store import FENCE_POLL_S, StateStore, StateStoreUnavailable
-from cdc_sync.state.truncates import Barrier, TruncateLog
+from cdc_sync.state.store import FENCE_POLL_S, StateStoreUnavailable
+from cdc_sync.state.truncates import Barrier
 
 log = logging.getLogger(__name__)
 
@@ -70,23 +68,43 @@ def error_code(exc: Exception) -> str:
 
 
 class ConsumerService:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+    """The loop over the collaborators it is handed (`cli/consume.py` builds the real ones).
+
+    It owns them from then on: `shutdown` closes the Kafka client, the member's slot,
+    the dead-letter producer and the sink client.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        new_consumer: Callable[[], GroupConsumer],
+        writer: Writer,
+        dead_letters: DeadLetterQueue,
+        state: ConsumerState,
+        truncates: TruncateStore,
+        reads: RecordReads,
+        member: GroupIdentity,
+        avro: AvroDecoder | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`new_consumer` makes a group member client: one now, another after a fence."""
         self.settings = settings
         self.limits = settings.consumer
         self.clock = clock
+        self.sleep = sleep
         prefix = settings.kafka.topic_prefix
         self.tables: dict[str, TableSettings] = {t.topic_name(prefix): t for t in settings.tables}
         self.stats = ConsumerStats()
-        self.state = StateStore(settings.state.url)  # waits for the store at start, then:
-        self.state.retry_s = 0.0  # the loop holds every table while the store is away
-        self.member = static_member(settings.kafka.group_id, settings.kafka.group_instance_id)
-        self.kafka = KafkaConsumer(settings.kafka, instance_id=self.member.instance_id)
-        self.client = meili_client(settings.meilisearch)
-        self.sink = SinkHttp(settings.meilisearch)
-        self.writer = Writer(self.sink, self.limits, self._idle, self._note_retry, self._stopping)
-        self.dlq = DeadLetterQueue(
-            Producer(settings.kafka), settings.kafka.dead_letter_topic, self.limits
-        )
+        self.state = state  # answers at once or not: the loop holds every table while it is away
+        self.member = member
+        self.new_consumer = new_consumer
+        self.kafka = new_consumer()
+        self.writer = writer
+        writer.bind(self._idle, self._note_retry, self._stopping)
+        self.dlq = dead_letters
+        self.reads = reads
         self.trackers: dict[Partition, OffsetTracker] = {}
         self.open: dict[Partition, PartitionBatch] = {}
         self.held: dict[Partition, deque[PartitionBatch]] = {}
@@ -103,19 +121,13 @@ class ConsumerService:
         self._store_lost = False  # fences unknown: every table's writes are held
         self._times = {"fence": -1e9, "commit": 0.0, "tasks": 0.0, "lag": 0.0, "caught": 0.0}
         self._times["barriers"] = -1e9
-        self.barriers = Barriers(TruncateLog(self.state, settings.kafka.group_id))
+        self.barriers = Barriers(truncates)
         self._last_error_record = 0.0
         self._decode_retries = 0
-        self.avro = avro_reader(settings.kafka)
+        self.avro = avro
         self._fences: list[float] = []  # when this member was fenced lately
 
     # -- life cycle
-
-    def prepare(self) -> None:
-        """Indexes with their primary key and settings, and the topics, exist before we start."""
-        for table in self.settings.tables:
-            ensure_index(self.client, table.index_uid, table, self.limits.retry_max_s * 4)
-        ensure_topics(self.settings.kafka, [*self.tables, self.settings.kafka.dead_letter_topic])
 
     def start(self, until_caught_up: bool = False) -> None:
         if until_caught_up:
@@ -129,9 +141,6 @@ class ConsumerService:
         self._stop = True
 
     def run(self, until_caught_up: bool = False) -> None:
-        self.prepare()
-        # What start-up created lives on: keep it out of the collector's full passes.
-        gc.freeze()
         self.start(until_caught_up)
         try:
             while not self._stop:
@@ -185,7 +194,7 @@ class ConsumerService:
         deadline = self.clock() + self.limits.shutdown_timeout_s
         while self.writer.tasks and self.clock() < deadline:
             self._collect()
-            time.sleep(TASK_POLL_S)
+            self.sleep(TASK_POLL_S)
         self._collect()
         self._commit(self.clock(), force=True)
         if self.writer.tasks:
@@ -193,7 +202,7 @@ class ConsumerService:
         self.kafka.close()
         self.member.release()
         self.dlq.producer.close()
-        self.sink.close()
+        self.writer.client.close()
         log.info("consumer stopped", extra={"fields": {"stats": self.stats.as_dict()}})
 
     # -- intake: record → batch entry or dead letter
@@ -349,9 +358,7 @@ class ConsumerService:
             committed = self.kafka.committed([partition]).get(partition)
         low, _ = self.kafka.watermarks([partition])[partition]
         read_to = tracker.last + 1 if tracker.last is not None else (committed or low)
-        start = rewind_offset(
-            self.settings.kafka, partition, barrier.position, low, read_to, self.avro
-        )
+        start = rewind_offset(self.reads, partition, barrier.position, low, read_to, self.avro)
         pending = tracker.first_pending
         rewind = min(start, read_to if pending is None else pending)
         log.info(
@@ -498,7 +505,7 @@ class ConsumerService:
         if flight.rejected:
             # Raw records are not kept in flight (memory); the rejected few are read again.
             offsets = [r.offset for r in flight.rejected]
-            found = read_offsets(self.settings.kafka, partition.topic, partition.partition, offsets)
+            found = self.reads.records_at(partition, offsets)
             for letter in letters_for(partition, flight.rejected, found):
                 self._dead_letter(letter)
         applied = len(flight.batch.offsets) - len(flight.rejected)
@@ -568,7 +575,7 @@ class ConsumerService:
             deadline = self.clock() + self.limits.shutdown_timeout_s
             while self.writer.pending(gone) and self.clock() < deadline:
                 self._collect()
-                time.sleep(TASK_POLL_S)
+                self.sleep(TASK_POLL_S)
         self.writer.abandon(gone)
         self._commit(self.clock(), force=True)
         self.barriers.forget(gone)
@@ -605,7 +612,7 @@ class ConsumerService:
         self.backlog = []
         with contextlib.suppress(Exception):  # a fenced client cannot leave cleanly
             self.kafka.close()
-        self.kafka = KafkaConsumer(self.settings.kafka, instance_id=self.member.instance_id)
+        self.kafka = self.new_consumer()
         self.kafka.subscribe(list(self.tables), self._on_assign, self._on_revoke)
 
     # -- waiting while the writer retries (keeps the group membership alive)

@@ -26,14 +26,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from cdc_sync.config import KafkaSettings
+from cdc_sync.consumer.interfaces import RecordReads, TruncateStore
 from cdc_sync.errors import TransientError
 from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.position import Position, position_of
-from cdc_sync.kafka.reader import PartitionReader
 from cdc_sync.kafka.types import Partition
-from cdc_sync.state.truncates import Barrier, TruncateLog
+from cdc_sync.state.truncates import Barrier
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ def first_offset_at_or_after(target: Position, low: int, end: int, probe: Probe)
 
 
 def rewind_offset(
-    kafka: KafkaSettings,
+    reads: RecordReads,
     partition: Partition,
     target: Position,
     low: int,
@@ -68,7 +67,7 @@ def rewind_offset(
     """The first offset of the partition (in [low, end]) whose events are at or after `target`."""
     if low >= end:
         return end
-    reader = PartitionReader(kafka, partition.topic, partition.partition)
+    reader = reads.reader(partition)
 
     def probe(offset: int, until: int) -> Position | None:
         while offset < until:
@@ -94,7 +93,7 @@ def rewind_offset(
 class Barriers:
     """The consumer's view of the truncate barriers (refreshed from the state store)."""
 
-    def __init__(self, log_: TruncateLog) -> None:
+    def __init__(self, log_: TruncateStore) -> None:
         self.log = log_
         self.view: dict[str, Barrier] = {}
         self._past: dict[Partition, Position] = {}

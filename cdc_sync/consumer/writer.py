@@ -31,9 +31,10 @@ from cdc_sync.consumer.flights import (
     superseded,
     without_superseded,
 )
+from cdc_sync.consumer.interfaces import SinkApi
 from cdc_sync.errors import TerminalError, TransientError
 from cdc_sync.kafka.types import Partition
-from cdc_sync.sink.http import ApiRejected, SinkHttp
+from cdc_sync.sink.http import ApiRejected
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,20 +90,30 @@ def _rejected(exc: ApiRejected) -> TerminalError:
 class Writer:
     def __init__(
         self,
-        client: SinkHttp,
+        client: SinkApi,
         limits: ConsumerSettings,
-        idle: Callable[[float], None],
+        idle: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str], None] = lambda _: None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.client = client
         self.limits = limits
-        self._idle = idle
-        self._on_retry = on_retry
-        self._should_stop = should_stop
+        self.bind(idle, on_retry, should_stop)
         self.flights: dict[Partition, deque[Flight]] = {}
         self.tasks: dict[int, tuple[Flight, Part]] = {}
         self._touched: list[Flight] = []  # flights whose parts changed since the last report
+
+    def bind(
+        self,
+        idle: Callable[[float], None],
+        on_retry: Callable[[str], None],
+        should_stop: Callable[[], bool],
+    ) -> None:
+        """How to wait between retries (`idle` keeps the caller's group membership alive),
+        whom to tell about them, and when to give up: the consumer loop binds its own."""
+        self._idle = idle
+        self._on_retry = on_retry
+        self._should_stop = should_stop
 
     # -- capacity (backpressure)
 

@@ -17,6 +17,7 @@ from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, To
 
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import DependencyUnavailable
+from cdc_sync.kafka.types import Partition
 
 Offsets = dict[int, int]
 """Partition → offset."""
@@ -242,3 +243,16 @@ class PartitionReader:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+class PartitionReads:
+    """Records read again outside any group: by offset, or a partition from any offset."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.kafka = kafka
+
+    def records_at(self, partition: Partition, offsets: Iterable[int]) -> dict[int, Record]:
+        return read_offsets(self.kafka, partition.topic, partition.partition, offsets)
+
+    def reader(self, partition: Partition) -> PartitionReader:
+        return PartitionReader(self.kafka, partition.topic, partition.partition)
