@@ -214,6 +214,24 @@ def test_a_truncate_clears_in_source_order_across_partitions_and_consumers(seed:
     assert world.sink.ids(INDEX) == {"3", "12"}
 
 
+def test_shutdown_waits_for_tasks_in_flight_and_commits_them() -> None:
+    """SIGTERM: stop fetching, wait (at most consumer.shutdown_timeout_s) for the tasks in
+    flight, commit what is applied, and close every collaborator."""
+    world = World(partitions=2)
+    service = world.consumer()
+    service.start()
+    for i in range(30):
+        world.row(i % 2, i)
+    world.sink.busy_until = world.clock.now + 1.0
+    run_until(lambda: bool(service.writer.tasks) and not service.open, service)
+    service.stop()
+    service.shutdown()
+    assert world.committed_to_end()
+    member = kafka_of(service)
+    assert member.closed and member.paused == member.owned
+    assert world.members[0].released and world.producer.closed and world.sink.closed
+
+
 def test_shutdown_is_bounded_and_commits_only_what_is_applied() -> None:
     """Tasks that do not finish within consumer.shutdown_timeout_s are abandoned: shutdown
     returns in bounded time and commits only the records applied before them."""
