@@ -163,13 +163,21 @@ class Writer:
         return self.client.add_documents(table.index_uid, payload, table.id_field, replace=replace)
 
     def _call(self, what: str, flight: Flight | None, fn: Callable[[], T]) -> T:
+        """One attempt, then transient faults retried with backoff. Stopping ends the
+        retries, not a first attempt: shutdown still learns which tasks finished."""
+
         def attempt_once() -> T:
-            if (flight is not None and flight.abandoned) or self._should_stop():
+            if flight is not None and flight.abandoned:
                 raise Abandoned
             try:
                 return fn()
             except ApiRejected as exc:
                 raise _rejected(exc) from exc
+
+        def retry_once() -> T:
+            if self._should_stop():
+                raise Abandoned
+            return attempt_once()
 
         try:  # the common case, without building the retry machinery per call
             return attempt_once()
@@ -182,7 +190,7 @@ class Writer:
             before_sleep=lambda state: self._log_retry(what, state),
             reraise=True,
         )
-        return retrying(attempt_once)
+        return retrying(retry_once)
 
     def _log_retry(self, what: str, state: RetryCallState) -> None:
         cause = state.outcome.exception() if state.outcome else None
