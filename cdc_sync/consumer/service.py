@@ -13,7 +13,6 @@ import logging
 import random
 import re
 import time
-from collections import deque
 from collections.abc import Callable
 
 from cdc_sync.config import Settings, TableSettings
@@ -35,6 +34,7 @@ from cdc_sync.consumer.interfaces import (
     TruncateStore,
 )
 from cdc_sync.consumer.offsets import OffsetTracker
+from cdc_sync.consumer.partitions import Partitions
 from cdc_sync.consumer.stats import ConsumerStats
 from cdc_sync.consumer.truncates import DONE, Barriers, rewind_offset
 from cdc_sync.consumer.writer import Abandoned, Writer
@@ -105,11 +105,7 @@ class ConsumerService:
         writer.bind(self._idle, self._note_retry, self._stopping)
         self.dlq = dead_letters
         self.reads = reads
-        self.trackers: dict[Partition, OffsetTracker] = {}
-        self.open: dict[Partition, PartitionBatch] = {}
-        self.held: dict[Partition, deque[PartitionBatch]] = {}
-        self.paused: set[Partition] = set()
-        self.backlog: list[Received] = []
+        self.partitions = Partitions()
         self.targets: dict[Partition, int] | None = None
         # While fewer tasks than this are in flight, traffic is light: batches go at once.
         self._eager_tasks = max(1, self.limits.max_tasks_in_flight // 4)
@@ -162,16 +158,17 @@ class ConsumerService:
 
     def run_once(self) -> None:
         now = self.clock()
-        busy = bool(self.writer.tasks or self.open or any(self.held.values()))
+        unsent = self.partitions.unsent()
+        busy = bool(self.writer.tasks) or unsent
         light = self._light()
-        draining = not self.open and not any(self.held.values())
+        draining = not unsent
         if light:
             self._poll_s = LIGHT_TASK_POLL_S
         elif draining:
             self._poll_s = min(self._poll_s, DRAINING_TASK_POLL_S)
         next_poll = self._times["tasks"] + self._poll_s
         self._align_partitions(now)
-        records, self.backlog = self.backlog, []
+        records, self.partitions.backlog = self.partitions.backlog, []
         records += self.kafka.consume(1000, max(next_poll - now, 0.001) if busy else 0.5)
         self._intake_all(records, now)
         now = self.clock()
@@ -190,7 +187,7 @@ class ConsumerService:
         """Stop fetching, wait for tasks in flight (bounded), commit what is applied, close."""
         self._closing = True
         self.stats.ready = False
-        self.kafka.pause(set(self.trackers) - self.paused)
+        self.kafka.pause(set(self.partitions.trackers) - self.partitions.paused)
         deadline = self.clock() + self.limits.shutdown_timeout_s
         while self.writer.tasks and self.clock() < deadline:
             self._collect()
@@ -212,7 +209,7 @@ class ConsumerService:
             try:
                 self._intake(record, now)
             except TransientError as exc:  # the schema registry does not answer
-                self.backlog[:0] = records[index:]  # this record first, in order, next time
+                self.partitions.backlog[:0] = records[index:]  # this one first, next time
                 self._wait_for_decoder(exc)
                 return
         self._decode_retries = 0
@@ -228,7 +225,7 @@ class ConsumerService:
         self._idle(delay)
 
     def _intake(self, record: Received, now: float) -> None:
-        tracker = self.trackers.get(record.partition)
+        tracker = self.partitions.trackers.get(record.partition)
         if tracker is None or (tracker.last is not None and record.offset <= tracker.last):
             return  # not ours any more, or a duplicate fetch
         table = self.tables[record.partition.topic]
@@ -251,7 +248,8 @@ class ConsumerService:
                 and self.barriers.drops(table.qualified_name, record.partition, event)
             )
         ):
-            self._mark_done(record.partition, [record.offset])  # a truncate after it removes it
+            # a truncate after it removes it
+            self.partitions.mark_done(record.partition, [record.offset])
             return
         try:
             if failure is not None:
@@ -263,12 +261,12 @@ class ConsumerService:
             code = exc.code if isinstance(exc, InvalidDocument) else error_code(exc)
             self._dead_letter(DeadLetter(record, code, str(exc)))
             return
-        batch = self._open_batch(record.partition, table, now)
+        batch = self.partitions.open_batch(record.partition, table, now)
         if event.op == "t":
             batch.add_truncate(record.offset, truncate)
         else:
             batch.add(record.offset, op, event.ts_ms)
-        self._hold_if_full(batch)
+        self.partitions.hold_if_full(batch, self.limits)
 
     def _intake_relay_row(
         self, record: Received, tracker: OffsetTracker, table: TableSettings, now: float
@@ -291,9 +289,9 @@ class ConsumerService:
             self._dead_letter(DeadLetter(record, code, str(exc)))
             return True
         self._received(record, tracker)
-        batch = self._open_batch(record.partition, table, now)
+        batch = self.partitions.open_batch(record.partition, table, now)
         batch.add(record.offset, op, ts_ms)
-        self._hold_if_full(batch)
+        self.partitions.hold_if_full(batch, self.limits)
         return True
 
     def _received(self, record: Received, tracker: OffsetTracker) -> None:
@@ -301,16 +299,6 @@ class ConsumerService:
             self.stats.first_offsets.setdefault(str(record.partition), record.offset)
         tracker.received(record.offset)
         self.stats.received += 1
-
-    def _open_batch(self, partition: Partition, table: TableSettings, now: float) -> PartitionBatch:
-        batch = self.open.get(partition)
-        if batch is None:
-            batch = self.open[partition] = PartitionBatch(partition, table, now)
-        return batch
-
-    def _hold_if_full(self, batch: PartitionBatch) -> None:
-        if batch.is_full(self.limits):
-            self.held.setdefault(batch.partition, deque()).append(self.open.pop(batch.partition))
 
     # -- truncates in order across partitions (docs/truncates.md, consumer/truncates.py)
 
@@ -340,7 +328,9 @@ class ConsumerService:
             return
         self._times["barriers"] = now
         self.barriers.refresh()
-        for partition, barrier in self.barriers.to_align(list(self.trackers), self._table_of):
+        for partition, barrier in self.barriers.to_align(
+            list(self.partitions.trackers), self._table_of
+        ):
             try:
                 self._align(partition, barrier)
             except TransientError as exc:
@@ -352,7 +342,7 @@ class ConsumerService:
     def _align(self, partition: Partition, barrier: Barrier) -> None:
         """Read the partition again from whichever comes first: its first event at or after
         the barrier, or its first record not yet done (unsent or in flight); then ack."""
-        tracker = self.trackers[partition]
+        tracker = self.partitions.trackers[partition]
         committed = tracker.committed
         if committed is None:
             committed = self.kafka.committed([partition]).get(partition)
@@ -370,12 +360,9 @@ class ConsumerService:
             read_to,
         )
         if rewind < read_to:
-            self.open.pop(partition, None)
-            self.held.pop(partition, None)
             self.writer.abandon([partition])  # their tasks are queued before the clear-all
-            self.backlog = [r for r in self.backlog if r.partition != partition]
             self.kafka.seek(partition, rewind)
-            self.trackers[partition] = OffsetTracker()
+            self.partitions.reset(partition)
             if committed is not None and rewind < committed:
                 self.kafka.commit({partition: rewind})  # so a crash resumes there too
         self.barriers.aligned(partition, barrier)
@@ -418,26 +405,27 @@ class ConsumerService:
         batches go at once: low latency at light traffic, large tasks at heavy.
         A partition with a backlog in Kafka sends full batches only (`waits_to_fill`).
         """
-        for partition in list(self.trackers):
-            queue = self.held.get(partition)
+        partitions = self.partitions
+        for partition in list(partitions.trackers):
+            queue = partitions.held.get(partition)
             while queue and self._send_allowed(queue[0]):
                 self._submit(queue.popleft())
-            batch = self.open.get(partition)
+            batch = partitions.open.get(partition)
             eager = self._light()
             if queue or batch is None or not (eager or batch.is_due(now, self.limits)):
                 continue
             if self._fills_from_backlog(partition, batch, now):
                 continue
             if self._send_allowed(batch):
-                self._submit(self.open.pop(partition))
+                self._submit(partitions.open.pop(partition))
 
     def _fills_from_backlog(self, partition: Partition, batch: PartitionBatch, now: float) -> bool:
-        last = self.trackers[partition].last
+        last = self.partitions.trackers[partition].last
         high = self.kafka.fetched_high(partition)  # cached from fetch responses
         if last is None or high is None:
             return False
         room = self.limits.batch_size - len(batch.offsets)
-        paused = partition in self.paused
+        paused = partition in self.partitions.paused
         busy = bool(self.writer.tasks)
         return waits_to_fill(high - last - 1, room, paused, now - batch.created_at, busy)
 
@@ -467,9 +455,9 @@ class ConsumerService:
             return barrier.ready
         if not batch.truncate and all(e.kind == "delete" for e in batch.entries.values()):
             return True
-        queued = [*self.held.get(batch.partition, ()), self.open.get(batch.partition)]
+        queued = self.partitions.queued(batch.partition)
         at = next((i for i, b in enumerate(queued) if b is batch), len(queued))
-        return any(b is not None and b.truncate_at == barrier.position for b in queued[at + 1 :])
+        return any(b.truncate_at == barrier.position for b in queued[at + 1 :])
 
     def _submit(self, batch: PartitionBatch) -> None:
         self._busy = True
@@ -495,9 +483,9 @@ class ConsumerService:
             self._account(flight)
         sent = self.dlq.flush()
         for letter in sent:
-            self._mark_done(letter.record.partition, [letter.record.offset])
+            self.partitions.mark_done(letter.record.partition, [letter.record.offset])
         for flight in done:
-            self._mark_done(flight.batch.partition, flight.batch.offsets)
+            self.partitions.mark_done(flight.batch.partition, flight.batch.offsets)
         return len(done)
 
     def _account(self, flight: Flight) -> None:
@@ -523,33 +511,26 @@ class ConsumerService:
             else:
                 self.stats.applied += 1
 
-    def _mark_done(self, partition: Partition, offsets: list[int]) -> None:
-        tracker = self.trackers.get(partition)
-        if tracker is not None:
-            tracker.done(offsets)
-
     # -- flow control, commits, rebalances
 
     def _flow_control(self) -> None:
-        buffered = (
-            self.writer.buffered_bytes
-            + sum(b.bytes for q in self.held.values() for b in q)
-            + sum(b.bytes for b in self.open.values())
-        )
-        waiting = {p for p, q in self.held.items() if q}
-        wanted = partitions_to_pause(self.trackers.keys(), waiting, buffered, self.limits)
+        partitions = self.partitions
+        buffered = self.writer.buffered_bytes + partitions.unsent_bytes()
+        assigned = partitions.trackers.keys()
+        wanted = partitions_to_pause(assigned, partitions.waiting(), buffered, self.limits)
         if self._decode_retries:  # the backlog waits for the schema registry: fetch no more
-            wanted = set(self.trackers)
-        self.kafka.pause(wanted - self.paused)
-        self.kafka.resume(self.paused - wanted)
-        self.paused = wanted
+            wanted = set(assigned)
+        self.kafka.pause(wanted - partitions.paused)
+        self.kafka.resume(partitions.paused - wanted)
+        partitions.paused = wanted
         self.stats.buffered_bytes = buffered
 
     def _commit(self, now: float, force: bool = False) -> None:
         if not force and now - self._times["commit"] < COMMIT_INTERVAL_S:
             return
         self._times["commit"] = now
-        offsets = {p: o for p, t in self.trackers.items() if (o := t.committable()) is not None}
+        trackers = self.partitions.trackers
+        offsets = {p: o for p, t in trackers.items() if (o := t.committable()) is not None}
         if not offsets:
             return
         try:
@@ -558,13 +539,12 @@ class ConsumerService:
             log.warning("%s (will commit again)", exc)
             return
         for partition, offset in offsets.items():
-            self.trackers[partition].mark_committed(offset)
+            trackers[partition].mark_committed(offset)
 
     def _on_assign(self, partitions: list[Partition]) -> None:
         log.info("assigned %s", ", ".join(map(str, partitions)) or "nothing")
         self.stats.ready = not self._closing
-        for partition in partitions:
-            self.trackers[partition] = OffsetTracker()
+        self.partitions.assign(partitions)
         # a partition paused before a rebalance can come back still paused
         self.kafka.resume(partitions)
 
@@ -581,11 +561,7 @@ class ConsumerService:
         self.barriers.forget(gone)
         for partition in gone:
             metrics.forget_partition(partition.topic, partition.partition)
-            self.trackers.pop(partition, None)
-            self.open.pop(partition, None)
-            self.held.pop(partition, None)
-        self.paused -= gone
-        self.backlog = [r for r in self.backlog if r.partition not in gone]
+        self.partitions.forget(gone)
 
     def _rejoin(self, fenced: MemberFenced) -> None:
         """Drop the fenced client and its partitions' unfinished work (their offsets stay
@@ -600,16 +576,12 @@ class ConsumerService:
         message = f"{fenced}; rejoining the group with a new client"
         log.warning("%s", message)
         self._record_error(message, force=True)
-        gone = list(self.trackers)
+        gone = list(self.partitions.trackers)
         self.writer.abandon(gone)
         self.barriers.forget(set(gone))
         for partition in gone:
             metrics.forget_partition(partition.topic, partition.partition)
-        self.trackers.clear()
-        self.open.clear()
-        self.held.clear()
-        self.paused.clear()
-        self.backlog = []
+        self.partitions.forget(gone)
         with contextlib.suppress(Exception):  # a fenced client cannot leave cleanly
             self.kafka.close()
         self.kafka = self.new_consumer()
@@ -618,11 +590,12 @@ class ConsumerService:
     # -- waiting while the writer retries (keeps the group membership alive)
 
     def _idle(self, seconds: float) -> None:
-        self.kafka.pause(set(self.trackers) - self.paused)
-        self.paused = set(self.trackers)
+        partitions = self.partitions
+        self.kafka.pause(set(partitions.trackers) - partitions.paused)
+        partitions.paused = set(partitions.trackers)
         deadline = self.clock() + seconds
         while not self._stop and (left := deadline - self.clock()) > 0:
-            self.backlog += self.kafka.consume(100, min(left, 0.1))
+            partitions.backlog += self.kafka.consume(100, min(left, 0.1))
 
     def _stopping(self) -> bool:
         return self._stop
@@ -656,7 +629,7 @@ class ConsumerService:
         if not self.targets:
             return True
         for partition, end in self.targets.items():  # ours first: no round trip while behind
-            tracker = self.trackers.get(partition)
+            tracker = self.partitions.trackers.get(partition)
             # nothing committed in this process: only the broker knows where the group is
             if tracker is not None and (tracker.outstanding or (tracker.committed or end) < end):
                 return False
@@ -671,12 +644,12 @@ class ConsumerService:
     def _update_stats(self, now: float) -> None:
         self.stats.in_flight_tasks = len(self.writer.tasks)
         metrics.tasks_in_flight(self.stats.in_flight_tasks)
-        self.stats.paused_partitions = len(self.paused)
-        if now - self._times["lag"] < LAG_INTERVAL_S or not self.trackers:
+        self.stats.paused_partitions = len(self.partitions.paused)
+        if now - self._times["lag"] < LAG_INTERVAL_S or not self.partitions.trackers:
             return
         self._times["lag"] = now
         per_table: dict[str, int] = {}
-        for partition, tracker in self.trackers.items():
+        for partition, tracker in self.partitions.trackers.items():
             high = self.kafka.fetched_high(partition)
             position = tracker.committed
             if high is not None and position is not None:

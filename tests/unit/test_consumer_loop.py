@@ -76,7 +76,7 @@ def test_a_partition_revoked_mid_flight_is_settled_and_committed_before_it_goes(
     for i in range(20):
         world.row(0, i)
     world.sink.busy_until = world.clock.now + 1.0  # Meilisearch takes a second
-    run_until(lambda: bool(first.writer.tasks) and not first.open, first)
+    run_until(lambda: bool(first.writer.tasks) and not first.partitions.open, first)
     second = world.consumer()
     second.start()
     p0 = world.partition(0)
@@ -84,7 +84,7 @@ def test_a_partition_revoked_mid_flight_is_settled_and_committed_before_it_goes(
     first.run_once()  # the revoke is served inside this turn's poll
     assert world.broker.committed[p0] == 20
     assert not first.writer.tasks
-    run_until(lambda: p0 in second.trackers, second)
+    run_until(lambda: p0 in second.partitions.trackers, second)
     second.run_once()
     assert second.stats.received == 0  # nothing to read again
 
@@ -98,7 +98,7 @@ def test_a_flight_that_does_not_finish_in_time_is_abandoned_uncommitted() -> Non
     for i in range(20):
         world.row(0, i)
     world.sink.busy_until = world.clock.now + 1_000.0
-    run_until(lambda: bool(first.writer.tasks) and not first.open, first)
+    run_until(lambda: bool(first.writer.tasks) and not first.partitions.open, first)
     second = world.consumer()
     second.start()
     p0 = world.partition(0)
@@ -107,7 +107,7 @@ def test_a_flight_that_does_not_finish_in_time_is_abandoned_uncommitted() -> Non
     first.run_once()
     assert world.clock.now - started == pytest.approx(2.0, abs=0.2)  # shutdown_timeout_s
     assert world.broker.committed.get(p0) is None
-    assert not first.writer.tasks and p0 not in first.trackers
+    assert not first.writer.tasks and p0 not in first.partitions.trackers
     world.sink.busy_until = 0.0
     run_until(world.committed_to_end, second)
     assert second.stats.received == 20
@@ -123,7 +123,7 @@ def test_a_partition_revoked_while_its_batch_is_retried_is_abandoned_at_once() -
     first.start()
     second.start()
     p0 = world.partition(0)
-    run_until(lambda: p0 in first.trackers, first)
+    run_until(lambda: p0 in first.partitions.trackers, first)
     for i in range(5):
         world.row(0, i)
     world.sink.enqueue_failures.extend(TransientError("meilisearch HTTP 503") for _ in range(100))
@@ -134,7 +134,7 @@ def test_a_partition_revoked_while_its_batch_is_retried_is_abandoned_at_once() -
             world.broker.move([moves.popleft()], to=kafka_of(second))
 
     world.sink.on_enqueue_failure = rebalance_once
-    run_until(lambda: p0 not in first.trackers, first)
+    run_until(lambda: p0 not in first.partitions.trackers, first)
     assert 90 < len(world.sink.enqueue_failures) < 100  # it stopped retrying at once
     assert not first.writer.tasks and not first.writer.flights
     assert world.broker.committed.get(p0) is None
@@ -189,9 +189,9 @@ def test_a_truncate_clears_in_source_order_across_partitions_and_consumers(seed:
     a.start()
     b.start()
     p0, p1 = world.partition(0), world.partition(1)
-    run_until(lambda: set(a.trackers) == {p0, p1}, a)
+    run_until(lambda: set(a.partitions.trackers) == {p0, p1}, a)
     world.broker.move([p1], to=kafka_of(b))
-    run_until(lambda: p1 in b.trackers and p1 not in a.trackers, a, b)
+    run_until(lambda: p1 in b.partitions.trackers and p1 not in a.partitions.trackers, a, b)
     for doc_id, change_id in ((10, 3), (11, 4), (12, 7)):
         world.row(1, doc_id, change_id)
     run_until(world.committed_to_end, b)  # partition 1 applied before the truncate is read
@@ -223,7 +223,7 @@ def test_shutdown_waits_for_tasks_in_flight_and_commits_them() -> None:
     for i in range(30):
         world.row(i % 2, i)
     world.sink.busy_until = world.clock.now + 1.0
-    run_until(lambda: bool(service.writer.tasks) and not service.open, service)
+    run_until(lambda: bool(service.writer.tasks) and not service.partitions.open, service)
     service.stop()
     service.shutdown()
     assert world.committed_to_end()
@@ -243,7 +243,7 @@ def test_shutdown_is_bounded_and_commits_only_what_is_applied() -> None:
     world.sink.busy_until = world.clock.now + 1_000.0
     for i in range(10, 20):
         world.row(0, i)
-    run_until(lambda: bool(service.writer.tasks) and not service.open, service)
+    run_until(lambda: bool(service.writer.tasks) and not service.partitions.open, service)
     started = world.clock.now
     service.stop()
     service.shutdown()
