@@ -38,19 +38,21 @@ class Partitions:
         gone = set(partitions)
         for partition in gone:
             self.trackers.pop(partition, None)
-            self._drop_unsent(partition)
+            self.open.pop(partition, None)
+            self.held.pop(partition, None)
         self.paused -= gone
         self.backlog = [r for r in self.backlog if r.partition not in gone]
 
-    def reset(self, partition: Partition) -> None:
-        """Read again from an earlier offset: what was read and not sent starts over."""
-        self._drop_unsent(partition)
-        self.backlog = [r for r in self.backlog if r.partition != partition]
-        self.trackers[partition] = OffsetTracker()
-
-    def _drop_unsent(self, partition: Partition) -> None:
+    def drop_unsent(self, partition: Partition) -> None:
+        """What was read of the partition and not sent goes (it is to be read again)."""
         self.open.pop(partition, None)
         self.held.pop(partition, None)
+        self.backlog = [r for r in self.backlog if r.partition != partition]
+
+    def reset(self, partition: Partition) -> None:
+        """Read again from an earlier offset: it starts over, from a new offset tracker."""
+        self.drop_unsent(partition)
+        self.trackers[partition] = OffsetTracker()
 
     # -- batches
 

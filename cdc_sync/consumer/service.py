@@ -36,19 +36,17 @@ from cdc_sync.consumer.interfaces import (
 from cdc_sync.consumer.offsets import OffsetTracker
 from cdc_sync.consumer.partitions import Partitions
 from cdc_sync.consumer.stats import ConsumerStats
-from cdc_sync.consumer.truncates import DONE, Barriers, rewind_offset
+from cdc_sync.consumer.truncates import DONE, TruncateOrder
 from cdc_sync.consumer.writer import Abandoned, Writer
 from cdc_sync.documents.mapping import Upsert, operation_for_event, operation_for_row
 from cdc_sync.errors import DependencyUnavailable, TerminalError, TransientError
 from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record, relay_row
-from cdc_sync.events.model import ChangeEvent
-from cdc_sync.events.position import Position, position_of
+from cdc_sync.events.position import Position
 from cdc_sync.kafka.consumer import MemberFenced
 from cdc_sync.kafka.types import Partition, Received
 from cdc_sync.ops import metrics
 from cdc_sync.sink.validate import InvalidDocument, check_document
 from cdc_sync.state.store import FENCE_POLL_S, StateStoreUnavailable
-from cdc_sync.state.truncates import Barrier
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +114,9 @@ class ConsumerService:
         self._fenced: set[str] = set()
         self._store_lost = False  # fences unknown: every table's writes are held
         self._times = {"fence": -1e9, "commit": 0.0, "tasks": 0.0, "lag": 0.0, "caught": 0.0}
-        self._times["barriers"] = -1e9
-        self.barriers = Barriers(truncates)
+        self.truncates = TruncateOrder(
+            truncates, self.tables, prefix, self.partitions, writer, reads, avro
+        )
         self._last_error_record = 0.0
         self._decode_retries = 0
         self.avro = avro
@@ -167,7 +166,7 @@ class ConsumerService:
         elif draining:
             self._poll_s = min(self._poll_s, DRAINING_TASK_POLL_S)
         next_poll = self._times["tasks"] + self._poll_s
-        self._align_partitions(now)
+        self.truncates.align_owned(self.kafka, now)
         records, self.partitions.backlog = self.partitions.backlog, []
         records += self.kafka.consume(1000, max(next_poll - now, 0.001) if busy else 0.5)
         self._intake_all(records, now)
@@ -229,24 +228,19 @@ class ConsumerService:
         if tracker is None or (tracker.last is not None and record.offset <= tracker.last):
             return  # not ours any more, or a duplicate fetch
         table = self.tables[record.partition.topic]
-        if not self.barriers.view and self._intake_relay_row(record, tracker, table, now):
+        if not self.truncates.standing and self._intake_relay_row(record, tracker, table, now):
             return
         failure: DecodeError | None = None
         truncate: Position | None = None
         try:  # a TransientError leaves before the record counts as received: it comes again
             event = decode_record(record.key, record.value, avro=self.avro)
             if event.op == "t":
-                truncate = self._announce(table, event)
+                truncate = self.truncates.announce(self.kafka, table, event)
         except DecodeError as exc:
             failure = exc
         self._received(record, tracker)
         if failure is None and (
-            truncate is DONE
-            or (
-                self.barriers.view  # no truncate ever: no further cost per record
-                and event.op != "t"
-                and self.barriers.drops(table.qualified_name, record.partition, event)
-            )
+            truncate is DONE or self.truncates.drops(table, record.partition, event)
         ):
             # a truncate after it removes it
             self.partitions.mark_done(record.partition, [record.offset])
@@ -299,73 +293,6 @@ class ConsumerService:
             self.stats.first_offsets.setdefault(str(record.partition), record.offset)
         tracker.received(record.offset)
         self.stats.received += 1
-
-    # -- truncates in order across partitions (docs/truncates.md, consumer/truncates.py)
-
-    def _announce(self, table: TableSettings, event: ChangeEvent) -> Position | None:
-        """Announce a truncate; its position, DONE when a barrier already covers it, or None
-        when the event does not say where it stands (then it is ordered in its partition only)."""
-        position = position_of(event)
-        if position is None:
-            log.warning(
-                "truncate of %s without a source position: ordered within its partition only",
-                table.qualified_name,
-            )
-            return None
-        topic = table.topic_name(self.settings.kafka.topic_prefix)
-        partitions = len(self.kafka.partitions_of([topic])) or 1
-        barrier = self.barriers.announce(table.qualified_name, position, partitions)
-        if barrier.position.comparable(position) and (
-            barrier.position > position or barrier.status == "enqueued"
-        ):
-            return DONE  # a later truncate, or this one already enqueued (read again)
-        if not barrier.aligned:  # not when read again after aligning
-            log.info("truncate of %s at %s announced", table.qualified_name, position)
-        return position
-
-    def _align_partitions(self, now: float) -> None:
-        if now - self._times["barriers"] < FENCE_POLL_S:
-            return
-        self._times["barriers"] = now
-        self.barriers.refresh()
-        for partition, barrier in self.barriers.to_align(
-            list(self.partitions.trackers), self._table_of
-        ):
-            try:
-                self._align(partition, barrier)
-            except TransientError as exc:
-                log.warning("aligning %s to a truncate: %s (will try again)", partition, exc)
-
-    def _table_of(self, topic: str) -> str:
-        return self.tables[topic].qualified_name
-
-    def _align(self, partition: Partition, barrier: Barrier) -> None:
-        """Read the partition again from whichever comes first: its first event at or after
-        the barrier, or its first record not yet done (unsent or in flight); then ack."""
-        tracker = self.partitions.trackers[partition]
-        committed = tracker.committed
-        if committed is None:
-            committed = self.kafka.committed([partition]).get(partition)
-        low, _ = self.kafka.watermarks([partition])[partition]
-        read_to = tracker.last + 1 if tracker.last is not None else (committed or low)
-        start = rewind_offset(self.reads, partition, barrier.position, low, read_to, self.avro)
-        pending = tracker.first_pending
-        rewind = min(start, read_to if pending is None else pending)
-        log.info(
-            "aligning %s to the truncate at %s of %s: reading again from %d (had read to %d)",
-            partition,
-            barrier.position,
-            barrier.table,
-            rewind,
-            read_to,
-        )
-        if rewind < read_to:
-            self.writer.abandon([partition])  # their tasks are queued before the clear-all
-            self.kafka.seek(partition, rewind)
-            self.partitions.reset(partition)
-            if committed is not None and rewind < committed:
-                self.kafka.commit({partition: rewind})  # so a crash resumes there too
-        self.barriers.aligned(partition, barrier)
 
     def _dead_letter(self, letter: DeadLetter) -> None:
         self.dlq.send(letter)
@@ -441,23 +368,9 @@ class ConsumerService:
         # is refreshed per batch: one dispatch may send many, and never on a stale one.
         if not self.writer.has_capacity():
             return False
-        name = batch.table.qualified_name
-        barrier = self.barriers.holds(name)
-        if barrier is not None and not self._passes_barrier(batch, barrier):
+        if not self.truncates.allows(batch):
             return False  # held until the clear-all of the table's truncate is enqueued
-        return name.upper() not in self._fenced_tables(self.clock())
-
-    def _passes_barrier(self, batch: PartitionBatch, barrier: Barrier) -> bool:
-        """While a truncate is announced, only what is safe either side of its clear-all goes:
-        the truncate itself once every partition is aligned, what precedes it in its own
-        partition, and batches of deletes only."""
-        if batch.truncate_at == barrier.position:
-            return barrier.ready
-        if not batch.truncate and all(e.kind == "delete" for e in batch.entries.values()):
-            return True
-        queued = self.partitions.queued(batch.partition)
-        at = next((i for i, b in enumerate(queued) if b is batch), len(queued))
-        return any(b.truncate_at == barrier.position for b in queued[at + 1 :])
+        return batch.table.qualified_name.upper() not in self._fenced_tables(self.clock())
 
     def _submit(self, batch: PartitionBatch) -> None:
         self._busy = True
@@ -467,8 +380,7 @@ class ConsumerService:
             return
         finally:
             self._busy = False
-        if batch.truncate_at is not None:
-            self.barriers.enqueued(batch.table.qualified_name, batch.truncate_at)
+        self.truncates.sent(batch)
 
     def _collect(self) -> int:
         """Settle finished tasks and sent dead letters; returns the number of finished flights."""
@@ -558,7 +470,7 @@ class ConsumerService:
                 self.sleep(TASK_POLL_S)
         self.writer.abandon(gone)
         self._commit(self.clock(), force=True)
-        self.barriers.forget(gone)
+        self.truncates.forget(gone)
         for partition in gone:
             metrics.forget_partition(partition.topic, partition.partition)
         self.partitions.forget(gone)
@@ -578,7 +490,7 @@ class ConsumerService:
         self._record_error(message, force=True)
         gone = list(self.partitions.trackers)
         self.writer.abandon(gone)
-        self.barriers.forget(set(gone))
+        self.truncates.forget(set(gone))
         for partition in gone:
             metrics.forget_partition(partition.topic, partition.partition)
         self.partitions.forget(gone)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from cdc_sync.consumer.truncates import Barriers, first_offset_at_or_after
+from cdc_sync.consumer.barriers import Barriers
+from cdc_sync.consumer.truncates import first_offset_at_or_after
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.position import Position
 from cdc_sync.kafka.types import Partition
