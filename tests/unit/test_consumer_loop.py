@@ -295,3 +295,35 @@ def test_a_full_buffer_pauses_every_partition() -> None:
     world.sink.working = True
     run_until(world.committed_to_end, service)
     assert not member.paused
+
+
+def test_until_caught_up_ends_once_the_group_committed_the_end_offsets_seen_at_start() -> None:
+    """`consume --until-caught-up` drains to the end offsets seen at start and exits, with
+    every collaborator closed; records produced after the start are not waited for."""
+    world = World(partitions=2)
+    for i in range(40):
+        world.row(i % 2, i)
+    service = world.consumer()
+    world.row(0, 99)  # after the service was built, before it started: counted
+    service.run(until_caught_up=True)
+    assert world.committed_to_end()
+    assert world.sink.ids(INDEX) == {*map(str, range(40)), "99"}
+    assert kafka_of(service).closed and world.sink.closed
+
+
+def test_a_fenced_table_waits_until_bootstrap_lifts_the_fence() -> None:
+    """While bootstrap fences a table, its batches wait in order and nothing of them is
+    committed; once the fence is lifted they go (docs/bootstrap.md)."""
+    world = World(partitions=1)
+    world.store.set_fence("APP.T", "bootstrap-1", ttl_s=600)
+    service = world.consumer()
+    service.start()
+    for i in range(25):
+        world.row(0, i)
+    for _ in range(30):
+        service.run_once()
+    assert world.sink.enqueued == 0 and world.broker.committed.get(world.partition(0)) is None
+    assert service.stats.received == 25
+    world.store.clear_fence("APP.T")
+    run_until(world.committed_to_end, service)
+    assert world.sink.ids(INDEX) == {str(i) for i in range(25)}
