@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
 import re
 import time
@@ -25,6 +26,7 @@ from cdc_sync.consumer.backpressure import (
 )
 from cdc_sync.consumer.batch import PartitionBatch
 from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue, letters_for
+from cdc_sync.consumer.fences import Fences
 from cdc_sync.consumer.flights import Flight
 from cdc_sync.consumer.interfaces import (
     ConsumerState,
@@ -35,6 +37,7 @@ from cdc_sync.consumer.interfaces import (
 )
 from cdc_sync.consumer.offsets import OffsetTracker
 from cdc_sync.consumer.partitions import Partitions
+from cdc_sync.consumer.progress import CatchUp, LagReport
 from cdc_sync.consumer.stats import ConsumerStats
 from cdc_sync.consumer.truncates import DONE, TruncateOrder
 from cdc_sync.consumer.writer import Abandoned, Writer
@@ -46,7 +49,6 @@ from cdc_sync.kafka.consumer import MemberFenced
 from cdc_sync.kafka.types import Partition, Received
 from cdc_sync.ops import metrics
 from cdc_sync.sink.validate import InvalidDocument, check_document
-from cdc_sync.state.store import FENCE_POLL_S, StateStoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,6 @@ COMMIT_INTERVAL_S = 0.2
 LIGHT_BYTES_IN_FLIGHT = 1024 * 1024
 """Below this (about 2,000 small documents) in flight, traffic counts as light."""
 TASK_POLL_S = 0.05
-LAG_INTERVAL_S = 5.0
-CAUGHT_UP_POLL_S = 0.1
 
 
 def error_code(exc: Exception) -> str:
@@ -104,20 +104,23 @@ class ConsumerService:
         self.dlq = dead_letters
         self.reads = reads
         self.partitions = Partitions()
-        self.targets: dict[Partition, int] | None = None
+        self.catch_up: CatchUp | None = None
+        self.lag = LagReport(self.tables, self.stats)
         # While fewer tasks than this are in flight, traffic is light: batches go at once.
         self._eager_tasks = max(1, self.limits.max_tasks_in_flight // 4)
         self._poll_s = LIGHT_TASK_POLL_S
         self._stop = False
         self._closing = False
         self._busy = False  # inside the writer: a rebalance then abandons instead of settling
-        self._fenced: set[str] = set()
-        self._store_lost = False  # fences unknown: every table's writes are held
-        self._times = {"fence": -1e9, "commit": 0.0, "tasks": 0.0, "lag": 0.0, "caught": 0.0}
+        self.fences = Fences(
+            state, [t.qualified_name for t in settings.tables], clock, self._record_error
+        )
+        self._polled_tasks_at = -math.inf
+        self._committed_at = -math.inf
         self.truncates = TruncateOrder(
             truncates, self.tables, prefix, self.partitions, writer, reads, avro
         )
-        self._last_error_record = 0.0
+        self._error_recorded_at = -math.inf
         self._decode_retries = 0
         self.avro = avro
         self._fences: list[float] = []  # when this member was fenced lately
@@ -126,8 +129,8 @@ class ConsumerService:
 
     def start(self, until_caught_up: bool = False) -> None:
         if until_caught_up:
-            self.targets = self._end_offsets()
-            log.info("catching up to end offsets of %d partitions", len(self.targets))
+            self.catch_up = CatchUp.to_end_offsets(self.kafka, self.tables)
+            log.info("catching up to end offsets of %d partitions", len(self.catch_up.targets))
         if self.member.instance_id:
             log.info("static group member %s", self.member.instance_id)
         self.kafka.subscribe(list(self.tables), self._on_assign, self._on_revoke)
@@ -144,7 +147,9 @@ class ConsumerService:
                 except MemberFenced as exc:
                     self._rejoin(exc)
                     continue
-                if self.targets is not None and self._caught_up():
+                if self.catch_up is not None and self.catch_up.reached(
+                    self.kafka, self.partitions.trackers, self.clock()
+                ):
                     log.info("caught up: the group's committed offsets reached the end offsets")
                     break
             self.shutdown()
@@ -165,7 +170,7 @@ class ConsumerService:
             self._poll_s = LIGHT_TASK_POLL_S
         elif draining:
             self._poll_s = min(self._poll_s, DRAINING_TASK_POLL_S)
-        next_poll = self._times["tasks"] + self._poll_s
+        next_poll = self._polled_tasks_at + self._poll_s
         self.truncates.align_owned(self.kafka, now)
         records, self.partitions.backlog = self.partitions.backlog, []
         records += self.kafka.consume(1000, max(next_poll - now, 0.001) if busy else 0.5)
@@ -174,12 +179,12 @@ class ConsumerService:
         self._dispatch(now)
         finished = 0
         if now >= next_poll:
-            self._times["tasks"] = now
+            self._polled_tasks_at = now
             finished = self._collect()
             self._poll_s = task_poll_interval(self._poll_s, light, finished, draining)
         self._flow_control()
         # catching up, the end is noticed sooner when finished work is committed at once
-        self._commit(now, force=finished > 0 and self.targets is not None)
+        self._commit(now, force=finished > 0 and self.catch_up is not None)
         self._update_stats(now)
 
     def shutdown(self) -> None:
@@ -302,26 +307,6 @@ class ConsumerService:
 
     # -- writing
 
-    def _fenced_tables(self, now: float) -> set[str]:
-        if now - self._times["fence"] >= FENCE_POLL_S:
-            self._times["fence"] = now
-            try:
-                self._fenced = {name.upper() for name in self.state.fenced_tables()}
-            except StateStoreUnavailable as exc:
-                # a bootstrap may have fenced any table meanwhile: hold them all, ask again
-                self._fenced = {t.qualified_name.upper() for t in self.tables.values()}
-                metrics.retry("consumer", "state_store")
-                message = f"{exc}; holding every table's writes until it answers"
-                if not self._store_lost:
-                    log.warning("%s", message)
-                self._store_lost = True
-                self._record_error(message)
-                return self._fenced
-            if self._store_lost:
-                log.info("the state store answers again; bootstrap fences are known")
-                self._store_lost = False
-        return self._fenced
-
     def _dispatch(self, now: float) -> None:
         """Send full batches in order, then due open ones, while Meilisearch has room.
 
@@ -370,7 +355,7 @@ class ConsumerService:
             return False
         if not self.truncates.allows(batch):
             return False  # held until the clear-all of the table's truncate is enqueued
-        return batch.table.qualified_name.upper() not in self._fenced_tables(self.clock())
+        return not self.fences.holds(batch.table.qualified_name)
 
     def _submit(self, batch: PartitionBatch) -> None:
         self._busy = True
@@ -438,9 +423,9 @@ class ConsumerService:
         self.stats.buffered_bytes = buffered
 
     def _commit(self, now: float, force: bool = False) -> None:
-        if not force and now - self._times["commit"] < COMMIT_INTERVAL_S:
+        if not force and now - self._committed_at < COMMIT_INTERVAL_S:
             return
-        self._times["commit"] = now
+        self._committed_at = now
         trackers = self.partitions.trackers
         offsets = {p: o for p, t in trackers.items() if (o := t.committable()) is not None}
         if not offsets:
@@ -521,54 +506,15 @@ class ConsumerService:
         self.stats.last_error = message
         metrics.last_error("consumer")
         now = self.clock()
-        if force or now - self._last_error_record >= 1.0:
-            self._last_error_record = now
+        if force or now - self._error_recorded_at >= 1.0:
+            self._error_recorded_at = now
             try:
                 self.state.record_error("consumer", message)
             except Exception as exc:  # the state store is best effort here
                 log.warning("cannot record error in the state store: %s", exc)
 
-    # -- catching up and lag
-
-    def _end_offsets(self) -> dict[Partition, int]:
-        marks = self.kafka.watermarks(self.kafka.partitions_of(self.tables))
-        return {p: high for p, (low, high) in marks.items() if high > low}
-
-    def _caught_up(self) -> bool:
-        now = self.clock()
-        if now - self._times["caught"] < CAUGHT_UP_POLL_S or self.targets is None:
-            return False
-        if not self.targets:
-            return True
-        for partition, end in self.targets.items():  # ours first: no round trip while behind
-            tracker = self.partitions.trackers.get(partition)
-            # nothing committed in this process: only the broker knows where the group is
-            if tracker is not None and (tracker.outstanding or (tracker.committed or end) < end):
-                return False
-        self._times["caught"] = now
-        try:
-            committed = self.kafka.committed(self.targets)
-        except TransientError as exc:
-            log.warning("%s", exc)
-            return False
-        return all((committed.get(p) or 0) >= end for p, end in self.targets.items())
-
     def _update_stats(self, now: float) -> None:
         self.stats.in_flight_tasks = len(self.writer.tasks)
         metrics.tasks_in_flight(self.stats.in_flight_tasks)
         self.stats.paused_partitions = len(self.partitions.paused)
-        if now - self._times["lag"] < LAG_INTERVAL_S or not self.partitions.trackers:
-            return
-        self._times["lag"] = now
-        per_table: dict[str, int] = {}
-        for partition, tracker in self.partitions.trackers.items():
-            high = self.kafka.fetched_high(partition)
-            position = tracker.committed
-            if high is not None and position is not None:
-                lag = max(high - position, 0)
-                self.stats.lag[str(partition)] = lag
-                metrics.partition_lag(partition.topic, partition.partition, lag)
-                table = self.tables[partition.topic].qualified_name
-                per_table[table] = per_table.get(table, 0) + lag
-        for table, lag in per_table.items():
-            metrics.table_lag(table, lag)
+        self.lag.update(self.kafka, self.partitions.trackers, now)
