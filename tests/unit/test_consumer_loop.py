@@ -13,6 +13,8 @@ from collections import deque
 import pytest
 
 from cdc_sync.errors import TransientError
+from cdc_sync.events.encode import encode_key, encode_value
+from cdc_sync.events.model import ChangeEvent
 from cdc_sync.kafka.types import Partition
 from tests.unit.consumer_fakes import FakeSink, World, kafka_of, run_until
 
@@ -327,3 +329,32 @@ def test_a_fenced_table_waits_until_bootstrap_lifts_the_fence() -> None:
     world.store.clear_fence("APP.T")
     run_until(world.committed_to_end, service)
     assert world.sink.ids(INDEX) == {str(i) for i in range(25)}
+
+
+def test_bad_records_are_dead_lettered_with_their_code_and_the_stream_goes_on() -> None:
+    """Each record we cannot apply goes to the dead-letter topic with its error's code (the
+    `cdc.error.code` header and the metrics label; the same codes as
+    tests/integration/test_consumer_service.py::test_poison_records_go_to_the_dead_letter_topic_with_reasons
+    on the real stack), its reason and its place, and the records after it are applied."""
+    world = World(partitions=1)
+    p0 = world.partition(0)
+    world.garbage(0)
+    null_key = ChangeEvent(op="c", key={"ID": None}, after={"ID": None}, table="APP.T")
+    world.broker.produce(p0, b'{"ID": null}', encode_value(null_key, 1))
+    keyless = ChangeEvent(op="c", key={}, after={"TITLE": "no key"}, table="APP.T")
+    world.broker.produce(p0, None, encode_value(keyless, 1))
+    nested = {"ID": 7, "DATA": {f"k{i}": i for i in range(65_536)}}  # fields count flattened
+    wide = ChangeEvent(op="c", key={"ID": 7}, after=nested)
+    world.broker.produce(p0, encode_key({"ID": 7}), encode_value(wide, 1))
+    world.row(0, 8)
+    service = world.consumer()
+    service.start()
+    run_until(world.committed_to_end, service)
+    assert world.producer.header("cdc.error.code") == [
+        "decode_error",
+        "invalid_key",
+        "mapping_error",
+        "max_fields_limit_exceeded",
+    ]
+    assert world.producer.header("cdc.original.offset") == ["0", "1", "2", "3"]
+    assert world.sink.ids(INDEX) == {"8"}
