@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 class TruncatedDuringLoad(TerminalError):
     """A truncate between P0 and E: chunk images from before it cannot be told apart."""
 
+    code = "truncated_during_load"
+
 
 def operations(
     table: TableSettings,

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import math
 import random
-import re
 import time
 from collections.abc import Callable
 
@@ -48,7 +47,7 @@ from cdc_sync.events.position import Position
 from cdc_sync.kafka.consumer import MemberFenced
 from cdc_sync.kafka.types import Partition, Received
 from cdc_sync.ops import metrics
-from cdc_sync.sink.validate import InvalidDocument, check_document
+from cdc_sync.sink.validate import check_document
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +57,6 @@ COMMIT_INTERVAL_S = 0.2
 LIGHT_BYTES_IN_FLIGHT = 1024 * 1024
 """Below this (about 2,000 small documents) in flight, traffic counts as light."""
 TASK_POLL_S = 0.05
-
-
-def error_code(exc: Exception) -> str:
-    """``MappingError`` → ``mapping_error``: the dead-letter header value."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
 
 
 class ConsumerService:
@@ -257,8 +251,7 @@ class ConsumerService:
             if isinstance(op, Upsert):
                 check_document(op.document)
         except TerminalError as exc:
-            code = exc.code if isinstance(exc, InvalidDocument) else error_code(exc)
-            self._dead_letter(DeadLetter(record, code, str(exc)))
+            self._dead_letter(DeadLetter(record, exc.code, str(exc)))
             return
         batch = self.partitions.open_batch(record.partition, table, now)
         if event.op == "t":
@@ -284,8 +277,7 @@ class ConsumerService:
                 check_document(op.document)
         except TerminalError as exc:
             self._received(record, tracker)
-            code = exc.code if isinstance(exc, InvalidDocument) else error_code(exc)
-            self._dead_letter(DeadLetter(record, code, str(exc)))
+            self._dead_letter(DeadLetter(record, exc.code, str(exc)))
             return True
         self._received(record, tracker)
         batch = self.partitions.open_batch(record.partition, table, now)

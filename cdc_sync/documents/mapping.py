@@ -57,6 +57,8 @@ def dumps(value: Any) -> bytes:
 class MappingError(TerminalError):
     """A row that cannot become a document; it is dead-lettered with this reason."""
 
+    code = "mapping_error"
+
 
 @dataclass(slots=True)  # not frozen: a frozen instance is three times dearer to build
 class Upsert:

@@ -43,6 +43,8 @@ _INT64_BOUND = 2**63
 class DecodeError(TerminalError):
     """A record that is not a change event we can read; ``reason`` says why."""
 
+    code = "decode_error"
+
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
