@@ -10,7 +10,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
 from cdc_sync.consumer.interfaces import TruncateStore
+from cdc_sync.database_errors import is_connection_problem
 from cdc_sync.errors import TransientError
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.position import Position, position_of
@@ -18,6 +21,12 @@ from cdc_sync.kafka.types import Partition
 from cdc_sync.state.truncates import Barrier
 
 log = logging.getLogger(__name__)
+
+
+def unanswered(exc: DBAPIError) -> bool:
+    """The store did not answer, or another consumer wrote the same row at that moment:
+    asked again later. Any other error is a bug, and goes up as one."""
+    return is_connection_problem(exc) or isinstance(exc, IntegrityError)
 
 
 class Barriers:
@@ -43,7 +52,9 @@ class Barriers:
                 self.log.mark_enqueued(table, position)
             self._unmarked = []
             self.view = {self.key(t): b for t, b in self.log.barriers().items()}
-        except Exception as exc:
+        except DBAPIError as exc:
+            if not unanswered(exc):
+                raise
             log.warning(
                 "truncate barriers: state store unavailable (%s); keeping the last view", exc
             )
@@ -52,7 +63,9 @@ class Barriers:
         """Record a truncate; the table's barrier afterwards (maybe a later one)."""
         try:
             barrier = self.log.announce(self.key(table_name), position, partitions)
-        except Exception as exc:
+        except DBAPIError as exc:
+            if not unanswered(exc):
+                raise
             raise TransientError(f"state store: cannot record the truncate: {exc}") from None
         self.view[self.key(table_name)] = barrier
         return barrier
@@ -93,7 +106,9 @@ class Barriers:
     def aligned(self, partition: Partition, barrier: Barrier) -> None:
         try:
             self.log.ack(self.key(barrier.table), partition.partition, barrier.position)
-        except Exception as exc:
+        except DBAPIError as exc:
+            if not unanswered(exc):
+                raise
             raise TransientError(f"state store: cannot record the alignment: {exc}") from None
         self._aligned[partition] = barrier.position
         self._past.pop(partition, None)
@@ -108,7 +123,9 @@ class Barriers:
         key = self.key(table_name)
         try:
             self.log.mark_enqueued(key, position)
-        except Exception as exc:
+        except DBAPIError as exc:
+            if not unanswered(exc):
+                raise
             log.warning("truncate barriers: cannot mark %s enqueued yet (%s)", table_name, exc)
             self._unmarked.append((key, position))
             return
