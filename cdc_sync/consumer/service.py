@@ -37,6 +37,7 @@ from cdc_sync.consumer.interfaces import (
 from cdc_sync.consumer.offsets import OffsetTracker
 from cdc_sync.consumer.partitions import Partitions
 from cdc_sync.consumer.progress import CatchUp, LagReport
+from cdc_sync.consumer.reports import ErrorReport
 from cdc_sync.consumer.stats import ConsumerStats
 from cdc_sync.consumer.truncates import DONE, TruncateOrder
 from cdc_sync.consumer.writer import Abandoned, Writer
@@ -89,12 +90,12 @@ class ConsumerService:
         prefix = settings.kafka.topic_prefix
         self.tables: dict[str, TableSettings] = {t.topic_name(prefix): t for t in settings.tables}
         self.stats = ConsumerStats()
-        self.state = state  # answers at once or not: the loop holds every table while it is away
         self.member = member
         self.new_consumer = new_consumer
         self.kafka = new_consumer()
         self.writer = writer
-        writer.bind(self._idle, self._note_retry, self._stopping)
+        self.report = ErrorReport(state, self.stats, clock)
+        writer.bind(self._idle, self.report.retry, self._stopping)
         self.dlq = dead_letters
         self.reads = reads
         self.partitions = Partitions()
@@ -107,14 +108,13 @@ class ConsumerService:
         self._closing = False
         self._busy = False  # inside the writer: a rebalance then abandons instead of settling
         self.fences = Fences(
-            state, [t.qualified_name for t in settings.tables], clock, self._record_error
+            state, [t.qualified_name for t in settings.tables], clock, self.report.error
         )
         self._polled_tasks_at = -math.inf
         self._committed_at = -math.inf
         self.truncates = TruncateOrder(
             truncates, self.tables, prefix, self.partitions, writer, reads, avro
         )
-        self._error_recorded_at = -math.inf
         self._decode_retries = 0
         self.avro = avro
         self._fences: list[float] = []  # when this member was fenced lately
@@ -148,7 +148,7 @@ class ConsumerService:
                     break
             self.shutdown()
         except BaseException as exc:
-            self._record_error(f"consumer stopped: {exc}", force=True)
+            self.report.error(f"consumer stopped: {exc}", force=True)
             self._closing = True
             self.kafka.close()
             self.member.release()
@@ -219,7 +219,7 @@ class ConsumerService:
         delay = random.uniform(ceiling / 2, ceiling)
         message = f"{exc} (attempt {self._decode_retries}), retrying in {delay:.1f}s"
         log.warning(message)
-        self._note_retry(message, cause="schema_registry")
+        self.report.retry(message, cause="schema_registry")
         self._idle(delay)
 
     def _intake(self, record: Received, now: float) -> None:
@@ -447,6 +447,10 @@ class ConsumerService:
                 self.sleep(TASK_POLL_S)
         self.writer.abandon(gone)
         self._commit(self.clock(), force=True)
+        self._forget(gone)
+
+    def _forget(self, gone: set[Partition]) -> None:
+        """The partitions are no longer ours: nothing of them is kept."""
         self.truncates.forget(gone)
         for partition in gone:
             metrics.forget_partition(partition.topic, partition.partition)
@@ -464,13 +468,10 @@ class ConsumerService:
             )
         message = f"{fenced}; rejoining the group with a new client"
         log.warning("%s", message)
-        self._record_error(message, force=True)
-        gone = list(self.partitions.trackers)
+        self.report.error(message, force=True)
+        gone = set(self.partitions.trackers)
         self.writer.abandon(gone)
-        self.truncates.forget(set(gone))
-        for partition in gone:
-            metrics.forget_partition(partition.topic, partition.partition)
-        self.partitions.forget(gone)
+        self._forget(gone)
         with contextlib.suppress(Exception):  # a fenced client cannot leave cleanly
             self.kafka.close()
         self.kafka = self.new_consumer()
@@ -488,22 +489,6 @@ class ConsumerService:
 
     def _stopping(self) -> bool:
         return self._stop
-
-    def _note_retry(self, message: str, cause: str = "meilisearch") -> None:
-        self.stats.retries += 1
-        metrics.retry("consumer", cause)
-        self._record_error(message)
-
-    def _record_error(self, message: str, force: bool = False) -> None:
-        self.stats.last_error = message
-        metrics.last_error("consumer")
-        now = self.clock()
-        if force or now - self._error_recorded_at >= 1.0:
-            self._error_recorded_at = now
-            try:
-                self.state.record_error("consumer", message)
-            except Exception as exc:  # the state store is best effort here
-                log.warning("cannot record error in the state store: %s", exc)
 
     def _update_stats(self, now: float) -> None:
         self.stats.in_flight_tasks = len(self.writer.tasks)
