@@ -52,11 +52,13 @@ def check_source(settings: Settings) -> str:
 def oracle_findings(conn: Connection, settings: Settings) -> list[str]:
     """Version, privileges and redo settings; RuntimeError listing every problem."""
     from cdc_sync.source.changelog import changelog_table
-    from cdc_sync.source.install import changelog_exists
+    from cdc_sync.source.install import changelog_exists, changelog_index_exists
     from cdc_sync.source.oracle.preflight import gather, judge
 
-    has_log = changelog_exists(conn, changelog_table(settings.source))
-    found = judge(gather(conn, settings, has_log))
+    log = changelog_table(settings.source)
+    has_log = changelog_exists(conn, log)
+    indexed = not has_log or changelog_index_exists(conn, log)
+    found = judge(gather(conn, settings, has_log, indexed))
     if found.problems:
         raise RuntimeError("; ".join(found.problems))
     return found.facts + [f"not checked: {u}" for u in found.unchecked]

@@ -4,10 +4,10 @@ HTTP, logging."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from sqlalchemy.engine import make_url
 
 from cdc_sync.config.values import DEBEZIUM_PLACEHOLDER, Duration, Identifier, Section, TimeZone
@@ -108,6 +108,26 @@ class RelaySettings(Section):
     overlap_s: float = Field(5.0, ge=0)
 
 
+STATE_STORES = ("postgresql", "postgres", "sqlite")
+"""Databases the state store runs on: its tables are plain SQLAlchemy Core, tested on both."""
+
+
+def _state_store_url(url: str) -> str:
+    """Only PostgreSQL and SQLite: the store's tables (identity ids, JSON, a ``rows`` column,
+    zoned times) have no tested Oracle spelling, so an Oracle URL is refused, not tried."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        raise ValueError("not a database URL (postgresql://... or sqlite:///...)") from None
+    if backend not in STATE_STORES:
+        raise ValueError(
+            f"{backend} is not supported for the state store; use a PostgreSQL database "
+            "(postgresql://user:password@host/db) that every host reaches, or a SQLite file "
+            "(sqlite:///cdc-sync-state.db) on one host"
+        )
+    return url
+
+
 class VerifySettings(Section):
     """Continuous verification (`cdc-sync verify --continuous`, docs/verify.md)."""
 
@@ -122,7 +142,7 @@ class VerifySettings(Section):
 
 
 class StateSettings(Section):
-    url: str = "sqlite:///cdc-sync-state.db"
+    url: Annotated[str, AfterValidator(_state_store_url)] = "sqlite:///cdc-sync-state.db"
     lease_ttl_s: float = Field(10.0, gt=0)
 
 

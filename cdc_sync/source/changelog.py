@@ -12,6 +12,10 @@ multi-row statement that way. A key's values are JSON scalars, so a list whose
 first element is a list is a packed row; tables whose key columns could hold a
 list (arrays, JSON) never pack, and readers are told which tables may
 (`expand`'s `packable`).
+
+A row with op ``D`` and the empty key ``[]`` is a *whole-table marker*: the
+table was truncated (a key has at least one value, so no key spells that way).
+The relay publishes it as a truncate event.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ MARKER = "cdc-sync"
 """Tag in the comments of the objects we create; `uninstall` removes only tagged objects."""
 
 COLUMNS = ("id", "table_name", "op", "pk", "changed_at", "txid")
+
+WHOLE_TABLE = "[]"
+"""The ``pk`` of a whole-table marker (op ``D``): the table was truncated."""
 
 Op = Literal["I", "U", "D"]
 
@@ -88,6 +95,11 @@ class Change:
     @property
     def identity(self) -> tuple[str, str]:
         return (self.table_name, self.pk)
+
+    @property
+    def whole_table(self) -> bool:
+        """A truncate marker rather than a key's change."""
+        return self.pk == WHOLE_TABLE
 
 
 _EXACT = json.JSONDecoder(parse_float=Decimal)

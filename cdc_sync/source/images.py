@@ -144,6 +144,11 @@ def delete_event(
     return ChangeEvent("d", key_event(table, key_values), None, None, table.name, change_id, ts_ms)
 
 
+def truncate_event(table: CapturedTable, change_id: int, ts_ms: int | None) -> ChangeEvent:
+    """The table was truncated: a truncate event, ordered by its change id like any other."""
+    return ChangeEvent("t", {}, None, None, table.name, change_id, ts_ms)
+
+
 def key_event(table: CapturedTable, values: Sequence[Any]) -> dict[str, Any]:
     """``{"ID": 42}``: the configured key names, in primary-key order."""
     return {

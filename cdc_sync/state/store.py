@@ -14,13 +14,11 @@ from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
-    DateTime,
     Engine,
     create_engine,
     delete,
     func,
     insert,
-    literal_column,
     select,
     update,
 )
@@ -64,8 +62,6 @@ def _store_clock(dialect: str) -> Any:
     file only processes of one host share)."""
     if dialect == "postgresql":
         return func.clock_timestamp()
-    if dialect == "oracle":
-        return literal_column("SYS_EXTRACT_UTC(SYSTIMESTAMP)", DateTime())
     return None
 
 

@@ -54,7 +54,7 @@ def test_install_relay_and_key_change_on_oracle(
     )
     printed = cli(config, "source", "print")
     assert printed.returncode == 0, printed.stderr
-    assert "COMPOUND TRIGGER" in printed.stdout and printed.stdout.rstrip().endswith("/")
+    assert "FOR EACH ROW" in printed.stdout and printed.stdout.rstrip().endswith("/")
     for _ in range(2):  # idempotent
         done = cli(config, "source", "install")
         assert done.returncode == 0, done.stderr

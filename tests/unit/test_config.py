@@ -279,6 +279,33 @@ def test_schema_registry_credentials_given_twice_are_a_config_error(tmp_path: Pa
     assert "url-pw" not in problem and "reg-pw-123" not in problem
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "oracle://cdc:pw@db:1521/?service_name=FREEPDB1",
+        "oracle+oracledb://cdc:pw@db:1521/?service_name=FREEPDB1",
+        "mysql://cdc:pw@db/state",
+    ],
+)
+def test_state_store_on_an_unsupported_database_is_refused_naming_the_key(
+    tmp_path: Path, url: str
+) -> None:
+    """The state store runs on PostgreSQL or SQLite only: an Oracle URL is refused at start
+    (its tables would need Oracle's identity, CLOB and reserved-word spellings), never
+    half-created on the first run."""
+    found = problems(tmp_path, GOOD + f'\n[state]\nurl = "{url}"\n')
+    assert len(found) == 1 and found[0].startswith("state.url: "), found
+    assert "postgresql://" in found[0] and "sqlite:///" in found[0]
+    assert "pw" not in found[0]  # the URL's password is not repeated
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///state.db", "postgresql://u:p@db/state", "postgresql+psycopg://u@db/s"]
+)
+def test_state_store_on_postgresql_or_sqlite_loads(tmp_path: Path, url: str) -> None:
+    assert load_settings(write(tmp_path, GOOD + f'\n[state]\nurl = "{url}"\n')).state.url == url
+
+
 def test_verify_section_and_per_table_overrides(tmp_path: Path) -> None:
     """SPEC §8 `[verify]`: every, rows_per_s, repair; a table overrides them or opts out."""
     settings = load_settings(write(tmp_path, GOOD))

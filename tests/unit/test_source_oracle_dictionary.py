@@ -74,6 +74,12 @@ def test_only_our_tagged_trigger_on_the_same_table_may_be_replaced() -> None:
     assert untagged and "was not created by cdc-sync" in untagged
     elsewhere = foreign_trigger("APP.CDC_T_TRG", "APP", "T", tag, [("APP", "OTHER", ours)])
     assert elsewhere and "APP.OTHER" in elsewhere
+    # The truncate trigger is on a schema: ALL_TRIGGERS gives it no TABLE_NAME.
+    assert foreign_trigger("APP.CDC_T_TRUNC", "APP", None, tag, [("APP", None, ours)]) is None
+    on_a_table = foreign_trigger("APP.CDC_T_TRUNC", "APP", None, tag, [("APP", "T", ours)])
+    assert on_a_table and "APP.T" in on_a_table
+    theirs_too = foreign_trigger("APP.CDC_T_TRUNC", "APP", None, tag, [("APP", None, "BEGIN")])
+    assert theirs_too and "schema APP" in theirs_too
 
 
 class FakeResult:

@@ -140,13 +140,18 @@ def key_json_width(columns: Iterable[OracleColumn]) -> int:
 
 
 def foreign_trigger(
-    name: str, table_owner: str, table_name: str, tag: str, rows: Sequence[Any]
+    name: str, table_owner: str, table_name: str | None, tag: str, rows: Sequence[Any]
 ) -> str | None:
-    """Why an existing trigger of our name must not be replaced; None when it is ours."""
+    """Why an existing trigger of our name must not be replaced; None when it is ours.
+
+    `table_name` None: ours is a schema trigger, whose ``TABLE_NAME`` is NULL.
+    """
     for found_owner, found_table, body in rows:
-        if (found_owner, found_table) != (table_owner, table_name) or tag not in (body or ""):
+        owner = found_owner if table_name is not None else table_owner
+        if (owner, found_table) != (table_owner, table_name) or tag not in (body or ""):
+            on = f"{found_owner}.{found_table}" if found_table else f"schema {found_owner}"
             return (
-                f"trigger {name} exists on {found_owner}.{found_table} and was not created by "
+                f"trigger {name} exists on {on} and was not created by "
                 "cdc-sync (its body has no cdc-sync tag): install would replace it and "
                 "uninstall would drop it; rename or drop it first"
             )
