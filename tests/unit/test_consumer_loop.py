@@ -148,15 +148,17 @@ def test_a_partition_revoked_while_its_batch_is_retried_is_abandoned_at_once() -
 def test_an_enqueue_that_fails_then_succeeds_commits_only_after_it_succeeded() -> None:
     """Transient faults (Meilisearch 5xx, unreachable) are retried with backoff while the
     loop keeps polling Kafka with every partition paused; offsets do not move until the
-    batch is applied, and each retry is counted."""
+    batch is applied, and each retry, the first one too, waits its turn and is counted."""
     world = World(partitions=2)
     docs = {(i % 2, world.row(i % 2, i)): str(i) for i in range(30)}
     world.broker.on_commit = lambda p, o: assert_applied_before(world, docs, p, o)
     world.sink.enqueue_failures.extend(TransientError("meilisearch HTTP 503") for _ in range(3))
     service = world.consumer()
     service.start()
+    started = world.clock.now
     run_until(world.committed_to_end, service)
-    assert service.stats.retries == 2  # the first retry goes at once, unreported
+    assert service.stats.retries == 3
+    assert world.clock.now - started >= 0.2 + 0.4 + 0.8  # 0.2 s doubling (plus jitter)
     member = kafka_of(service)
     assert member.consumes_while_all_paused > 0
     assert world.sink.ids(INDEX) == set(docs.values())
