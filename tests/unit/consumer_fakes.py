@@ -319,6 +319,19 @@ class FakeSink:
         self.closed = True
 
 
+class FlakyRegistry:
+    """An Avro decoder whose schema registry does not answer the first `failures` times."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    def __call__(self, data: bytes) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("schema registry: HTTP 503 (fake)")
+        return orjson.loads(data[5:])
+
+
 class FakeMember:
     """`GroupIdentity` without static membership."""
 
@@ -359,6 +372,7 @@ class World:
         self.producer = FakeProducer()
         self.store = StateStore("sqlite://")
         self.members: list[FakeMember] = []
+        self.avro: FlakyRegistry | None = None
 
     def partition(self, n: int) -> Partition:
         return Partition(TOPIC, n)
@@ -376,6 +390,7 @@ class World:
             truncates=TruncateLog(self.store, self.settings.kafka.group_id),
             reads=FakeReads(self.broker),
             member=member,
+            avro=self.avro,
             clock=self.clock,
             sleep=self.clock.sleep,
         )
@@ -395,6 +410,12 @@ class World:
         event = ChangeEvent(op="t", key={}, table="APP.T", change_id=change_id)
         value = encode_value(event, 1_700_000_000_000)
         return self.broker.produce(self.partition(partition), None, value)
+
+    def avro_row(self, partition: int, doc_id: int) -> int:
+        """A row image in the Confluent wire format (its body JSON here: `FlakyRegistry`)."""
+        envelope = {"before": None, "after": {"ID": doc_id}, "source": {}, "op": "c"}
+        value = b"\x00\x00\x00\x00\x07" + orjson.dumps(envelope)
+        return self.broker.produce(self.partition(partition), encode_key({"ID": doc_id}), value)
 
     def garbage(self, partition: int) -> int:
         return self.broker.produce(self.partition(partition), b'{"ID": 1}', b"not json")

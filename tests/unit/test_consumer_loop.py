@@ -7,7 +7,9 @@ and tests/faults/test_consumer_*.py.
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 from collections import deque
 
 import pytest
@@ -16,7 +18,7 @@ from cdc_sync.errors import TransientError
 from cdc_sync.events.encode import encode_key, encode_value
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.kafka.types import Partition
-from tests.unit.consumer_fakes import FakeSink, World, kafka_of, run_until
+from tests.unit.consumer_fakes import FakeSink, FlakyRegistry, World, kafka_of, run_until
 
 INDEX = "t"
 
@@ -360,3 +362,26 @@ def test_bad_records_are_dead_lettered_with_their_code_and_the_stream_goes_on() 
     ]
     assert world.producer.header("cdc.original.offset") == ["0", "1", "2", "3"]
     assert world.sink.ids(INDEX) == {"8"}
+
+
+def test_a_schema_registry_that_does_not_answer_holds_the_record_and_all_after_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An Avro record whose schema the registry does not give waits, with every record after
+    it and every partition paused while Kafka is still polled; nothing is committed past it.
+    Each wait is the common backoff (0.2 s doubling, plus up to 1 s of jitter), logged and
+    counted; once the registry answers, everything is applied."""
+    world = World(partitions=2)
+    world.avro = FlakyRegistry(failures=3)
+    docs = {(0, world.avro_row(0, 1)): "1", (0, world.row(0, 2)): "2", (1, world.row(1, 3)): "3"}
+    world.broker.on_commit = lambda p, o: assert_applied_before(world, docs, p, o)
+    service = world.consumer()
+    service.start()
+    with caplog.at_level(logging.WARNING, logger="cdc_sync.consumer.service"):
+        run_until(world.committed_to_end, service)
+    assert world.sink.ids(INDEX) == {"1", "2", "3"}
+    assert service.stats.retries == 3
+    assert kafka_of(service).consumes_while_all_paused > 0
+    waits = [float(w) for w in re.findall(r"retrying in ([\d.]+)s", caplog.text)]
+    assert len(waits) == 3
+    assert all(w >= floor for w, floor in zip(waits, (0.2, 0.4, 0.8), strict=True)), waits
