@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import random
 import time
 from collections.abc import Callable
 
@@ -48,6 +47,7 @@ from cdc_sync.events.position import Position
 from cdc_sync.kafka.consumer import MemberFenced
 from cdc_sync.kafka.types import Partition, Received
 from cdc_sync.ops import metrics
+from cdc_sync.retry import Retry
 from cdc_sync.sink.validate import check_document
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,13 @@ class ConsumerService:
         self.kafka = new_consumer()
         self.writer = writer
         self.report = ErrorReport(state, self.stats, clock)
+        self._registry_retry = Retry(
+            lambda exc: isinstance(exc, TransientError),
+            first_s=0.2,
+            max_s=self.limits.retry_max_s,
+            on_retry=lambda note: self.report.retry(note.message, cause="schema_registry"),
+            logger=log,
+        )
         writer.bind(self._idle, self.report.retry, self._stopping)
         self.dlq = dead_letters
         self.reads = reads
@@ -215,12 +222,7 @@ class ConsumerService:
     def _wait_for_decoder(self, exc: TransientError) -> None:
         """Back off (polling Kafka, every partition paused); offsets stay where they are."""
         self._decode_retries += 1
-        ceiling = min(self.limits.retry_max_s, 0.2 * 2 ** min(self._decode_retries - 1, 16))
-        delay = random.uniform(ceiling / 2, ceiling)
-        message = f"{exc} (attempt {self._decode_retries}), retrying in {delay:.1f}s"
-        log.warning(message)
-        self.report.retry(message, cause="schema_registry")
-        self._idle(delay)
+        self._idle(self._registry_retry.note("schema registry", self._decode_retries, exc))
 
     def _intake(self, record: Received, now: float) -> None:
         tracker = self.partitions.trackers.get(record.partition)
