@@ -90,11 +90,26 @@ class ConsumerService:
         prefix = settings.kafka.topic_prefix
         self.tables: dict[str, TableSettings] = {t.topic_name(prefix): t for t in settings.tables}
         self.stats = ConsumerStats()
+        self.report = ErrorReport(state, self.stats, clock)
+        # the collaborators
         self.member = member
         self.new_consumer = new_consumer
         self.kafka = new_consumer()
         self.writer = writer
-        self.report = ErrorReport(state, self.stats, clock)
+        writer.bind(self._idle, self.report.retry, self._stopping)
+        self.dlq = dead_letters
+        self.reads = reads
+        self.avro = avro
+        # what the loop keeps
+        self.partitions = Partitions()
+        self.truncates = TruncateOrder(
+            truncates, self.tables, prefix, self.partitions, writer, reads, avro
+        )
+        self.fences = Fences(
+            state, [t.qualified_name for t in settings.tables], clock, self.report.error
+        )
+        self.catch_up: CatchUp | None = None
+        self.lag = LagReport(self.tables, self.stats)
         self._registry_retry = Retry(
             lambda exc: isinstance(exc, TransientError),
             first_s=0.2,
@@ -102,28 +117,15 @@ class ConsumerService:
             on_retry=lambda note: self.report.retry(note.message, cause="schema_registry"),
             logger=log,
         )
-        writer.bind(self._idle, self.report.retry, self._stopping)
-        self.dlq = dead_letters
-        self.reads = reads
-        self.partitions = Partitions()
-        self.catch_up: CatchUp | None = None
-        self.lag = LagReport(self.tables, self.stats)
+        self._decode_retries = 0
         # While fewer tasks than this are in flight, traffic is light: batches go at once.
         self._eager_tasks = max(1, self.limits.max_tasks_in_flight // 4)
         self._poll_s = LIGHT_TASK_POLL_S
+        self._polled_tasks_at = -math.inf
+        self._committed_at = -math.inf
         self._stop = False
         self._closing = False
         self._busy = False  # inside the writer: a rebalance then abandons instead of settling
-        self.fences = Fences(
-            state, [t.qualified_name for t in settings.tables], clock, self.report.error
-        )
-        self._polled_tasks_at = -math.inf
-        self._committed_at = -math.inf
-        self.truncates = TruncateOrder(
-            truncates, self.tables, prefix, self.partitions, writer, reads, avro
-        )
-        self._decode_retries = 0
-        self.avro = avro
         self._fences: list[float] = []  # when this member was fenced lately
 
     # -- life cycle
