@@ -13,7 +13,7 @@ from cdc_sync.bootstrap.writes import Failure, Target, apply_in_order
 from cdc_sync.config import KafkaSettings, TableSettings
 from cdc_sync.documents.mapping import DocumentOp, MappingError, operation_for_event
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record
+from cdc_sync.events.decode import AvroDecoder, DecodeError, NotARowChange, decode_record
 from cdc_sync.kafka.reader import Offsets, Record, read_range
 from cdc_sync.sink.ids import InvalidKey
 
@@ -47,6 +47,8 @@ def operations(
                     "swapped; the consumers apply the truncate in order. Run bootstrap again."
                 )
             yield operation_for_event(table, event)
+        except NotARowChange:
+            continue  # the consumer skips it too
         except (DecodeError, MappingError, InvalidKey) as exc:
             failures.append((f"p{record.partition}@{record.offset}", f"catch-up: {exc}"))
 
@@ -54,13 +56,13 @@ def operations(
 def catch_up(
     kafka: KafkaSettings,
     table: TableSettings,
+    topic: str,
     target: Target,
     start: Offsets,
     end: Offsets,
     batch: int = 5000,
 ) -> tuple[int, list[Failure]]:
-    """Apply every event of the table's topic in [start, end) to `target`, in order; wait."""
-    topic = table.topic_name(kafka.topic_prefix)
+    """Apply every event of the table's `topic` in [start, end) to `target`, in order; wait."""
     failures: list[Failure] = []
     avro = None
     if kafka.schema_registry_url:  # its client's libraries are loaded only for Avro topics

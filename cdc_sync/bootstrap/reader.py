@@ -18,7 +18,7 @@ from cdc_sync.retry import Retry
 from cdc_sync.source.changelog import chunks
 from cdc_sync.source.dialect import dialect_for
 from cdc_sync.source.related import attach_related
-from cdc_sync.source.schema import CapturedTable, reflect_tables
+from cdc_sync.source.schema import CapturedTable, reflect_tables, twin_problems
 from cdc_sync.source.zone import localize, naive_times, resolve_zone
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ class SourceReader:
             with self.engine.connect() as conn:
                 table = Table(match, MetaData(), autoload_with=conn, schema=self.settings.schema_)
                 problems = dialect_for(conn.dialect).column_problems(conn, table, self.settings)
+                where = f"tables ({self.settings.qualified_name})"
+                problems += twin_problems(where, self.settings, table, conn.dialect)
                 self.zone = resolve_zone(conn, self.time_zone)
         except NoSuchTableError:
             raise ConfigError(

@@ -180,7 +180,7 @@ class TableBootstrap:
 
     def _load_and_swap(self, keeper: Keeper, outcome: Outcome) -> None:
         reader = SourceReader(self.engine, self.table, time_zone=self.settings.source.time_zone)
-        topic = self.table.topic_name(self.settings.kafka.topic_prefix)
+        topic = self.settings.topic_of(self.table)
         # Kafka's steps, Meilisearch's and counting the rows (for progress only) are
         # independent: they overlap; all are done (P0 recorded, indexes ready) before the
         # first chunk is read.
@@ -204,7 +204,13 @@ class TableBootstrap:
                 outcome.failures += self._delete_extras(seen)
             end = end_offsets(self.settings.kafka, topic)  # (4) E
             outcome.replayed, failures = catch_up(
-                self.settings.kafka, self.table, self.target, start, end, self.options.batch_size
+                self.settings.kafka,
+                self.table,
+                topic,
+                self.target,
+                start,
+                end,
+                self.options.batch_size,
             )
             outcome.failures += failures
             keeper.confirm()  # the fence never lapsed: no consumer wrote to the live index

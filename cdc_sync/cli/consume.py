@@ -81,11 +81,13 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
             http.stop()
     stats = service.stats
     log.info(
-        "consume finished: %d received, %d applied, %d deleted, %d dead-lettered, %d retries",
+        "consume finished: %d received, %d applied, %d deleted, %d dead-lettered, %d skipped, "
+        "%d retries",
         stats.received,
         stats.applied,
         stats.deleted,
         stats.dead_lettered,
+        stats.skipped,
         stats.retries,
     )
 
@@ -115,7 +117,7 @@ def prepare(settings: Settings) -> None:
     client = meili_client(settings.meilisearch)
     for table in settings.tables:
         ensure_index(client, table.index_uid, table, settings.consumer.retry_max_s * 4)
-    topics = [t.topic_name(settings.kafka.topic_prefix) for t in settings.tables]
+    topics = [settings.topic_of(t) for t in settings.tables]
     ensure_topics(settings.kafka, [*topics, settings.kafka.dead_letter_topic])
 
 
@@ -138,6 +140,7 @@ def _details(service: ConsumerService) -> dict[str, object]:
         "applied": s.applied,
         "deleted": s.deleted,
         "dead-lettered": s.dead_lettered,
+        "skipped": s.skipped,
         "retries": s.retries,
         "tasks in flight": s.in_flight_tasks,
         "paused partitions": s.paused_partitions,

@@ -25,6 +25,7 @@ from cdc_sync.config.sections import (
 )
 from cdc_sync.config.tables import TableSettings
 from cdc_sync.errors import ConfigError
+from cdc_sync.names import table_topic
 
 ENV_PREFIX = "CDC_SYNC__"
 CONFIG_ENV = "CDC_SYNC_CONFIG"
@@ -98,6 +99,18 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def topic_of(self, table: TableSettings) -> str:
+        """Where the table's events are: its `topic`, else Debezium's ``<prefix>.<SCHEMA>.<TABLE>``
+        with Oracle's names as Oracle stores them (`names.table_topic`)."""
+        if table.topic:
+            return table.topic
+        prefix = self.kafka.topic_prefix
+        return table_topic(prefix, table.schema_, table.name, oracle=self.source.is_oracle)
+
+    def topics(self) -> list[str]:
+        """Every configured table's topic, in table order."""
+        return [self.topic_of(table) for table in self.tables]
 
     def table(self, name: str) -> TableSettings:
         for table in self.tables:

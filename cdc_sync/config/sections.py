@@ -23,6 +23,14 @@ class SourceSettings(Section):
     notify: bool = True
     """PostgreSQL: triggers NOTIFY at commit so the relay wakes at once (false: it polls)."""
 
+    @property
+    def is_oracle(self) -> bool:
+        """Whether the source is an Oracle database (names are stored in upper case there)."""
+        try:
+            return make_url(self.url.get_secret_value()).get_backend_name() == "oracle"
+        except Exception:  # an unparseable URL fails where it is used, with its message
+            return False
+
     def display_url(self) -> str:
         """The URL with its password masked, for logs and messages."""
         try:

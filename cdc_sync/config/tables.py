@@ -113,6 +113,18 @@ def _specs_of(fields: FieldMap | None) -> dict[str, FieldSpec] | None:
     return None if fields is None else dict(fields)
 
 
+def _shared_fields(fields: FieldMap | None) -> list[str]:
+    """`fields` entries that would produce one document field (one value lost)."""
+    by_name: dict[str, list[str]] = {}
+    for column, spec in (fields or {}).items():
+        by_name.setdefault(spec.name, []).append(column)
+    return [
+        f"fields: {' and '.join(columns)} both become field {name!r}"
+        for name, columns in by_name.items()
+        if len(columns) > 1
+    ]
+
+
 def _check_filter(predicate: str | None) -> None:
     if predicate is not None and ";" in predicate:
         raise ValueError("filter must be a single SQL predicate (no ';')")
@@ -139,6 +151,9 @@ class ChildSettings(Section):
     @model_validator(mode="after")
     def _check(self) -> ChildSettings:
         _check_filter(self.filter)
+        problems = _shared_fields(self.fields)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -225,7 +240,7 @@ class TableSettings(Section):
             raise ValueError(
                 "delete_sweep_interval is for capture = 'timestamp' (trigger capture sees deletes)"
             )
-        problems = self._composition_problems()
+        problems = self._composition_problems() or _shared_fields(self.fields)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -277,10 +292,6 @@ class TableSettings(Section):
     @property
     def qualified_name(self) -> str:
         return f"{self.schema_}.{self.name}" if self.schema_ else self.name
-
-    def topic_name(self, prefix: str) -> str:
-        """Debezium's naming: ``<prefix>.<SCHEMA>.<TABLE>`` (no schema: ``<prefix>.<TABLE>``)."""
-        return self.topic or f"{prefix}.{self.qualified_name}"
 
     def field_specs(self) -> dict[str, FieldSpec] | None:
         return _specs_of(self.fields)

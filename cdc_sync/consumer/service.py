@@ -37,12 +37,19 @@ from cdc_sync.consumer.offsets import OffsetTracker
 from cdc_sync.consumer.partitions import Partitions
 from cdc_sync.consumer.progress import CatchUp, LagReport
 from cdc_sync.consumer.reports import ErrorReport
+from cdc_sync.consumer.skipped import SkippedRecords
 from cdc_sync.consumer.stats import ConsumerStats
 from cdc_sync.consumer.truncates import DONE, TruncateOrder
 from cdc_sync.consumer.writer import Abandoned, Writer
 from cdc_sync.documents.mapping import Upsert, operation_for_event, operation_for_row
 from cdc_sync.errors import DependencyUnavailable, TerminalError, TransientError
-from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record, relay_row
+from cdc_sync.events.decode import (
+    AvroDecoder,
+    DecodeError,
+    NotARowChange,
+    decode_record,
+    relay_row,
+)
 from cdc_sync.events.position import Position
 from cdc_sync.kafka.consumer import MemberFenced
 from cdc_sync.kafka.types import Partition, Received
@@ -87,10 +94,10 @@ class ConsumerService:
         self.limits = settings.consumer
         self.clock = clock
         self.sleep = sleep
-        prefix = settings.kafka.topic_prefix
-        self.tables: dict[str, TableSettings] = {t.topic_name(prefix): t for t in settings.tables}
+        self.tables: dict[str, TableSettings] = {settings.topic_of(t): t for t in settings.tables}
         self.stats = ConsumerStats()
         self.report = ErrorReport(state, self.stats, clock)
+        self.skipped = SkippedRecords(self.stats, clock)
         # the collaborators
         self.member = member
         self.new_consumer = new_consumer
@@ -102,9 +109,7 @@ class ConsumerService:
         self.avro = avro
         # what the loop keeps
         self.partitions = Partitions()
-        self.truncates = TruncateOrder(
-            truncates, self.tables, prefix, self.partitions, writer, reads, avro
-        )
+        self.truncates = TruncateOrder(truncates, self.tables, self.partitions, writer, reads, avro)
         self.fences = Fences(
             state, [t.qualified_name for t in settings.tables], clock, self.report.error
         )
@@ -238,10 +243,14 @@ class ConsumerService:
         try:  # a TransientError leaves before the record counts as received: it comes again
             event = decode_record(record.key, record.value, avro=self.avro)
             if event.op == "t":
-                truncate = self.truncates.announce(self.kafka, table, event)
+                truncate = self.truncates.announce(self.kafka, record.partition.topic, table, event)
         except DecodeError as exc:
             failure = exc
         self._received(record, tracker)
+        if isinstance(failure, NotARowChange):  # counted; done at once, as a dropped record
+            self.skipped.skip(record.partition.topic, table.qualified_name, failure.kind)
+            self.partitions.mark_done(record.partition, [record.offset])
+            return
         if failure is None and (
             truncate is DONE or self.truncates.drops(table, record.partition, event)
         ):

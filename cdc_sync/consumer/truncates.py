@@ -104,7 +104,6 @@ class TruncateOrder:
         self,
         store: TruncateStore,
         tables: dict[str, TableSettings],
-        prefix: str,
         partitions: Partitions,
         writer: Writer,
         reads: RecordReads,
@@ -113,7 +112,6 @@ class TruncateOrder:
         self.barriers = Barriers(store)
         self.tables = tables
         """By topic."""
-        self.prefix = prefix
         self.partitions = partitions
         self.writer = writer
         self.reads = reads
@@ -126,10 +124,11 @@ class TruncateOrder:
         return bool(self.barriers.view)
 
     def announce(
-        self, kafka: GroupConsumer, table: TableSettings, event: ChangeEvent
+        self, kafka: GroupConsumer, topic: str, table: TableSettings, event: ChangeEvent
     ) -> Position | None:
-        """Announce a truncate; its position, DONE when a barrier already covers it, or None
-        when the event does not say where it stands (then it is ordered in its partition only)."""
+        """Announce a truncate read on the table's `topic`; its position, DONE when a barrier
+        already covers it, or None when the event does not say where it stands (then it is
+        ordered in its partition only)."""
         position = position_of(event)
         if position is None:
             log.warning(
@@ -137,7 +136,6 @@ class TruncateOrder:
                 table.qualified_name,
             )
             return None
-        topic = table.topic_name(self.prefix)
         partitions = len(kafka.partitions_of([topic])) or 1
         barrier = self.barriers.announce(table.qualified_name, position, partitions)
         if barrier.position.comparable(position) and (

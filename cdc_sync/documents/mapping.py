@@ -1,7 +1,8 @@
 """Row image → Meilisearch document operation, per table config (SPEC §5).
 
 Shared by the consumer and bootstrap so both write identical documents.
-Column names match case-insensitively (Oracle upper-cases, PostgreSQL lower-cases).
+Column names match case-insensitively (Oracle upper-cases, PostgreSQL lower-cases); columns
+that differ only in case are kept apart or refused (`documents.columns`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from cdc_sync.config import FieldSpec, TableSettings
+from cdc_sync.documents.columns import AmbiguousColumn, case_twins, resolve, twins_problem
 from cdc_sync.documents.keys import key_value, needs_decoding
 from cdc_sync.documents.objects import object_value
 from cdc_sync.errors import TerminalError
@@ -87,11 +89,11 @@ the consumer dead-letters it with that reason."""
 
 
 def _resolve(columns: tuple[str, ...], column: str) -> str | None:
-    """The row's name for a configured column: exact, else the first case-insensitive match."""
-    if column in columns:
-        return column
-    wanted = column.upper()
-    return next((name for name in columns if name.upper() == wanted), None)
+    """The row's name for a configured column (`columns.resolve`), None when it has none."""
+    try:
+        return resolve(columns, column)
+    except AmbiguousColumn as exc:
+        raise MappingError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,11 +251,13 @@ def _specs(table: TableSettings, columns: tuple[str, ...]) -> dict[str, FieldSpe
     configured = table.field_specs()
     excluded = {c.upper() for c in table.exclude}
     if configured is None:
-        return {
-            c: FieldSpec(name=c.lower())
-            for c in columns
-            if c.upper() not in excluded and not c.startswith(RESERVED_PREFIX)
-        }
+        kept = [
+            c for c in columns if c.upper() not in excluded and not c.startswith(RESERVED_PREFIX)
+        ]
+        twins = case_twins(kept)
+        if twins:  # they would become one field
+            raise MappingError(twins_problem(twins[0], table.qualified_name))
+        return {c: FieldSpec(name=c.lower()) for c in kept}
     specs = dict(configured)
     for column in table.primary_key:  # key columns always stay as fields
         if not any(c.upper() == column.upper() for c in specs):
@@ -342,10 +346,23 @@ def operation_for_row(table: TableSettings, row: dict[str, Any]) -> DocumentOp |
     return _document(table, plan, row) if plan.key_complete else None
 
 
+def _deleted_key(table: TableSettings, event: ChangeEvent) -> list[Any]:
+    """The record's key; without one (a table without a primary key) the row image's."""
+    if event.key:
+        return key_of(table, event.key)
+    try:
+        return key_of(table, event.before or {})
+    except MappingError as exc:
+        raise MappingError(
+            f"delete with no record key (a table without a primary key), and its before "
+            f"image lacks the key: {exc} (on PostgreSQL such a table needs REPLICA IDENTITY FULL)"
+        ) from None
+
+
 def operation_for_event(table: TableSettings, event: ChangeEvent) -> DocumentOp:
     """Map a decoded change event: deletes by key, everything else by its row image."""
     if event.is_delete or event.after is None:
-        return Delete(document_id(key_of(table, event.key)))
+        return Delete(document_id(_deleted_key(table, event)))
     row = event.after
     plan = _plan(table, row)
     if not plan.key_complete:

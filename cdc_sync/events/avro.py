@@ -51,6 +51,8 @@ class _Schema:
     """fastavro's parsed schema, used to read bodies."""
     walk: Any
     """The same schema with named types expanded, walked to apply semantic types."""
+    name: str | None
+    """The record's name: Connect's (``connect.name``), else Avro's full name."""
 
 
 def _without_connect_logical_types(node: Any) -> Any:
@@ -72,6 +74,10 @@ class AvroReader:
         self._parsed: dict[int, _Schema] = {}
 
     def __call__(self, data: bytes) -> Any:
+        return self.read(data)[0]
+
+    def read(self, data: bytes) -> tuple[Any, str | None]:
+        """The decoded object and its schema's name (``….Envelope`` for a change event)."""
         if len(data) < HEADER or data[0] != MAGIC:
             raise AvroError(f"not the Confluent wire format ({len(data)} bytes)")
         schema_id = int.from_bytes(data[1:HEADER], "big")
@@ -83,19 +89,27 @@ class AvroReader:
             raise AvroError(f"schema id {schema_id}: unreadable body: {exc}") from None
         if body.tell() != len(data) - HEADER:
             raise AvroError(f"schema id {schema_id}: {len(data) - HEADER - body.tell()} bytes left")
-        return decode_avro(schema.walk, value, f"schema id {schema_id}")
+        return decode_avro(schema.walk, value, f"schema id {schema_id}"), schema.name
 
     def _load(self, schema_id: int) -> _Schema:
         text = self._schemas(schema_id)
         try:
             raw = _without_connect_logical_types(json.loads(text))
-            schema = _Schema(fastavro.parse_schema(raw), fastavro.parse_schema(raw, expand=True))
+            walk = fastavro.parse_schema(raw, expand=True)
+            schema = _Schema(fastavro.parse_schema(raw), walk, _name_of(walk))
         except Exception as exc:
             raise UnknownSchema(
                 f"schema id {schema_id} is not a valid Avro schema: {exc}"
             ) from None
         self._parsed[schema_id] = schema
         return schema
+
+
+def _name_of(schema: Any) -> str | None:
+    if not isinstance(schema, dict):
+        return None
+    name = schema.get("connect.name") or schema.get("name")
+    return name if isinstance(name, str) else None
 
 
 def _branch(union: list[Any], value: Any) -> Any:

@@ -22,6 +22,7 @@ from cdc_sync.ops.rate import RateMeter
 MetricName = Literal[
     "cdc_sync_events_applied_total",
     "cdc_sync_events_dead_lettered_total",
+    "cdc_sync_events_skipped_total",
     "cdc_sync_retries_total",
     "cdc_sync_tasks_in_flight",
     "cdc_sync_partition_lag",
@@ -80,6 +81,12 @@ _DEAD_LETTERED = Counter(
     _name("cdc_sync_events_dead_lettered_total"),
     "Records sent to the dead-letter topic, by error code.",
     ["table", "code"],
+)
+_SKIPPED = Counter(
+    _name("cdc_sync_events_skipped_total"),
+    "Records that change no row (heartbeats, transaction metadata, schema changes, "
+    "tombstones without a key), skipped, by kind.",
+    ["table", "kind"],
 )
 _RETRIES = Counter(
     _name("cdc_sync_retries_total"),
@@ -180,6 +187,10 @@ def table_lag(table: str, lag: int) -> None:
 def events_dead_lettered(table: str, reason_code: str, n: int = 1) -> None:
     if n:
         _child(_DEAD_LETTERED, table, reason_code).inc(n)  # type: ignore[attr-defined]
+
+
+def events_skipped(table: str, kind: str) -> None:
+    _child(_SKIPPED, table, kind).inc()  # type: ignore[attr-defined]
 
 
 def retry(component: Component, cause: str) -> None:

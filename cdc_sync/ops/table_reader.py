@@ -153,7 +153,7 @@ class TableStatusReader:
 
         if self._offsets is None:
             self._offsets = GroupOffsets(self.settings.kafka, timeout_s=self.timeout_s)
-        topics = [t.topic_name(self.settings.kafka.topic_prefix) for t in self.settings.tables]
+        topics = self.settings.topics()
         return group_lag(self._offsets, self.settings.kafka.group_id, topics)
 
     def _watermarks(self, store: StateStore) -> dict[str, tuple[Any, dt.datetime]]:

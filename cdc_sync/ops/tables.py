@@ -162,10 +162,9 @@ class Parts:
 
 def assemble(settings: Settings, parts: Parts, now: dt.datetime) -> list[TableStatus]:
     """The per-table view from the raw readings (pure)."""
-    prefix = settings.kafka.topic_prefix
     out = []
     for table in settings.tables:
-        name, topic = table.qualified_name, table.topic_name(prefix)
+        name, topic = table.qualified_name, settings.topic_of(table)
         reports = [r for r in parts.reports or [] if r.table_name == name]
         partitions = parts.lag.of_topic(topic) if parts.lag else []
         out.append(

@@ -105,7 +105,7 @@ class RelayService:
             raise DependencyUnavailable(
                 f"source database {settings.source.display_url()}: {exc.orig or exc!s}"
             ) from None
-        topics = {t.name: t.settings.topic_name(settings.kafka.topic_prefix) for t in tables}
+        topics = {t.name: settings.topic_of(t.settings) for t in tables}
         ensure_topics(settings.kafka, topics.values())
         self.producer = Producer(settings.kafka)
         triggered = [t for t in tables if t.settings.capture == "trigger"]

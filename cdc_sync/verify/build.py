@@ -74,7 +74,7 @@ def build_passes(
             stream=StreamWatch(
                 offsets,
                 settings.kafka.group_id,
-                table.settings.topic_name(settings.kafka.topic_prefix),
+                settings.topic_of(table.settings),
             ),
             source_pace=Pacer(source_budget, TokenBucket(own) if own else None),
             index_pace=Pacer(index_budget, TokenBucket(own) if own else None),

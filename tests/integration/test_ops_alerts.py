@@ -141,7 +141,7 @@ def _queries() -> list[tuple[str, str]]:
 def test_every_dashboard_panel_query_returns_series(scraped: Scraped) -> None:
     live, prometheus = scraped.live, scraped.prometheus
     settings = load_settings(live.config)
-    items = settings.tables[0].topic_name(settings.kafka.topic_prefix)
+    items = settings.topic_of(settings.tables[0])
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
     producer.produce(items, key=b'{"ID": 999}', value=b"not an event")  # a dead letter
     assert producer.flush(30) == 0

@@ -31,7 +31,7 @@ def test_lag_seconds_is_the_age_of_the_first_record_the_group_has_not_committed(
 ) -> None:
     settings = load_settings(make_config(sqlite_url, tables=[TABLE]))
     kafka = settings.kafka
-    topic = settings.tables[0].topic_name(kafka.topic_prefix)
+    topic = settings.topic_of(settings.tables[0])
     ensure_topics(kafka, [topic])
     now_ms = int(time.time() * 1000)
     _produce(kafka.bootstrap_servers, topic, 0, [now_ms - 600_000, now_ms - 300_000, now_ms])

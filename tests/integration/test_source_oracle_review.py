@@ -350,6 +350,56 @@ def test_check_names_what_the_cdc_user_lacks(
     owner.dispose()
 
 
+def test_case_twin_columns_are_refused_at_start_and_kept_apart_with_fields(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """NAME and "Name" are two Oracle columns (a quoted identifier is case-sensitive: Oracle
+    SQL Language Reference, "Database Object Naming Rules"); lower-cased they would be one
+    field. Refused with exit 2 naming both and the fields entry; with it, both values go out."""
+    import re
+    import tomllib
+
+    owner = owner_table(
+        users, "TWINS", 'ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(20), "Name" VARCHAR2(20)'
+    )
+    config = config_for(make_config, users, name="TWINS", primary_key=["ID"])
+    done = cli(config, "source", "install")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "tables[0]" in done.stderr and "columns NAME and Name" in done.stderr
+    found = re.search(r"fields = (\{[^}]*\})", done.stderr)
+    assert found, done.stderr
+    fields = tomllib.loads(f"fields = {found.group(1)}")["fields"]
+    config = config_for(make_config, users, name="TWINS", primary_key=["ID"], fields=fields)
+    assert cli(config, "source", "install").returncode == 0
+    with owner.begin() as conn:
+        conn.execute(text("""INSERT INTO TWINS (ID, NAME, "Name") VALUES (1, 'upper', 'mixed')"""))
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    [record] = read_topic(kafka_bootstrap, topic(config, users, "TWINS"))
+    assert record.value is not None
+    assert (record.value["after"]["NAME"], record.value["after"]["Name"]) == ("upper", "mixed")
+    owner.dispose()
+
+
+def test_a_table_configured_in_lower_case_publishes_to_its_upper_case_topic(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Oracle stores unquoted names in upper case, and Debezium's topics spell them so
+    (oracle.adoc, "Topic names": fulfillment.INVENTORY.CUSTOMERS): the relay publishes where
+    the consumer, and a Debezium connector, would read."""
+    owner = owner_table(users, "ITEMS", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(20)")
+    table = {"name": "items", "schema": users.owner.lower(), "primary_key": ["id"]}
+    config = make_config(users.cdc_url, tables=[table], source={"url": users.cdc_url})
+    assert cli(config, "source", "install").returncode == 0
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO ITEMS (ID, NAME) VALUES (1, 'one')"))
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    records = read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))  # <prefix>.APP_….ITEMS
+    assert [r.key for r in records] == [{"ID": 1}]
+    owner.dispose()
+
+
 def logged_keys(users: Users, op: str) -> set[int]:
     """The keys the change log holds for `op` (one-key rows: Oracle's triggers never pack)."""
     with users.admin.connect() as conn:

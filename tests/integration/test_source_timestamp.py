@@ -136,7 +136,7 @@ def test_a_second_change_within_one_tick_of_the_modified_column_is_published(
         service.close()
         state.close()
         engine.dispose()
-    topic = settings.tables[0].topic_name(settings.kafka.topic_prefix)
+    topic = settings.topic_of(settings.tables[0])
     (events,) = by_key(read_topic(kafka_bootstrap, topic)).values()
     last = events[-1].value
     assert last is not None

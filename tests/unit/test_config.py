@@ -53,7 +53,7 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_spec_example_loads(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, GOOD))
     table = settings.tables[0]
-    assert table.topic_name(settings.kafka.topic_prefix) == "cdc.APP.CRASIVTTST"
+    assert settings.topic_of(table) == "cdc.APP.CRASIVTTST"
     assert table.index_uid == "crasivttst"
     assert settings.meilisearch.api_key is not None
     assert settings.meilisearch.api_key.get_secret_value() == "dev-key"
@@ -168,7 +168,7 @@ def test_shipped_example_configs_are_valid(monkeypatch: pytest.MonkeyPatch, name
     monkeypatch.setenv("STATE_DB_PASSWORD", "s" * 12)
     root = Path(__file__).resolve().parents[2]
     settings = load_settings(root / "examples" / name)
-    assert settings.tables[0].topic_name(settings.kafka.topic_prefix) == "cdc.APP.CRASIVTTST"
+    assert settings.topic_of(settings.tables[0]) == "cdc.APP.CRASIVTTST"
 
 
 COMPOSED = """
@@ -277,6 +277,18 @@ def test_schema_registry_credentials_given_twice_are_a_config_error(tmp_path: Pa
     assert problem.startswith("kafka: ")
     assert "schema_registry_url" in problem and "schema_registry_username" in problem
     assert "url-pw" not in problem and "reg-pw-123" not in problem
+
+
+def test_two_fields_entries_that_produce_one_field_are_refused_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    """One value would be lost; case twins (NAME and "Name") must be named apart."""
+    text = GOOD.replace(
+        'fields = { CASE_NO = "case_no",',
+        'fields = { NAME = "name", Name = "name", CASE_NO = "case_no",',
+    )
+    [problem] = problems(tmp_path, text)
+    assert problem == "tables[0]: fields: NAME and Name both become field 'name'"
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from cdc_sync.documents.mapping import MappingError
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.avro import AvroError, UnknownSchema
 from cdc_sync.events.debezium import SchemaValueError
-from cdc_sync.events.decode import DecodeError
+from cdc_sync.events.decode import DecodeError, NotARowChange
 from cdc_sync.kafka.errors import KafkaRefused
 from cdc_sync.sink.http import ApiRejected
 from cdc_sync.sink.ids import InvalidKey
@@ -34,6 +34,7 @@ from cdc_sync.sink.validate import InvalidDocument
     ("error", "code"),
     [
         (DecodeError("bad bytes"), "decode_error"),
+        (NotARowChange("heartbeat"), "not_a_row_change"),
         (MappingError("bad row"), "mapping_error"),
         (InvalidKey("null key"), "invalid_key"),
         (InvalidDocument("max_fields_limit_exceeded", "wide"), "max_fields_limit_exceeded"),

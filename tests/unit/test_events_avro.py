@@ -327,3 +327,14 @@ def test_a_schema_that_is_not_avro_is_a_decode_error() -> None:
     key, value = avro_record({"ID": 1})
     with pytest.raises(DecodeError, match="not a valid Avro schema"):
         decode_record(key, value, avro=reader({**SCHEMAS, SCHEMA_ID: '{"type": "nonsense"}'}))
+
+
+def test_an_envelope_whose_schema_gained_a_field_is_still_an_envelope() -> None:
+    """Its schema's name says so (``srv.APP.ITEMS.Envelope``: Envelope.isEnvelopeSchema), though
+    its fields are no longer all Debezium's envelope fields (Envelope.ALL_FIELD_NAMES)."""
+    schema = avro_value_schema()
+    schema["fields"].append({"name": "extra", "type": ["null", "string"], "default": None})
+    datum = {"before": None, "after": {"ID": 7}, "source": source(), "op": "c", "extra": None}
+    value = wire(SCHEMA_ID + 1, schema, {**datum, "ts_ms": 1})
+    event = decode_record(None, value, avro=reader({**SCHEMAS, SCHEMA_ID + 1: json.dumps(schema)}))
+    assert (event.op, event.after) == ("c", {"ID": 7, **dict.fromkeys(COLUMNS)})

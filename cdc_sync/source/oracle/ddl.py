@@ -51,6 +51,7 @@ from sqlalchemy import Column, Connection, Row, Select, Table
 from sqlalchemy import types as sqltypes
 
 from cdc_sync.config import TableSettings
+from cdc_sync.names import oracle_sql_name
 from cdc_sync.source.changelog import MARKER, WHOLE_TABLE, Op
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.oracle import dictionary, triggers
@@ -69,8 +70,7 @@ class OracleDialect(Dialect):
     name: ClassVar[str] = "oracle"
 
     def ident(self, name: str) -> str:
-        quoted = super().ident(name)
-        return quoted if quoted.startswith('"') else quoted.upper()
+        return oracle_sql_name(self.preparer, name)
 
     def database_zone_query(self) -> str | None:
         # SYSDATE, which fills most DATE columns, is the server's clock in the server's zone;
