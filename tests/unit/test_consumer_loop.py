@@ -385,3 +385,19 @@ def test_a_schema_registry_that_does_not_answer_holds_the_record_and_all_after_i
     waits = [float(w) for w in re.findall(r"retrying in ([\d.]+)s", caplog.text)]
     assert len(waits) == 3
     assert all(w >= floor for w, floor in zip(waits, (0.2, 0.4, 0.8), strict=True)), waits
+
+
+def test_records_that_change_no_row_are_skipped_counted_and_committed() -> None:
+    """A Debezium heartbeat (`{"ts_ms": …}` alone, Debezium's Heartbeat schema) on a table's
+    topic changes no row: it is counted as skipped, never dead-lettered, and its offset is
+    committed with the records around it."""
+    world = World(partitions=1)
+    p0 = world.partition(0)
+    world.row(0, 1)
+    world.broker.produce(p0, b'{"serverName": "cdc"}', b'{"ts_ms": 1700000000000}')
+    world.row(0, 2)
+    service = world.consumer()
+    service.start()
+    run_until(world.committed_to_end, service)
+    assert service.stats.skipped == 1 and not world.producer.delivered
+    assert world.sink.ids(INDEX) == {"1", "2"}
