@@ -66,7 +66,7 @@ class SourceReader:
             is_connection_problem, first_s=0.5, max_s=5, attempts=self.attempts, logger=log
         )
         try:
-            return retry.call(f"source query on {self.settings.qualified_name}", fn)
+            return retry.call("source query", fn)
         except DBAPIError as exc:
             if not is_connection_problem(exc):
                 raise
