@@ -88,6 +88,9 @@ def test_every_table_metric_is_collected() -> None:
         verify=RunResult(
             1, "succeeded", "2024-05-01T10:00:00+00:00", 5, "NOT in sync: 2 missing", None, 2
         ),
+        bootstrap=RunResult(
+            2, "succeeded", "2024-05-01T10:00:00+00:00", 5, "5 documents", None, fence_s=0.84
+        ),
     )
     registry = CollectorRegistry()
     registry.register(TableCollector(lambda: [table], activity))
@@ -95,6 +98,8 @@ def test_every_table_metric_is_collected() -> None:
     for name in metrics.TABLE_METRIC_NAMES:
         assert name in text, name
     assert registry.get_sample_value("cdc_sync_verify_differences", {"table": "APP.X"}) == 2
+    fence = registry.get_sample_value("cdc_sync_bootstrap_fence_seconds", {"table": "APP.X"})
+    assert fence == 0.84
     bucket = {"table": "APP.X", "le": "0.05"}
     assert registry.get_sample_value("cdc_sync_change_latency_seconds_bucket", bucket) == 2
     assert (
