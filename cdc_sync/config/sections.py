@@ -1,5 +1,5 @@
-"""The service-wide sections: source, Kafka, Meilisearch, consumer, relay, state, HTTP,
-logging."""
+"""The service-wide sections: source, Kafka, Meilisearch, consumer, relay, state,
+bootstrap, HTTP, logging."""
 
 from __future__ import annotations
 
@@ -109,6 +109,11 @@ class RelaySettings(Section):
 class StateSettings(Section):
     url: str = "sqlite:///cdc-sync-state.db"
     lease_ttl_s: float = Field(10.0, gt=0)
+
+
+class BootstrapSettings(Section):
+    fence_warn_s: float = Field(5.0, gt=0)
+    """A run whose fence held the table's live changes longer than this logs a warning."""
 
 
 class HttpSettings(Section):

@@ -72,6 +72,11 @@ class TableCollector(Collector):
             "Missing, extra and differing documents found by the latest verify.",
             ["table"],
         )
+        fence = _gauge(
+            "cdc_sync_bootstrap_fence_seconds",
+            "How long the latest bootstrap's fence held the table's live changes.",
+            ["table"],
+        )
         for t in self._tables():
             if t.documents is not None:
                 documents.add_metric([t.table, t.index], t.documents)
@@ -89,7 +94,9 @@ class TableCollector(Collector):
                     runs.add_metric([t.table, kind, run.status], _epoch(run.at) or 0.0)
             if t.verify is not None and t.verify.differences is not None:
                 differences.add_metric([t.table], t.verify.differences)
-        yield from (documents, lag, backlog, oldest, watermark, applied, runs, differences)
+            if t.bootstrap is not None and t.bootstrap.fence_s is not None:
+                fence.add_metric([t.table], t.bootstrap.fence_s)
+        yield from (documents, lag, backlog, oldest, watermark, applied, runs, differences, fence)
         yield self._latency()
 
     def _latency(self) -> HistogramMetricFamily:
