@@ -16,10 +16,11 @@ from typing import Any
 import meilisearch
 from sqlalchemy import Engine
 
-from cdc_sync.bootstrap.catchup import catch_up
+from cdc_sync.bootstrap.catchup import CatchUp
 from cdc_sync.bootstrap.hold import FENCE_POLL_S, Keeper
 from cdc_sync.bootstrap.progress import Meter, Reporter, reporter_for
 from cdc_sync.bootstrap.reader import Row, SourceReader
+from cdc_sync.bootstrap.rounds import Round, pre_copy
 from cdc_sync.bootstrap.writes import Failure, Loader, Target, wait_task, write_isolating
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.documents.mapping import MappingError, Upsert, document_for_row, key_of
@@ -59,7 +60,23 @@ class Outcome:
     rows: int = 0
     documents: int = 0
     replayed: int = 0
+    """Change events replayed by the catch-up, over all its rounds."""
     failures: list[Failure] = field(default_factory=list)
+    rounds: list[Round] = field(default_factory=list)
+    """The catch-up's rounds; the last one ran under the fence."""
+    catch_up_s: float | None = None
+    """From the end of the load to the swap (rounds, fence, last round, swap)."""
+    fence_s: float | None = None
+    """How long the fence held the table's live changes (None: never raised)."""
+
+    def catch_up(self) -> dict[str, Any]:
+        """What the run history keeps of the catch-up and the fence."""
+        return {
+            "fence_s": None if self.fence_s is None else round(self.fence_s, 3),
+            "catch_up_s": None if self.catch_up_s is None else round(self.catch_up_s, 3),
+            "catch_up_tasks": sum(r.tasks for r in self.rounds),
+            "rounds": [r.as_json() for r in self.rounds],
+        }
 
 
 def map_rows(
@@ -144,6 +161,7 @@ class TableBootstrap:
                 "documents": outcome.documents,
                 "replayed": outcome.replayed,
                 "mode": "in-place" if self.options.in_place else "swap",
+                **outcome.catch_up(),
             },
         )
         return outcome
@@ -155,7 +173,10 @@ class TableBootstrap:
 
         def record() -> None:
             self.store.add_failures(outcome.run_id, outcome.failures)
-            self.store.finish_run(outcome.run_id, "failed", outcome.rows, error=reason)
+            details = outcome.catch_up() if outcome.fence_s is not None else None
+            self.store.finish_run(
+                outcome.run_id, "failed", outcome.rows, error=reason, details=details
+            )
             self.store.record_error("bootstrap", f"{outcome.table}: {reason}")
 
         # the cause is what the user must see, even when the state store is what failed
@@ -192,28 +213,75 @@ class TableBootstrap:
             self._prepare_indexes()
             start = starting.result()  # (1) P0
             total = counting.result()
+        seen = self._load(reader, keeper, outcome, total)  # (2)
+        self._hook("loaded")
+        began = time.monotonic()
+        if seen is not None:  # in place: before the rounds, which bring back what came since
+            outcome.failures += self._delete_extras(seen)
+        catch_up = CatchUp(self.settings.kafka, self.table, self.target, self.options.batch_size)
         try:
-            # (3) is raised as soon as every chunk is read, so the consumers' time to see
-            # it overlaps with Meilisearch indexing the last chunks of (2).
-            seen = self._load(reader, keeper, outcome, total, on_read=keeper.fence)  # (2)
-            self._hook("loaded")
+            self._catch_up_and_swap(keeper, catch_up, start, outcome)
+        finally:
+            outcome.failures += catch_up.failures
+            outcome.replayed = catch_up.operations
+            outcome.catch_up_s = time.monotonic() - began
+            outcome.fence_s = keeper.held_s
+        self._report_catch_up(outcome)
+        if not self.options.in_place:
+            self._drop_staging(quiet=True)  # the old live index: else the next run deletes it
+        self._hook("swapped")
+
+    def _catch_up_and_swap(
+        self, keeper: Keeper, catch_up: CatchUp, start: Offsets, outcome: Outcome
+    ) -> None:
+        """(3) rounds without the fence, (4) the fence, (5) the last round, swap, unfence."""
+        topic = self.table.topic_name(self.settings.kafka.topic_prefix)
+
+        def ends() -> Offsets:
+            return end_offsets(self.settings.kafka, topic)
+
+        def unfenced(begin: Offsets, end: Offsets) -> Round:
+            keeper.check()
+            return catch_up.window(begin, end)
+
+        position, outcome.rounds = pre_copy(start, ends, unfenced)  # (3)
+        try:
+            keeper.fence()  # (4)
             time.sleep(max(0.0, keeper.fenced_at + 2 * FENCE_POLL_S + 0.1 - time.monotonic()))
             self._drain(self.live)
             self._hook("fenced")
-            if seen is not None:
-                outcome.failures += self._delete_extras(seen)
-            end = end_offsets(self.settings.kafka, topic)  # (4) E
-            outcome.replayed, failures = catch_up(
-                self.settings.kafka, self.table, self.target, start, end, self.options.batch_size
-            )
-            outcome.failures += failures
+            outcome.rounds.append(catch_up.window(position, ends(), fenced=True))  # (5) E
             keeper.confirm()  # the fence never lapsed: no consumer wrote to the live index
             if not self.options.in_place:
-                self._swap()  # (5)
+                self._swap()
         finally:
             if keeper.fenced:
                 _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
-        self._hook("swapped")
+
+    def _report_catch_up(self, outcome: Outcome) -> None:
+        """The log line of the catch-up and the fence; a warning past bootstrap.fence_warn_s."""
+        name, limit, fence_s = (
+            self.table.qualified_name,
+            self.settings.bootstrap.fence_warn_s,
+            outcome.fence_s or 0.0,
+        )
+        log.info(
+            "caught up %s in %d rounds (%.1fs, %d tasks); the fence held its live changes %.2fs",
+            name,
+            len(outcome.rounds),
+            outcome.catch_up_s or 0.0,
+            sum(r.tasks for r in outcome.rounds),
+            fence_s,
+        )
+        if fence_s > limit:
+            log.warning(
+                "the bootstrap of %s held the table's live changes for %.1fs, longer than "
+                "bootstrap.fence_warn_s (%gs); its last catch-up round took %.1fs",
+                name,
+                fence_s,
+                limit,
+                outcome.rounds[-1].seconds if outcome.rounds else 0.0,
+            )
 
     def _start_offsets(self, topic: str) -> Offsets:
         ensure_topics(self.settings.kafka, [topic])
@@ -232,17 +300,9 @@ class TableBootstrap:
             ensure_index(self.client, self.live, self.table, budget)
 
     def _load(
-        self,
-        reader: SourceReader,
-        keeper: Keeper,
-        outcome: Outcome,
-        total: int,
-        on_read: Callable[[], None],
+        self, reader: SourceReader, keeper: Keeper, outcome: Outcome, total: int
     ) -> set[str] | None:
-        """(2) Every chunk into the target index; returns the ids seen (in-place only).
-
-        `on_read` runs once every chunk is read and sent, before the wait for the last tasks.
-        """
+        """(2) Every chunk into the target index; returns the ids seen (in-place only)."""
         seen: set[str] | None = set() if self.options.in_place else None
         meter = Meter(total=total)
         reporter: Reporter = reporter_for(self.table.qualified_name, self.options.terminal)
@@ -262,7 +322,6 @@ class TableBootstrap:
                 if time.monotonic() - last_update > 5:
                     self.store.update_run(outcome.run_id, rows=outcome.rows)
                     last_update = time.monotonic()
-            on_read()
             loader.finish()
         finally:
             loader.close()
@@ -304,7 +363,6 @@ class TableBootstrap:
         if task.status != "succeeded":
             raise CdcSyncError(f"swapping {self.staging} into {self.live} failed: {task.error}")
         log.info("swapped %s into %s", self.staging, self.live)
-        self._drop_staging()
 
 
 def _best_effort(what: str, step: Callable[[], None]) -> None:

@@ -24,10 +24,13 @@ def chosen_tables(settings: Settings, names: tuple[str, ...]) -> list[TableSetti
 
 
 def summary(outcome: Outcome) -> str:
+    tasks = sum(r.tasks for r in outcome.rounds)
     return (
         f"{outcome.table} → {outcome.index}: {outcome.rows} rows, {outcome.documents} documents, "
         f"{outcome.replayed} changes replayed, {len(outcome.failures)} failures "
-        f"(run {outcome.run_id})"
+        f"(run {outcome.run_id}); catch-up {outcome.catch_up_s or 0:.1f}s in "
+        f"{len(outcome.rounds)} round(s), {tasks} tasks; the fence held live changes "
+        f"{outcome.fence_s or 0:.2f}s"
     )
 
 
