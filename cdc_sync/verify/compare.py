@@ -16,8 +16,10 @@ import meilisearch
 
 from cdc_sync.bootstrap.reader import SourceReader
 from cdc_sync.bootstrap.run import map_rows
-from cdc_sync.bootstrap.writes import Failure, Target, write_isolating
+from cdc_sync.bootstrap.writes import Failure, Target, apply_compacted
 from cdc_sync.config import TableSettings
+from cdc_sync.documents.compact import compact
+from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import document_ids, ensure_index, fetch_documents, index_exists
 from cdc_sync.sink.retry import call
@@ -107,13 +109,10 @@ class Verifier:
         return report, wanted
 
     def repair(self, report: Report, wanted: dict[str, Document]) -> list[Failure]:
-        """Re-write exactly the differences: upsert missing and differing, delete extra; wait."""
+        """Re-write exactly the differences — upsert missing and differing, delete extra — as
+        one compacted stretch: every task enqueued together, then awaited together."""
         ensure_index(self.client, self.uid, self.table)
-        failures: list[Failure] = []
-        docs = list(wanted.values())
-        for i in range(0, len(docs), self.chunk):
-            failures += write_isolating(self.target, "replace", docs[i : i + self.chunk])
-        extra = report.diff.extra
-        for i in range(0, len(extra), self.chunk):
-            failures += write_isolating(self.target, "delete", extra[i : i + self.chunk])
+        ops: list[DocumentOp] = [Upsert(doc_id, doc) for doc_id, doc in wanted.items()]
+        ops += [Delete(doc_id) for doc_id in report.diff.extra]
+        _, failures = apply_compacted(self.target, compact(ops), self.chunk)
         return failures
