@@ -315,6 +315,22 @@ class HttpProxy(TcpProxy):
             client.start_next_cycle()
 
 
+def document_write(request: Request) -> bool:
+    """A request that adds, updates or deletes Meilisearch documents."""
+    path = request.path.split("?")[0]
+    return request.method in ("POST", "PUT") and path.endswith(
+        ("/documents", "/documents/delete-batch")
+    )
+
+
+def slow_link(proxy: HttpProxy, seed: int) -> None:
+    """The link of the slow-link tests and benches: 0-200 ms added to every request, 503 to
+    one document write in ten (drawn from `seed`)."""
+    proxy.seed(seed)
+    proxy.latency(0.0, 0.2)
+    proxy.add(Rule("answer", document_write, status=503, chance=0.1))
+
+
 def _framed(headers: Any, body: bytes) -> list[tuple[bytes, bytes]]:
     """The headers, with a Content-Length for the (possibly rewritten) body."""
     kept = [

@@ -23,7 +23,7 @@ from cdc_sync.bootstrap.run import staging_uid
 from cdc_sync.config import load_settings
 from cdc_sync.kafka.reader import read_range, watermarks
 from tests.conftest import unique
-from tests.faults.proxy import HttpProxy, Request, Rule
+from tests.faults.proxy import HttpProxy, slow_link
 from tests.faults.support import Application, cli, make_table, wait_index_equals_source
 from tests.faults.test_bootstrap_faults import drains, finished
 from tests.integration.cli_support import run_cli
@@ -34,18 +34,6 @@ ROWS = 317
 RATE = 200
 BATCH = 100
 LEASE_TTL_S = 3.0
-
-
-def document_write(request: Request) -> bool:
-    return request.method in ("POST", "PUT") and (
-        request.path.split("?")[0].endswith(("/documents", "/documents/delete-batch"))
-    )
-
-
-def slow_link(proxy: HttpProxy, seed: int) -> None:
-    proxy.seed(seed)
-    proxy.latency(0.0, 0.2)
-    proxy.add(Rule("answer", document_write, status=503, chance=0.1))
 
 
 def alternations(config: Path) -> int:

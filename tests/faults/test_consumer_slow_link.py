@@ -16,8 +16,7 @@ from cdc_sync.bootstrap.catchup import operations
 from cdc_sync.config import load_settings
 from cdc_sync.documents.compact import kind_of
 from cdc_sync.kafka.reader import end_offsets, read_range
-from tests.faults.proxy import HttpProxy
-from tests.faults.test_bootstrap_catchup_faults import document_write, slow_link
+from tests.faults.proxy import HttpProxy, document_write, slow_link
 from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import produce
 from tests.integration.test_bootstrap_catchup import documents, events
