@@ -16,7 +16,8 @@ The ids of the three resulting groups are disjoint, so their writes commute: the
 as at most one delete, one replace and one partial-update task per `size` documents,
 in any order, enqueued together and awaited together. Used wherever a stretch of
 events is replayed (bootstrap's catch-up rounds, `verify --repair`); the consumer's
-batches (`consumer.batch.merge`) follow the same rule (`after`) on serialised bodies.
+batches (`consumer.batch.merge`) follow the same rule (`after`) on serialised bodies,
+and `dlq replay` re-sends a key's dead letters from the last one that `WINS` on.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from cdc_sync.documents.mapping import Delete, DocumentOp
 
 Kind = Literal["delete", "replace", "update"]
 Document = dict[str, Any]
+WINS: frozenset[Kind] = frozenset({"delete", "replace"})
+"""Kinds that win over everything before them on the same id."""
 
 
 def kind_of(op: DocumentOp) -> Kind:
@@ -40,7 +43,7 @@ def kind_of(op: DocumentOp) -> Kind:
 def after(earlier: Kind | None, later: Kind) -> tuple[Kind, bool]:
     """The kind of `earlier` followed by `later` on one id, and whether `later`'s fields
     merge into `earlier`'s (True) or replace them (False)."""
-    if later != "update" or earlier is None:
+    if later in WINS or earlier is None:
         return later, False
     if earlier == "delete":
         return "replace", False  # a partial update of a missing document creates it
