@@ -368,3 +368,44 @@ def test_changes_made_during_the_load_are_caught_up_in_rounds_and_the_fence_time
     text_status = run_cli("--config", str(config), "status").stdout
     assert "the fence held live changes" in text_status
     assert "over bootstrap.fence_warn_s (0.001s)" in text_status
+
+
+def test_in_place_deletes_what_the_source_no_longer_has_and_keeps_what_came_during_the_load(
+    make_config: Callable[..., Path], sqlite_url: str, index_uid: str, meili: meilisearch.Client
+) -> None:
+    """--in-place: documents whose rows are gone go, then the rounds replay the changes made
+    during the load into the live index (a row inserted then is kept, though its id was not
+    read), the last round under the fence."""
+    make_items(sqlite_url, 500)
+    index = meili.index(index_uid)
+    strays = [{"id": f"gone{i}", "title": "stray"} for i in range(30)]
+    meili.wait_for_task(index.add_documents(strays, "id").task_uid)
+    config = make_config(sqlite_url, tables=[table_config(index_uid)])
+    settings = load_settings(config)
+    engine = create_engine(sqlite_url)
+
+    def changed_during_the_load() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO ITEMS VALUES (9001, 'late', 1.5, 'OK')"))
+            conn.execute(text("DELETE FROM ITEMS WHERE ID = 5"))
+            conn.execute(text("UPDATE ITEMS SET TITLE = 'changed' WHERE ID BETWEEN 100 AND 499"))
+        row = {"ID": 9001, "TITLE": "late", "PRICE": 1.5, "STATUS": "OK"}
+        events = [ChangeEvent("c", {"ID": 9001}, after=row, table="ITEMS")]
+        events.append(ChangeEvent("d", {"ID": 5}, before={"ID": 5}, table="ITEMS"))
+        for i in range(100, 500):
+            row = {"ID": i, "TITLE": "changed", "PRICE": i % 1000 + 0.25, "STATUS": "OK"}
+            row["STATUS"] = "DRAFT" if i % 50 == 0 else "OK"
+            events += [ChangeEvent("u", {"ID": i}, after=row, table="ITEMS")] * 3
+        produce(settings.kafka.bootstrap_servers, settings.kafka.topic_prefix, events)
+
+    job = bootstrap_job(settings, config, in_place=True)
+    job.hooks = {"loaded": changed_during_the_load}
+    outcome = job.run()
+    engine.dispose()
+
+    docs = all_docs(meili, index_uid)
+    assert not any(i.startswith("gone") for i in docs)
+    assert "5" not in docs and docs["9001"]["title"] == "late" and docs["250"]["title"] == "changed"
+    assert set(docs) == {str(i) for i in range(1, 501) if i != 5} | {"9001"}
+    assert [r.fenced for r in outcome.rounds] == [False, True]  # 1,203 records: a round first
+    assert staging_uid(index_uid) not in index_uids(meili)
