@@ -21,9 +21,10 @@ from cdc_sync.bootstrap.hold import FENCE_POLL_S, Keeper
 from cdc_sync.bootstrap.progress import Meter, Reporter, reporter_for
 from cdc_sync.bootstrap.reader import Row, SourceReader
 from cdc_sync.bootstrap.rounds import Round, pre_copy
-from cdc_sync.bootstrap.writes import Failure, Loader, Target, wait_task, write_isolating
+from cdc_sync.bootstrap.writes import Failure, Loader, Target, apply_compacted, wait_task
 from cdc_sync.config import Settings, TableSettings
-from cdc_sync.documents.mapping import MappingError, Upsert, document_for_row, key_of
+from cdc_sync.documents.compact import compact
+from cdc_sync.documents.mapping import Delete, MappingError, Upsert, document_for_row, key_of
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.reader import Offsets, end_offsets
@@ -348,11 +349,8 @@ class TableBootstrap:
         extras: list[str] = []
         for ids in document_ids(self.client, self.live, self.table.id_field, 10_000, self.budget):
             extras.extend(i for i in ids if i not in seen)
-        failures: list[Failure] = []
-        for i in range(0, len(extras), self.options.batch_size):
-            failures += write_isolating(
-                self.target, "delete", extras[i : i + self.options.batch_size]
-            )
+        gone = compact(Delete(doc_id) for doc_id in extras)
+        _, failures = apply_compacted(self.target, gone, self.options.batch_size)
         log.info("deleted %d documents no longer in %s", len(extras), self.table.qualified_name)
         return failures
 
