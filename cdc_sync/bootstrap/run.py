@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import meilisearch
@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from cdc_sync.bootstrap.catchup import CatchUp
 from cdc_sync.bootstrap.hold import FENCE_POLL_S, Keeper
+from cdc_sync.bootstrap.outcome import Outcome, report
 from cdc_sync.bootstrap.progress import Meter, Reporter, reporter_for
 from cdc_sync.bootstrap.reader import Row, SourceReader
 from cdc_sync.bootstrap.rounds import Round, pre_copy
@@ -51,33 +52,6 @@ class Options:
     in_place: bool = False
     terminal: bool | None = None
     """Progress bar (True), log lines (False) or decide from stderr (None)."""
-
-
-@dataclass
-class Outcome:
-    table: str
-    index: str
-    run_id: int
-    rows: int = 0
-    documents: int = 0
-    replayed: int = 0
-    """Change events replayed by the catch-up, over all its rounds."""
-    failures: list[Failure] = field(default_factory=list)
-    rounds: list[Round] = field(default_factory=list)
-    """The catch-up's rounds; the last one ran under the fence."""
-    catch_up_s: float | None = None
-    """From the end of the load to the swap (rounds, fence, last round, swap)."""
-    fence_s: float | None = None
-    """How long the fence held the table's live changes (None: never raised)."""
-
-    def catch_up(self) -> dict[str, Any]:
-        """What the run history keeps of the catch-up and the fence."""
-        return {
-            "fence_s": None if self.fence_s is None else round(self.fence_s, 3),
-            "catch_up_s": None if self.catch_up_s is None else round(self.catch_up_s, 3),
-            "catch_up_tasks": sum(r.tasks for r in self.rounds),
-            "rounds": [r.as_json() for r in self.rounds],
-        }
 
 
 def map_rows(
@@ -227,7 +201,7 @@ class TableBootstrap:
             outcome.replayed = catch_up.operations
             outcome.catch_up_s = time.monotonic() - began
             outcome.fence_s = keeper.held_s
-        self._report_catch_up(outcome)
+        report(outcome, self.settings.bootstrap.fence_warn_s)
         if not self.options.in_place:
             self._drop_staging(quiet=True)  # the old live index: else the next run deletes it
         self._hook("swapped")
@@ -258,31 +232,6 @@ class TableBootstrap:
         finally:
             if keeper.fenced:
                 _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
-
-    def _report_catch_up(self, outcome: Outcome) -> None:
-        """The log line of the catch-up and the fence; a warning past bootstrap.fence_warn_s."""
-        name, limit, fence_s = (
-            self.table.qualified_name,
-            self.settings.bootstrap.fence_warn_s,
-            outcome.fence_s or 0.0,
-        )
-        log.info(
-            "caught up %s in %d rounds (%.1fs, %d tasks); the fence held its live changes %.2fs",
-            name,
-            len(outcome.rounds),
-            outcome.catch_up_s or 0.0,
-            sum(r.tasks for r in outcome.rounds),
-            fence_s,
-        )
-        if fence_s > limit:
-            log.warning(
-                "the bootstrap of %s held the table's live changes for %.1fs, longer than "
-                "bootstrap.fence_warn_s (%gs); its last catch-up round took %.1fs",
-                name,
-                fence_s,
-                limit,
-                outcome.rounds[-1].seconds if outcome.rounds else 0.0,
-            )
 
     def _start_offsets(self, topic: str) -> Offsets:
         ensure_topics(self.settings.kafka, [topic])

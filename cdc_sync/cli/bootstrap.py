@@ -7,7 +7,8 @@ from types import FrameType
 
 import click
 
-from cdc_sync.bootstrap.run import Options, Outcome, TableBootstrap
+from cdc_sync.bootstrap.outcome import Outcome
+from cdc_sync.bootstrap.run import Options, TableBootstrap
 from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.errors import ConfigError
@@ -24,13 +25,12 @@ def chosen_tables(settings: Settings, names: tuple[str, ...]) -> list[TableSetti
 
 
 def summary(outcome: Outcome) -> str:
-    tasks = sum(r.tasks for r in outcome.rounds)
     return (
         f"{outcome.table} → {outcome.index}: {outcome.rows} rows, {outcome.documents} documents, "
         f"{outcome.replayed} changes replayed, {len(outcome.failures)} failures "
         f"(run {outcome.run_id}); catch-up {outcome.catch_up_s or 0:.1f}s in "
-        f"{len(outcome.rounds)} round(s), {tasks} tasks; the fence held live changes "
-        f"{outcome.fence_s or 0:.2f}s"
+        f"{len(outcome.rounds)} round(s), {outcome.catch_up_tasks} tasks; "
+        f"the fence held live changes {outcome.fence_s or 0:.2f}s"
     )
 
 
