@@ -1,7 +1,7 @@
-"""One table's full load: chunks → staging index → fenced catch-up → atomic swap.
+"""One table's full load: chunks → staging index → catch-up rounds, the last one fenced → swap.
 
 The steps and the argument that no concurrent change is lost are in
-docs/bootstrap.md; the numbers (1) to (5) below refer to it.
+docs/bootstrap.md; the numbers (1) to (6) below refer to it.
 """
 
 from __future__ import annotations
@@ -209,7 +209,7 @@ class TableBootstrap:
     def _catch_up_and_swap(
         self, keeper: Keeper, catch_up: CatchUp, start: Offsets, outcome: Outcome
     ) -> None:
-        """(3) rounds without the fence, (4) the fence, (5) the last round, swap, unfence."""
+        """(3) rounds without the fence, (4) the fence, (5) the last window, (6) swap, unfence."""
         topic = self.table.topic_name(self.settings.kafka.topic_prefix)
 
         def ends() -> Offsets:
@@ -228,7 +228,7 @@ class TableBootstrap:
             outcome.rounds.append(catch_up.window(position, ends(), fenced=True))  # (5) E
             keeper.confirm()  # the fence never lapsed: no consumer wrote to the live index
             if not self.options.in_place:
-                self._swap()
+                self._swap()  # (6)
         finally:
             if keeper.fenced:
                 _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
