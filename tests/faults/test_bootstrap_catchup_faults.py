@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from tests.conftest import unique
 from tests.faults.proxy import HttpProxy, slow_link
 from tests.faults.support import Application, cli, make_table, wait_index_equals_source
 from tests.faults.test_bootstrap_faults import drains, finished
-from tests.integration.cli_support import run_cli
+from tests.integration.cli_support import run_cli, stop
 from tests.integration.consumer_support import wait_for
 
 ROWS = 317
@@ -107,14 +106,7 @@ def test_bootstrap_behind_a_slow_refusing_link_catches_up_in_rounds_with_a_short
             assert service.poll() is None
     finally:
         application.halt.set()
-        for service in services:
-            if service.poll() is None:
-                service.send_signal(signal.SIGTERM)
-        for service in services:
-            try:
-                service.wait(30)
-            except subprocess.TimeoutExpired:
-                service.kill()
+        stop(services)
 
     details = latest_bootstrap(config)["details"]
     rounds = details["rounds"]
