@@ -49,7 +49,7 @@ def report(outcome: Outcome, warn_s: float) -> None:
     (bootstrap.fence_warn_s)."""
     fence_s = outcome.fence_s or 0.0
     log.info(
-        "caught up %s in %d rounds (%.1fs, %d tasks); the fence held its live changes %.2fs",
+        "catch-up of %s: %d rounds (%.1fs, %d tasks); the fence held its live changes %.2fs",
         outcome.table,
         len(outcome.rounds),
         outcome.catch_up_s or 0.0,

@@ -201,7 +201,8 @@ class TableBootstrap:
             outcome.replayed = catch_up.operations
             outcome.catch_up_s = time.monotonic() - began
             outcome.fence_s = keeper.held_s
-        report(outcome, self.settings.bootstrap.fence_warn_s)
+            if outcome.fence_s is not None:  # a run that fails after its fence reports it too
+                report(outcome, self.settings.bootstrap.fence_warn_s)
         if not self.options.in_place:
             self._drop_staging(quiet=True)  # the old live index: else the next run deletes it
         self._hook("swapped")
