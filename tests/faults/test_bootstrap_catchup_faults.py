@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,15 @@ import pytest
 
 from cdc_sync.bootstrap.run import staging_uid
 from cdc_sync.config import load_settings
+from cdc_sync.events.model import ChangeEvent
 from cdc_sync.kafka.reader import read_range, watermarks
 from tests.conftest import unique
-from tests.faults.proxy import HttpProxy, slow_link
+from tests.faults.proxy import HttpProxy, Request, Rule, document_write, slow_link
 from tests.faults.support import Application, cli, make_table, wait_index_equals_source
 from tests.faults.test_bootstrap_faults import drains, finished
 from tests.integration.cli_support import run_cli, stop
-from tests.integration.consumer_support import wait_for
+from tests.integration.consumer_support import produce, wait_for
+from tests.integration.test_bootstrap import all_docs, bootstrap_job, make_items, table_config
 
 ROWS = 317
 """Rows only bootstrap can bring: they were there before the triggers."""
@@ -42,7 +45,7 @@ def alternations(config: Path) -> int:
     topic = settings.tables[0].topic_name(settings.kafka.topic_prefix)
     low, high = watermarks(settings.kafka, topic)
     kinds = [
-        (record.partition, record.value is None or b'"op":"d"' in record.value)
+        record.value is None or b'"op":"d"' in record.value
         for record in read_range(settings.kafka, topic, low, high)
     ]
     return sum(a != b for a, b in itertools.pairwise(kinds))
@@ -124,3 +127,47 @@ def test_bootstrap_behind_a_slow_refusing_link_catches_up_in_rounds_with_a_short
         f"({[(r['records'], r['documents'], r['tasks']) for r in rounds]}); "
         f"{alternated} kind alternations in the topic; {refused} requests answered 503"
     )
+
+
+def test_the_last_window_is_replayed_while_the_live_index_drains(
+    make_config: Callable[..., Path],
+    sqlite_url: str,
+    index_uid: str,
+    meili: meilisearch.Client,
+    meili_proxy: HttpProxy,
+) -> None:
+    """Under the fence, the last window goes to the staging index while Meilisearch works off
+    the consumers' tasks on the live index (held here for 2 s): E needs only the consumers to
+    have seen the fence, not the drain, so the two overlap and the fence is held for the
+    longer of them, not their sum."""
+    make_items(sqlite_url, 200)
+    proxied = {"url": f"http://{meili_proxy.address}"}
+    config = make_config(sqlite_url, tables=[table_config(index_uid)], meilisearch=proxied)
+    settings = load_settings(config)
+    arrivals: list[tuple[float, Request]] = []
+
+    def arrived(request: Request) -> bool:
+        arrivals.append((time.monotonic(), request))
+        return False  # only watches
+
+    meili_proxy.add(Rule("hold", arrived))
+    meili_proxy.add(Rule("hold", lambda r: drains(r, index_uid), hold_s=2, times=1))
+    late = [
+        ChangeEvent("u", {"ID": i}, after={"ID": i, "TITLE": "late"}, table="ITEMS")
+        for i in range(1, 51)
+    ]
+    job = bootstrap_job(settings, config)
+    job.hooks = {
+        "fenced": lambda: produce(
+            settings.kafka.bootstrap_servers, settings.kafka.topic_prefix, late
+        )
+    }
+    outcome = job.run()
+
+    held = next(at for at, r in arrivals if drains(r, index_uid))
+    staging = f"/indexes/{staging_uid(index_uid)}/"
+    writes = [at - held for at, r in arrivals if document_write(r) and staging in r.path]
+    assert any(0 < at < 2 for at in writes), writes  # sent while the drain was held
+    assert outcome.rounds[-1].fenced and outcome.rounds[-1].documents == 50
+    assert all_docs(meili, index_uid)["7"]["title"] == "late"
+    assert outcome.fence_s is not None and outcome.fence_s < 2 + 2
