@@ -7,6 +7,7 @@ docs/bootstrap.md; the numbers (1) to (6) below refer to it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -224,9 +225,11 @@ class TableBootstrap:
         try:
             keeper.fence()  # (4)
             time.sleep(max(0.0, keeper.fenced_at + 2 * FENCE_POLL_S + 0.1 - time.monotonic()))
-            self._drain(self.live)
             self._hook("fenced")
-            outcome.rounds.append(catch_up.window(position, ends(), fenced=True))  # (5) E
+            end = ends()  # (5) E: all the consumers will write until the swap was read before
+            draining = Background(lambda: self._drain(self.live), "bootstrap-drain")
+            outcome.rounds.append(catch_up.window(position, end, fenced=True))
+            draining.wait()  # the consumers' tasks on the live index
             keeper.confirm()  # the fence never lapsed: no consumer wrote to the live index
             if not self.options.in_place:
                 self._swap()  # (6)
@@ -311,6 +314,27 @@ class TableBootstrap:
         if task.status != "succeeded":
             raise CdcSyncError(f"swapping {self.staging} into {self.live} failed: {task.error}")
         log.info("swapped %s into %s", self.staging, self.live)
+
+
+class Background:
+    """`step` in a daemon thread: a run stopped meanwhile (Ctrl-C, SIGTERM) exits at once
+    instead of waiting for it."""
+
+    def __init__(self, step: Callable[[], None], name: str) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(step,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except BaseException as exc:  # handed to the waiting thread
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _best_effort(what: str, step: Callable[[], None]) -> None:
