@@ -160,7 +160,7 @@ def one_run(args: argparse.Namespace, slow: bool, seed: int) -> dict[str, Any]:
         make_source(folder / "source.db", rows)
         settings = load_settings(write_config(folder, url, uid))
         table = settings.tables[0]
-        topic = table.topic_name(settings.kafka.topic_prefix)
+        topic = settings.topic_of(table)
         ensure_topics(settings.kafka, [topic])
         store = TimedStore(settings.state.url)
         engine = create_source_engine(settings.source)

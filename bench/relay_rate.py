@@ -184,7 +184,7 @@ def measure(
         if db == "postgresql":
             drop_database(settings.source.url.get_secret_value())
     assert published == rows, (published, rows)
-    topic = settings.tables[0].topic_name(settings.kafka.topic_prefix)
+    topic = settings.topic_of(settings.tables[0])
     bare_s = bare_producer(settings, read_back(settings, topic, rows))
     return {
         "relay_per_s": rows / drain_s,

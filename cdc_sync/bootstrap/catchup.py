@@ -15,7 +15,7 @@ from cdc_sync.bootstrap.writes import Failure, Target, replay
 from cdc_sync.config import KafkaSettings, TableSettings
 from cdc_sync.documents.mapping import DocumentOp, MappingError, operation_for_event
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record
+from cdc_sync.events.decode import AvroDecoder, DecodeError, NotARowChange, decode_record
 from cdc_sync.kafka.reader import Offsets, Record, read_range
 from cdc_sync.sink.ids import InvalidKey
 
@@ -47,6 +47,8 @@ def operations(
                     "swapped; the consumers apply the truncate in order. Run bootstrap again."
                 )
             yield operation_for_event(table, event)
+        except NotARowChange:
+            continue  # the consumer skips it too
         except (DecodeError, MappingError, InvalidKey) as exc:
             failures.append((f"p{record.partition}@{record.offset}", f"catch-up: {exc}"))
 
@@ -56,10 +58,15 @@ class CatchUp:
     kind per `batch` documents, whatever the alternations of kinds), and awaits them."""
 
     def __init__(
-        self, kafka: KafkaSettings, table: TableSettings, target: Target, batch: int = 5000
+        self,
+        kafka: KafkaSettings,
+        table: TableSettings,
+        topic: str,
+        target: Target,
+        batch: int = 5000,
     ) -> None:
         self.kafka, self.table, self.target, self.batch = kafka, table, target, batch
-        self.topic = table.topic_name(kafka.topic_prefix)
+        self.topic = topic
         self.failures: list[Failure] = []
         self.operations = 0
         """Operations replayed, over every window."""

@@ -1,4 +1,5 @@
-"""Keeping a bootstrap's lease (and, during catch-up, its consumer fence) alive.
+"""Keeping a bootstrap's lease (and, during catch-up, its consumer fence) alive; the
+continuous verifier keeps its leases (and a repair's fence) the same way (`job`).
 
 The lease and the fence expire `ttl` after their last renewal, so a crashed run frees
 its table within `ttl`. A live run renews both every `ttl / 3` (sooner after a failed
@@ -42,10 +43,13 @@ class Keeper:
         table_name: str,
         taken_at: float,
         clock: Callable[[], float] = time.monotonic,
+        job: str = "bootstrap",
     ) -> None:
-        """`taken_at`: the `clock` reading just before the lease was asked for."""
+        """`taken_at`: the `clock` reading just before the lease was asked for; `job` names
+        what holds it in messages."""
         self.store, self.lease, self.ttl_s = store, lease, ttl_s
         self.table_name = table_name
+        self.job = job
         self.fenced = False
         self.fenced_at = 0.0
         """When the fence was last raised (monotonic clock)."""
@@ -56,7 +60,7 @@ class Keeper:
         self._valid_until = taken_at + ttl_s
         self._stop = threading.Event()
         self._lock = threading.Lock()  # a renewal never re-sets a fence just cleared
-        self._thread = threading.Thread(target=self._run, name="bootstrap-lease", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{job}-lease", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -69,7 +73,8 @@ class Keeper:
                 self.lost = str(exc)
                 return
             except Exception as exc:  # the state store hiccuped: try again soon
-                log.warning("could not renew the bootstrap lease of %s: %s", self.table_name, exc)
+                job, table = self.job, self.table_name
+                log.warning("could not renew the %s lease of %s: %s", job, table, exc)
                 pause = min(RETRY_S, self.ttl_s / 3)
 
     def _renew(self) -> None:
@@ -81,7 +86,7 @@ class Keeper:
             try:
                 self.lease = self.store.renew(self.lease, self.ttl_s)
             except CdcSyncError as exc:  # taken over by another run
-                raise LeaseLost(f"bootstrap of {self.table_name} stopped: {exc}") from None
+                raise LeaseLost(f"{self.job} of {self.table_name} stopped: {exc}") from None
             if self.fenced:
                 self.store.set_fence(self.table_name, self.lease.holder, self.ttl_s)
             self._valid_until = started + self.ttl_s
@@ -90,7 +95,7 @@ class Keeper:
         late = now - self._valid_until + self.ttl_s
         what = "lease and consumer fence" if self.fenced else "lease"
         return (
-            f"bootstrap of {self.table_name} stopped: its {what} could not be renewed for "
+            f"{self.job} of {self.table_name} stopped: its {what} could not be renewed for "
             f"{late:.1f}s (lease_ttl_s = {self.ttl_s:g}), so another run or the consumers "
             "may have used the table meanwhile"
         )
@@ -112,7 +117,7 @@ class Keeper:
             raise
         except Exception as exc:
             raise LeaseLost(
-                f"bootstrap of {self.table_name} stopped: cannot confirm its lease: {exc}"
+                f"{self.job} of {self.table_name} stopped: cannot confirm its lease: {exc}"
             ) from None
 
     def fence(self) -> None:

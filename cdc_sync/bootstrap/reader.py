@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Engine, MetaData, Table, inspect
+from sqlalchemy import Column, Engine, MetaData, Select, Table, inspect, select
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from tenacity import (
     RetryCallState,
@@ -17,13 +17,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from cdc_sync.bootstrap.keyset import chunk_query, count_query
+from cdc_sync.bootstrap.keyset import chunk_query, count_query, row_filter
 from cdc_sync.config import TableSettings
 from cdc_sync.database_errors import is_connection_problem, reason
 from cdc_sync.errors import ConfigError, DependencyUnavailable
+from cdc_sync.source.changelog import chunks
 from cdc_sync.source.dialect import dialect_for
 from cdc_sync.source.related import attach_related
-from cdc_sync.source.schema import CapturedTable, reflect_tables
+from cdc_sync.source.schema import CapturedTable, reflect_tables, twin_problems
 from cdc_sync.source.zone import localize, naive_times, resolve_zone
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class SourceReader:
             with self.engine.connect() as conn:
                 table = Table(match, MetaData(), autoload_with=conn, schema=self.settings.schema_)
                 problems = dialect_for(conn.dialect).column_problems(conn, table, self.settings)
+                where = f"tables ({self.settings.qualified_name})"
+                problems += twin_problems(where, self.settings, table, conn.dialect)
                 self.zone = resolve_zone(conn, self.time_zone)
         except NoSuchTableError:
             raise ConfigError(
@@ -127,7 +130,10 @@ class SourceReader:
         return self._call(run)
 
     def chunk(self, limit: int, last: list[Any] | None) -> list[Row]:
-        query = chunk_query(self.table, self.key, limit, last, self.settings.filter)
+        return self._rows(chunk_query(self.table, self.key, limit, last, self.settings.filter))
+
+    def _rows(self, query: Select[Any]) -> list[Row]:
+        """The rows of `query` (columns of the table) as documents are built from them."""
 
         def run() -> list[Row]:
             with self.engine.connect() as conn:
@@ -142,6 +148,17 @@ class SourceReader:
             return rows
 
         return self._call(run)
+
+    def rows_for_keys(self, keys: Sequence[Sequence[Any]]) -> list[Row]:
+        """The rows with these keys that are inside the table's filter (absent keys: none)."""
+        rows: list[Row] = []
+        for part in chunks(keys, 1000):
+            query = select(self.table).where(
+                *row_filter(self.table, self.settings.filter),
+                self.dialect.key_condition(self.key, part),
+            )
+            rows += self._rows(query)
+        return rows
 
     def chunks(self, limit: int) -> Iterator[list[Row]]:
         """Every row, `limit` at a time; each chunk is its own query and connection checkout."""

@@ -177,7 +177,7 @@ class TableBootstrap:
 
     def _load_and_swap(self, keeper: Keeper, outcome: Outcome) -> None:
         reader = SourceReader(self.engine, self.table, time_zone=self.settings.source.time_zone)
-        topic = self.table.topic_name(self.settings.kafka.topic_prefix)
+        topic = self.settings.topic_of(self.table)
         # Kafka's steps, Meilisearch's and counting the rows (for progress only) are
         # independent: they overlap; all are done (P0 recorded, indexes ready) before the
         # first chunk is read.
@@ -194,7 +194,10 @@ class TableBootstrap:
         began = time.monotonic()
         if seen is not None:  # in place: before the rounds, which bring back what came since
             outcome.failures += self._delete_extras(seen)
-        catch_up = CatchUp(self.settings.kafka, self.table, self.target, self.options.batch_size)
+        topic = self.settings.topic_of(self.table)
+        catch_up = CatchUp(
+            self.settings.kafka, self.table, topic, self.target, self.options.batch_size
+        )
         try:
             self._catch_up_and_swap(keeper, catch_up, start, outcome)
         finally:
@@ -212,10 +215,9 @@ class TableBootstrap:
         self, keeper: Keeper, catch_up: CatchUp, start: Offsets, outcome: Outcome
     ) -> None:
         """(3) rounds without the fence, (4) the fence, (5) the last window, (6) swap, unfence."""
-        topic = self.table.topic_name(self.settings.kafka.topic_prefix)
 
         def ends() -> Offsets:
-            return end_offsets(self.settings.kafka, topic)
+            return end_offsets(self.settings.kafka, catch_up.topic)
 
         def unfenced(begin: Offsets, end: Offsets) -> Round:
             keeper.check()
@@ -285,17 +287,7 @@ class TableBootstrap:
         return seen
 
     def _drain(self, uid: str) -> None:
-        """Wait until Meilisearch has no enqueued or processing task for `uid`."""
-        deadline = time.monotonic() + DRAIN_TIMEOUT_S
-        query = {"indexUids": [uid], "statuses": ["enqueued", "processing"], "limit": 1}
-
-        def busy() -> Any:
-            return self.client.get_tasks(dict(query)).results
-
-        while call(busy, "listing tasks", self.budget):
-            if time.monotonic() > deadline:
-                raise CdcSyncError(f"tasks on index {uid} did not finish within the drain timeout")
-            time.sleep(0.05)
+        drain(self.client, uid, self.budget)
 
     def _delete_extras(self, seen: set[str]) -> list[Failure]:
         """In place: documents whose keys are no longer in the source go."""
@@ -335,6 +327,20 @@ class Background:
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+
+def drain(client: meilisearch.Client, uid: str, budget_s: float) -> None:
+    """Wait until Meilisearch has no enqueued or processing task for `uid`."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    query = {"indexUids": [uid], "statuses": ["enqueued", "processing"], "limit": 1}
+
+    def busy() -> Any:
+        return client.get_tasks(dict(query)).results
+
+    while call(busy, "listing tasks", budget_s):
+        if time.monotonic() > deadline:
+            raise CdcSyncError(f"tasks on index {uid} did not finish within the drain timeout")
+        time.sleep(0.05)
 
 
 def _best_effort(what: str, step: Callable[[], None]) -> None:

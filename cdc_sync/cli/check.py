@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any
 
 import click
 from sqlalchemy import Connection, literal, select
 
 from cdc_sync.cli.context import AppContext
-from cdc_sync.config import Settings, TableSettings
-from cdc_sync.errors import DependencyUnavailable
+from cdc_sync.config import Settings
 from cdc_sync.kafka.admin import cluster_id
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine, missing_sqlite_file
@@ -23,6 +23,23 @@ class Outcome:
     component: str
     ok: bool
     detail: str
+    lines: list[str] | None = None
+    """Details, one a line (text output)."""
+    topics: list[dict[str, Any]] | None = None
+    """Per Debezium table: its topic, whether it exists, what it holds (JSON output)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        found = {"component": self.component, "ok": self.ok, "detail": self.detail}
+        return found if self.topics is None else {**found, "topics": self.topics}
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A check's answer with more than one line to it."""
+
+    detail: str
+    lines: list[str]
+    topics: list[dict[str, Any]]
 
 
 def check_source(settings: Settings) -> str:
@@ -52,11 +69,13 @@ def check_source(settings: Settings) -> str:
 def oracle_findings(conn: Connection, settings: Settings) -> list[str]:
     """Version, privileges and redo settings; RuntimeError listing every problem."""
     from cdc_sync.source.changelog import changelog_table
-    from cdc_sync.source.install import changelog_exists
+    from cdc_sync.source.install import changelog_exists, changelog_index_exists
     from cdc_sync.source.oracle.preflight import gather, judge
 
-    has_log = changelog_exists(conn, changelog_table(settings.source))
-    found = judge(gather(conn, settings, has_log))
+    log = changelog_table(settings.source)
+    has_log = changelog_exists(conn, log)
+    indexed = not has_log or changelog_index_exists(conn, log)
+    found = judge(gather(conn, settings, has_log, indexed))
     if found.problems:
         raise RuntimeError("; ".join(found.problems))
     return found.facts + [f"not checked: {u}" for u in found.unchecked]
@@ -81,44 +100,27 @@ def check_schema_registry(settings: Settings) -> str:
     return f"{registry.url} ({registry.subject_count()} subjects)"
 
 
-def topic_shape(settings: Settings, table: TableSettings) -> str:
-    """What the table's topic holds, judged by its latest records: a flattened topic
-    (ExtractNewRecordState) never carries truncate events."""
-    from cdc_sync.events.decode import record_shape
-    from cdc_sync.kafka.reader import latest_records
-    from cdc_sync.kafka.registry import avro_reader
+def check_debezium_topics(settings: Settings) -> Checked:
+    from cdc_sync.cli.topics import topic_states
 
-    topic = table.topic_name(settings.kafka.topic_prefix)
-    avro = avro_reader(settings.kafka)
-    try:
-        records = latest_records(settings.kafka, topic)
-    except DependencyUnavailable:
-        return f"{table.qualified_name}: topic {topic} does not exist yet"
-    shapes = {record_shape(r.value, avro=avro) for r in records}
-    if "flattened" in shapes:
-        return (
-            f"{table.qualified_name}: flattened rows (ExtractNewRecordState): truncates never "
-            "reach this topic; after a TRUNCATE run `cdc-sync verify --repair`"
-        )
-    if "envelope" in shapes:
-        return (
-            f"{table.qualified_name}: change envelopes (truncates arrive and are applied in order)"
-        )
-    return f"{table.qualified_name}: no row events yet (cannot tell whether it is flattened)"
+    states = topic_states(settings)
+    found = sum(1 for state in states if state.exists)
+    return Checked(
+        f"{len(states)} Debezium tables, {found} of their topics exist",
+        [state.sentence() for state in states],
+        [state.as_dict() for state in states],
+    )
 
 
-def check_debezium_topics(settings: Settings) -> str:
-    return "; ".join(topic_shape(settings, t) for t in settings.tables if t.capture == "debezium")
-
-
-CHECKS: list[tuple[str, Callable[[Settings], str], str]] = [
+Check = Callable[[Settings], str | Checked]
+CHECKS: list[tuple[str, Check, str]] = [
     ("source", check_source, "check [source] url, the network path and the credentials"),
     ("kafka", check_kafka, "check [kafka] bootstrap_servers and that the broker is running"),
     ("meilisearch", check_meilisearch, "check [meilisearch] url and api_key"),
 ]
 
 
-def checks_for(settings: Settings) -> list[tuple[str, Callable[[Settings], str], str]]:
+def checks_for(settings: Settings) -> list[tuple[str, Check, str]]:
     """The checks that apply: the schema registry and Debezium topics only where configured."""
     found = list(CHECKS)
     if settings.kafka.schema_registry_url:
@@ -134,10 +136,15 @@ def run_checks(settings: Settings) -> list[Outcome]:
     outcomes = []
     for name, check, hint in checks_for(settings):
         try:
-            outcomes.append(Outcome(name, True, check(settings)))
+            found = check(settings)
         except Exception as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             outcomes.append(Outcome(name, False, f"{reason} — {hint}"))
+            continue
+        if isinstance(found, Checked):
+            outcomes.append(Outcome(name, True, found.detail, found.lines, found.topics))
+        else:
+            outcomes.append(Outcome(name, True, found))
     return outcomes
 
 
@@ -147,17 +154,20 @@ def run_checks(settings: Settings) -> list[Outcome]:
 def check(app: AppContext, as_json: bool) -> None:
     """Check the config and connectivity of source, Kafka and Meilisearch.
 
-    Also the schema registry when one is configured, and, for Debezium tables,
-    whether their topics hold flattened rows (which never carry truncates).
+    Also the schema registry when one is configured, and, for each Debezium table,
+    the topic it expects, whether it exists, and whether it holds flattened rows (which
+    never carry truncates).
     Exits 0 when all answer, 3 when any does not.
     """
     outcomes = run_checks(app.settings)
     if as_json:
-        click.echo(json.dumps([asdict(o) for o in outcomes], indent=2))
+        click.echo(json.dumps([o.as_dict() for o in outcomes], indent=2))
     else:
         for o in outcomes:
             mark = click.style("ok  ", fg="green") if o.ok else click.style("FAIL", fg="red")
             click.echo(f"{o.component:<12} {mark} {o.detail}")
+            for line in o.lines or ():
+                click.echo(f"{'':<17} {line}")
     if not all(o.ok for o in outcomes):
         raise SystemExit(3)
 

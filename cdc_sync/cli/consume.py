@@ -9,10 +9,13 @@ from types import FrameType
 import click
 
 from cdc_sync.cli.context import AppContext, secrets_of
+from cdc_sync.config import Settings
+from cdc_sync.consumer.dlq import DlqLimitExceeded
 from cdc_sync.consumer.service import ConsumerService
 from cdc_sync.ops import metrics
 from cdc_sync.ops.reporter import Reporter
-from cdc_sync.state.store import process_name
+from cdc_sync.state.guard_trips import record_trip
+from cdc_sync.state.store import StateStore, process_name
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +58,36 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
     ).start()
     try:
         service.run(until_caught_up=until_caught_up)
+    except DlqLimitExceeded as exc:
+        _note_trip(settings, str(exc))
+        raise
     finally:
         reporter.stop()
         if http is not None:
             http.stop()
     stats = service.stats
     log.info(
-        "consume finished: %d received, %d applied, %d deleted, %d dead-lettered, %d retries",
+        "consume finished: %d received, %d applied, %d deleted, %d dead-lettered, %d skipped, "
+        "%d retries",
         stats.received,
         stats.applied,
         stats.deleted,
         stats.dead_lettered,
+        stats.skipped,
         stats.retries,
     )
+
+
+def _note_trip(settings: Settings, message: str) -> None:
+    """Kept in the state store: this process and its metrics are about to go."""
+    try:
+        store = StateStore(settings.state.url, retry_s=5.0)
+        try:
+            record_trip(store, settings.kafka.group_id, message)
+        finally:
+            store.close()
+    except Exception as exc:  # the exit itself must not be hidden by this
+        log.warning("cannot keep the dead-letter guard's trip in the state store: %s", exc)
 
 
 def _details(service: ConsumerService) -> dict[str, object]:
@@ -77,6 +97,7 @@ def _details(service: ConsumerService) -> dict[str, object]:
         "applied": s.applied,
         "deleted": s.deleted,
         "dead-lettered": s.dead_lettered,
+        "skipped": s.skipped,
         "retries": s.retries,
         "tasks in flight": s.in_flight_tasks,
         "paused partitions": s.paused_partitions,

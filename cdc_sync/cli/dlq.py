@@ -89,7 +89,7 @@ def replay(app: AppContext, since_offset: int | None, dry_run: bool) -> None:
 def _winners(settings: Settings, start: Offsets, end: Offsets) -> dict[Mark, int]:
     """The first pass: which dead letter of each key wins over the earlier ones."""
     kafka = settings.kafka
-    tables = {t.topic_name(kafka.topic_prefix): t for t in settings.tables}
+    tables = {settings.topic_of(t): t for t in settings.tables}
     avro = None
     if kafka.schema_registry_url:  # its client's libraries are loaded only for Avro topics
         from cdc_sync.kafka.registry import avro_reader

@@ -16,7 +16,7 @@ from cdc_sync.kafka.lag import GroupLag, group_lag
 
 def configured_lag(settings: Settings) -> GroupLag:
     """The numbers `kafka-consumer-groups --describe` shows, for the configured topics."""
-    topics = [t.topic_name(settings.kafka.topic_prefix) for t in settings.tables]
+    topics = settings.topics()
     return group_lag(GroupOffsets(settings.kafka), settings.kafka.group_id, topics)
 
 

@@ -36,7 +36,7 @@ def replay(app: AppContext, since_text: str, dry_run: bool, as_json: bool) -> No
     except BadTime as exc:
         raise ConfigError([str(exc)]) from None
     group = settings.kafka.group_id
-    topics = [t.topic_name(settings.kafka.topic_prefix) for t in settings.tables]
+    topics = settings.topics()
     offsets = GroupOffsets(settings.kafka)
     partitions = offsets.partitions(topics)
     if not partitions:

@@ -111,8 +111,32 @@ def render_table(t: dict[str, Any]) -> list[str]:
             lines.append(
                 f"    {kind} #{run['id']} {run['status']} {run['at']}: {run['summary']}{error}"
             )
+    lines += verify_pass_lines(t.get("verify_pass"))
     for component, values in t["extra"].items():
         lines.append(f"    {component}: {fmt.notes(values)}")
+    return lines
+
+
+def verify_pass_lines(found: dict[str, Any] | None) -> list[str]:
+    """Continuous verification: the pass under way and the last complete one."""
+    if not found:
+        return []
+    lines = []
+    if found["current"]:
+        c = found["current"]
+        waiting = f" — waiting: {c['waiting']}" if c["waiting"] else ""
+        lines.append(
+            f"    verify pass {c['progress']:.0%} ({c['phase']}, {fmt.count(c['rows_read'])} rows"
+            f" and {fmt.count(c['ids_read'])} ids read, {c['rows_per_s']:,.0f}/s, at "
+            f"{c['position'] or '-'}): drift {fmt.kinds(c['found'])}{waiting}"
+        )
+    if found["last"]:
+        last = found["last"]
+        lines.append(
+            f"    last verify pass {last['ended_at']} ({fmt.duration(last['seconds'])}, "
+            f"{fmt.count(last['rows_read'])} rows): drift {fmt.kinds(last['found'])}; "
+            f"repaired {fmt.kinds(last['repaired'])}"
+        )
     return lines
 
 

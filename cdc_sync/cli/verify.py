@@ -92,15 +92,35 @@ def describe(report: Report) -> list[str]:
 @click.option("--repair", is_flag=True, help="Re-write exactly the differing documents.")
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.option("--chunk", type=click.IntRange(1, 10_000), default=1000, show_default=True)
+@click.option(
+    "--continuous",
+    is_flag=True,
+    help="Run as a service: verify every table in passes, on [verify]'s budget and schedule, "
+    "repairing drift through the stream (docs/verify.md); SIGTERM stops after the chunk under way.",
+)
 @click.pass_obj
 def verify(
-    app: AppContext, tables: tuple[str, ...], repair: bool, as_json: bool, chunk: int
+    app: AppContext,
+    tables: tuple[str, ...],
+    repair: bool,
+    as_json: bool,
+    chunk: int,
+    continuous: bool,
 ) -> None:
     """Compare source rows and index documents by key ranges and content hashes.
 
     Reports missing, extra and differing documents with examples. Exits 0 when
     every table is in sync (after --repair: when the repair made it so), 1 when not.
     """
+    if continuous:
+        if tables or repair or as_json:
+            raise click.UsageError(
+                "--continuous takes its tables and repair from the config ([verify], verify = …)"
+            )
+        from cdc_sync.cli.verify_service import run_continuous
+
+        run_continuous(app)
+        return
     settings = app.settings
     engine = create_source_engine(settings.source)
     client = meili_client(settings.meilisearch)

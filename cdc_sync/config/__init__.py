@@ -17,6 +17,7 @@ from cdc_sync.config.sections import (
     RelaySettings,
     SourceSettings,
     StateSettings,
+    VerifySettings,
 )
 from cdc_sync.config.tables import (
     ChildSettings,
@@ -25,6 +26,7 @@ from cdc_sync.config.tables import (
     LookupSettings,
     SoftDelete,
     TableSettings,
+    TableVerify,
 )
 from cdc_sync.config.values import time_zone_of
 
@@ -47,6 +49,8 @@ __all__ = [
     "SourceSettings",
     "StateSettings",
     "TableSettings",
+    "TableVerify",
+    "VerifySettings",
     "expand_env",
     "load_settings",
     "time_zone_of",

@@ -22,9 +22,11 @@ from cdc_sync.config.sections import (
     RelaySettings,
     SourceSettings,
     StateSettings,
+    VerifySettings,
 )
 from cdc_sync.config.tables import TableSettings
 from cdc_sync.errors import ConfigError
+from cdc_sync.names import table_topic
 
 ENV_PREFIX = "CDC_SYNC__"
 CONFIG_ENV = "CDC_SYNC_CONFIG"
@@ -38,6 +40,7 @@ class Settings(BaseSettings):
     meilisearch: MeilisearchSettings
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)  # type: ignore[arg-type]
     relay: RelaySettings = Field(default_factory=RelaySettings)  # type: ignore[arg-type]
+    verify: VerifySettings = Field(default_factory=VerifySettings)  # type: ignore[arg-type]
     state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
     bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)  # type: ignore[arg-type]
     http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
@@ -64,6 +67,21 @@ class Settings(BaseSettings):
         # The file arrives as init kwargs; the environment overrides it.
         return (env_settings, init_settings)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _tables_inherit_the_placeholder(cls, data: Any) -> Any:
+        """A table without its own ``unavailable_value_placeholder`` takes ``[kafka]``'s."""
+        kafka = data.get("kafka") if isinstance(data, dict) else None
+        text = kafka.get("unavailable_value_placeholder") if isinstance(kafka, dict) else None
+        if not isinstance(text, str) or not text or not isinstance(data.get("tables"), list):
+            return data
+        key = "unavailable_value_placeholder"
+        tables = [
+            {key: text, **table} if isinstance(table, dict) and key not in table else table
+            for table in data["tables"]
+        ]
+        return {**data, "tables": tables}
+
     @model_validator(mode="after")
     def _check_tables(self) -> Settings:
         seen: dict[str, TableSettings] = {}
@@ -83,6 +101,18 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def topic_of(self, table: TableSettings) -> str:
+        """Where the table's events are: its `topic`, else Debezium's ``<prefix>.<SCHEMA>.<TABLE>``
+        with Oracle's names as Oracle stores them (`names.table_topic`)."""
+        if table.topic:
+            return table.topic
+        prefix = self.kafka.topic_prefix
+        return table_topic(prefix, table.schema_, table.name, oracle=self.source.is_oracle)
+
+    def topics(self) -> list[str]:
+        """Every configured table's topic, in table order."""
+        return [self.topic_of(table) for table in self.tables]
 
     def table(self, name: str) -> TableSettings:
         for table in self.tables:

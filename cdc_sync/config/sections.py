@@ -1,16 +1,16 @@
-"""The service-wide sections: source, Kafka, Meilisearch, consumer, relay, state,
+"""The service-wide sections: source, Kafka, Meilisearch, consumer, relay, verify, state,
 bootstrap, HTTP, logging."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from sqlalchemy.engine import make_url
 
-from cdc_sync.config.values import Identifier, Section, TimeZone
+from cdc_sync.config.values import DEBEZIUM_PLACEHOLDER, Duration, Identifier, Section, TimeZone
 
 
 class SourceSettings(Section):
@@ -22,6 +22,14 @@ class SourceSettings(Section):
     """The zone of DATE / TIMESTAMP values without one (None: the database's, see source.zone)."""
     notify: bool = True
     """PostgreSQL: triggers NOTIFY at commit so the relay wakes at once (false: it polls)."""
+
+    @property
+    def is_oracle(self) -> bool:
+        """Whether the source is an Oracle database (names are stored in upper case there)."""
+        try:
+            return make_url(self.url.get_secret_value()).get_backend_name() == "oracle"
+        except Exception:  # an unparseable URL fails where it is used, with its message
+            return False
 
     def display_url(self) -> str:
         """The URL with its password masked, for logs and messages."""
@@ -47,6 +55,8 @@ class KafkaSettings(Section):
     schema_registry_url: str | None = Field(None, pattern=r"^https?://")
     schema_registry_username: str | None = None
     schema_registry_password: SecretStr | None = None
+    unavailable_value_placeholder: str = Field(DEBEZIUM_PLACEHOLDER, min_length=1)
+    """The Debezium connectors' ``unavailable.value.placeholder``; a table may set its own."""
     extra: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -106,8 +116,41 @@ class RelaySettings(Section):
     overlap_s: float = Field(5.0, ge=0)
 
 
+STATE_STORES = ("postgresql", "postgres", "sqlite")
+"""Databases the state store runs on: its tables are plain SQLAlchemy Core, tested on both."""
+
+
+def _state_store_url(url: str) -> str:
+    """Only PostgreSQL and SQLite: the store's tables (identity ids, JSON, a ``rows`` column,
+    zoned times) have no tested Oracle spelling, so an Oracle URL is refused, not tried."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        raise ValueError("not a database URL (postgresql://... or sqlite:///...)") from None
+    if backend not in STATE_STORES:
+        raise ValueError(
+            f"{backend} is not supported for the state store; use a PostgreSQL database "
+            "(postgresql://user:password@host/db) that every host reaches, or a SQLite file "
+            "(sqlite:///cdc-sync-state.db) on one host"
+        )
+    return url
+
+
+class VerifySettings(Section):
+    """Continuous verification (`cdc-sync verify --continuous`, docs/verify.md)."""
+
+    every: Duration = 3600.0
+    """A new pass of a table starts this long after its last pass started."""
+    rows_per_s: float = Field(2000.0, gt=0)
+    """Read budget of the whole service, on the source and on Meilisearch alike."""
+    repair: bool = True
+    """False: report drift only."""
+    max_lag: int = Field(1000, ge=0)
+    """A table's pass waits while the consumers' lag on its topic is above this (records)."""
+
+
 class StateSettings(Section):
-    url: str = "sqlite:///cdc-sync-state.db"
+    url: Annotated[str, AfterValidator(_state_store_url)] = "sqlite:///cdc-sync-state.db"
     lease_ttl_s: float = Field(10.0, gt=0)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from cdc_sync.config.values import Duration, Identifier, IndexUid, Section
+from cdc_sync.config.values import DEBEZIUM_PLACEHOLDER, Duration, Identifier, IndexUid, Section
 
 FieldType = Literal[
     "auto",
@@ -84,11 +84,45 @@ class IndexSettings(Section):
         }
 
 
+class TableVerify(Section):
+    """``verify = { every, rows_per_s, repair }`` of a table (unset: the ``[verify]`` value),
+    or ``verify = false``."""
+
+    enabled: bool = True
+    every: Duration | None = None
+    rows_per_s: float | None = Field(None, gt=0)
+    """At most this table's share of the service's budget (it never exceeds ``[verify]``'s)."""
+    repair: bool | None = None
+
+
+def _verify_spec(value: Any) -> Any:
+    if isinstance(value, bool):
+        return {"enabled": value}
+    if not isinstance(value, dict | TableVerify):
+        raise ValueError("true, false or { every, rows_per_s, repair }")
+    return value
+
+
+TableVerifyOption = Annotated[TableVerify, BeforeValidator(_verify_spec)]
+
+
 FieldMap = dict[Identifier, FieldMapping]
 
 
 def _specs_of(fields: FieldMap | None) -> dict[str, FieldSpec] | None:
     return None if fields is None else dict(fields)
+
+
+def _shared_fields(fields: FieldMap | None) -> list[str]:
+    """`fields` entries that would produce one document field (one value lost)."""
+    by_name: dict[str, list[str]] = {}
+    for column, spec in (fields or {}).items():
+        by_name.setdefault(spec.name, []).append(column)
+    return [
+        f"fields: {' and '.join(columns)} both become field {name!r}"
+        for name, columns in by_name.items()
+        if len(columns) > 1
+    ]
 
 
 def _check_filter(predicate: str | None) -> None:
@@ -117,6 +151,9 @@ class ChildSettings(Section):
     @model_validator(mode="after")
     def _check(self) -> ChildSettings:
         _check_filter(self.filter)
+        problems = _shared_fields(self.fields)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -186,6 +223,11 @@ class TableSettings(Section):
     """Timestamp capture: seconds between hard-delete sweeps (None: no sweep)."""
     max_document_bytes: int = Field(900_000, ge=1024)
     """Largest document (and relay event) accepted; larger ones are dead-lettered."""
+    unavailable_value_placeholder: str = Field(DEBEZIUM_PLACEHOLDER, min_length=1)
+    """Debezium capture: the connector's ``unavailable.value.placeholder`` (default: the
+    ``[kafka]`` setting, else Debezium's)."""
+    verify: TableVerifyOption = Field(default_factory=TableVerify)  # type: ignore[arg-type]
+    """Continuous verification of this table (docs/verify.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -198,7 +240,7 @@ class TableSettings(Section):
             raise ValueError(
                 "delete_sweep_interval is for capture = 'timestamp' (trigger capture sees deletes)"
             )
-        problems = self._composition_problems()
+        problems = self._composition_problems() or _shared_fields(self.fields)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -250,10 +292,6 @@ class TableSettings(Section):
     @property
     def qualified_name(self) -> str:
         return f"{self.schema_}.{self.name}" if self.schema_ else self.name
-
-    def topic_name(self, prefix: str) -> str:
-        """Debezium's naming: ``<prefix>.<SCHEMA>.<TABLE>`` (no schema: ``<prefix>.<TABLE>``)."""
-        return self.topic or f"{prefix}.{self.qualified_name}"
 
     def field_specs(self) -> dict[str, FieldSpec] | None:
         return _specs_of(self.fields)

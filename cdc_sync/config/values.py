@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+DEBEZIUM_PLACEHOLDER = "__debezium_unavailable_value"
+"""Debezium's default ``unavailable.value.placeholder`` (an unchanged LOB or TOASTed value)."""
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_$#]{0,127}$")
 _INDEX_UID = re.compile(r"^[A-Za-z0-9_-]{1,400}$")
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")

@@ -29,12 +29,13 @@ from cdc_sync.consumer.batch import PartitionBatch
 from cdc_sync.consumer.dlq import DeadLetter, DeadLetterQueue, letters_for
 from cdc_sync.consumer.flights import Flight
 from cdc_sync.consumer.offsets import OffsetTracker
+from cdc_sync.consumer.skipped import SkippedRecords
 from cdc_sync.consumer.stats import ConsumerStats
 from cdc_sync.consumer.truncates import DONE, Barriers, rewind_offset
 from cdc_sync.consumer.writer import Abandoned, Writer
 from cdc_sync.documents.mapping import Upsert, operation_for_event, operation_for_row
 from cdc_sync.errors import DependencyUnavailable, TerminalError, TransientError
-from cdc_sync.events.decode import DecodeError, decode_record, relay_row
+from cdc_sync.events.decode import DecodeError, NotARowChange, decode_record, relay_row
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.position import Position, position_of
 from cdc_sync.kafka.admin import ensure_topics
@@ -74,9 +75,9 @@ class ConsumerService:
         self.settings = settings
         self.limits = settings.consumer
         self.clock = clock
-        prefix = settings.kafka.topic_prefix
-        self.tables: dict[str, TableSettings] = {t.topic_name(prefix): t for t in settings.tables}
+        self.tables: dict[str, TableSettings] = {settings.topic_of(t): t for t in settings.tables}
         self.stats = ConsumerStats()
+        self.skipped = SkippedRecords(self.stats)
         self.state = StateStore(settings.state.url)  # waits for the store at start, then:
         self.state.retry_s = 0.0  # the loop holds every table while the store is away
         self.member = static_member(settings.kafka.group_id, settings.kafka.group_instance_id)
@@ -234,6 +235,10 @@ class ConsumerService:
         except DecodeError as exc:
             failure = exc
         self._received(record, tracker)
+        if isinstance(failure, NotARowChange):  # counted; done at once, as a dropped record
+            self.skipped.skip(record.partition.topic, table.qualified_name, failure.kind)
+            self._mark_done(record.partition, [record.offset])
+            return
         if failure is None and (
             truncate is DONE
             or (
@@ -315,7 +320,7 @@ class ConsumerService:
                 table.qualified_name,
             )
             return None
-        topic = table.topic_name(self.settings.kafka.topic_prefix)
+        topic = self.settings.topic_of(table)
         partitions = len(self.kafka.partitions_of([topic])) or 1
         barrier = self.barriers.announce(table.qualified_name, position, partitions)
         if barrier.position.comparable(position) and (

@@ -15,6 +15,8 @@ class ConsumerStats:
     """Documents added or updated (after compaction)."""
     deleted: int = 0
     dead_lettered: int = 0
+    skipped: int = 0
+    """Records that change no row (heartbeats, transaction metadata, …): counted, not applied."""
     retries: int = 0
     in_flight_tasks: int = 0
     buffered_bytes: int = 0

@@ -8,7 +8,8 @@ whether the relay published it (JSON values) or bootstrap and verify read it
 - ``__cdc_lookups``: ``{label: lookup row or None}``, the label being
   ``LOOKUP.PARENT_COLUMN…`` (`LookupSettings.label`);
 - ``__cdc_refused``: the reason the relay refused to publish the related rows
-  (too many children, too large); the document is dead-lettered with it.
+  (too many children, too large); the document is dead-lettered with it (any
+  table's row may carry it: `mapping.REFUSED`).
 
 Pure: no I/O.
 """
@@ -20,12 +21,11 @@ from decimal import InvalidOperation
 from typing import Any
 
 from cdc_sync.config import ChildSettings, LookupSettings, TableSettings
-from cdc_sync.documents.mapping import MappingError, convert, dumps, fields_of
+from cdc_sync.documents.mapping import REFUSED, MappingError, convert, dumps, fields_of
 from cdc_sync.events.values import DROP, UnconvertibleValue
 
 CHILDREN = "__cdc_children"
 LOOKUPS = "__cdc_lookups"
-REFUSED = "__cdc_refused"
 
 Row = dict[str, Any]
 

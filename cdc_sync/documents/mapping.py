@@ -1,7 +1,8 @@
 """Row image → Meilisearch document operation, per table config (SPEC §5).
 
 Shared by the consumer and bootstrap so both write identical documents.
-Column names match case-insensitively (Oracle upper-cases, PostgreSQL lower-cases).
+Column names match case-insensitively (Oracle upper-cases, PostgreSQL lower-cases); columns
+that differ only in case are kept apart or refused (`documents.columns`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from typing import Any
 import orjson
 
 from cdc_sync.config import FieldSpec, TableSettings
+from cdc_sync.documents.columns import AmbiguousColumn, case_twins, resolve, twins_problem
+from cdc_sync.documents.keys import key_value, needs_decoding
+from cdc_sync.documents.objects import object_value
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.debezium import decimal_from, from_epoch
-from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
+from cdc_sync.events.debezium import decimal_from
+from cdc_sync.events.model import ChangeEvent
+from cdc_sync.events.placeholder import Placeholder, placeholder
+from cdc_sync.events.times import from_epoch
 from cdc_sync.events.values import (
     DROP,
     EXACT_INTEGER,
@@ -75,27 +81,39 @@ _AS_IS |= {"datetime": _TEXT, "base64": _TEXT}
 """Value types `convert` returns unchanged, per field type (see `_kept`)."""
 RESERVED_PREFIX = "__cdc_"
 """Row-image keys that carry a composed document's related rows, never columns."""
+REFUSED = "__cdc_refused"
+"""Row-image key of the reason the relay refused the row (`documents.compose.refused_row`):
+the consumer dead-letters it with that reason."""
 
 
 def _resolve(columns: tuple[str, ...], column: str) -> str | None:
-    """The row's name for a configured column: exact, else the first case-insensitive match."""
-    if column in columns:
-        return column
-    wanted = column.upper()
-    return next((name for name in columns if name.upper() == wanted), None)
+    """The row's name for a configured column (`columns.resolve`), None when it has none."""
+    try:
+        return resolve(columns, column)
+    except AmbiguousColumn as exc:
+        raise MappingError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """How rows of one shape (their column names, in order) map for one table."""
 
-    key: tuple[tuple[str, str | None], ...]
-    """(configured key column, the row's name for it or None when missing)."""
+    key: tuple[tuple[str, str | None, FieldSpec | None], ...]
+    """(configured key column, the row's name for it or None when missing, the field spec
+    that decodes its values or None when they are used as they are)."""
     fields: tuple[tuple[str, FieldSpec, frozenset[type]], ...]
     """(the row's column name, its field spec, value types it keeps as they are), in order."""
     soft_delete: str | None
     key_complete: bool
     """Whether rows of this shape hold every key column."""
+    key_names: frozenset[str]
+    """The row's names of the key columns (a binary key is kept where binary values drop)."""
+    refused: bool
+    """Rows of this shape carry the relay's refusal (`REFUSED`)."""
+    unavailable: Placeholder | None
+    """Debezium's placeholder (Debezium capture only: our own capture never sends one)."""
+    unavailable_text: frozenset[str]
+    """Its text spellings (none without it), checked on the fast path."""
 
 
 _PLANS: dict[tuple[int, tuple[str, ...]], tuple[TableSettings, _Plan]] = {}
@@ -111,29 +129,48 @@ def _plan(table: TableSettings, row: dict[str, Any]) -> _Plan:
     if len(_PLANS) >= _MAX_PLANS:
         _PLANS.clear()
     fields = []
-    for column, spec in _specs(table, columns).items():
+    specs = _specs(table, columns)
+    for column, spec in specs.items():
         name = _resolve(columns, column)
         if name is not None:
             kept = _TEXT if spec.unit is not None else _AS_IS.get(spec.type, _NONE_ONLY)
             fields.append((name, spec, kept))
     soft = table.soft_delete
-    key = tuple((c, _resolve(columns, c)) for c in table.primary_key)
+    key = tuple((c, _resolve(columns, c), _key_spec(specs, c)) for c in table.primary_key)
+    debezium = table.capture == "debezium"
+    unavailable = placeholder(table.unavailable_value_placeholder) if debezium else None
     plan = _Plan(
         key=key,
-        key_complete=all(name is not None for _, name in key),
+        key_complete=all(name is not None for _, name, _ in key),
+        key_names=frozenset(name for _, name, _ in key if name is not None),
+        refused=REFUSED in columns,
         fields=tuple(fields),
         soft_delete=None if soft is None else _resolve(columns, soft.column),
+        unavailable=unavailable,
+        unavailable_text=frozenset() if unavailable is None else unavailable.spellings,
     )
     _PLANS[(id(table), columns)] = (table, plan)
     return plan
 
 
+def _key_spec(specs: dict[str, FieldSpec], column: str) -> FieldSpec | None:
+    wanted = column.upper()
+    spec = next((s for c, s in specs.items() if c.upper() == wanted), None)
+    return spec if needs_decoding(spec) else None
+
+
 def _key_values(plan: _Plan, row: dict[str, Any]) -> list[Any]:
     values = []
-    for column, name in plan.key:
+    for column, name, spec in plan.key:
         if name is None:
             raise MappingError(f"primary-key column {column} is missing from the row")
-        values.append(row[name])
+        value = row[name]
+        if spec is not None or value.__class__ in (dict, list):
+            try:
+                value = key_value(column, value, spec)
+            except ValueError as exc:
+                raise MappingError(str(exc)) from None
+        values.append(value)
     return values
 
 
@@ -212,11 +249,13 @@ def _specs(table: TableSettings, columns: tuple[str, ...]) -> dict[str, FieldSpe
     configured = table.field_specs()
     excluded = {c.upper() for c in table.exclude}
     if configured is None:
-        return {
-            c: FieldSpec(name=c.lower())
-            for c in columns
-            if c.upper() not in excluded and not c.startswith(RESERVED_PREFIX)
-        }
+        kept = [
+            c for c in columns if c.upper() not in excluded and not c.startswith(RESERVED_PREFIX)
+        ]
+        twins = case_twins(kept)
+        if twins:  # they would become one field
+            raise MappingError(twins_problem(twins[0], table.qualified_name))
+        return {c: FieldSpec(name=c.lower()) for c in kept}
     specs = dict(configured)
     for column in table.primary_key:  # key columns always stay as fields
         if not any(c.upper() == column.upper() for c in specs):
@@ -252,6 +291,8 @@ def _document(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> Documen
     doc_id = document_id(_key_values(plan, row))
     if _soft_deleted(table, plan, row):
         return Delete(doc_id)
+    if plan.refused:
+        raise MappingError(str(row[REFUSED]))
     document, partial = _fields(table, plan, row)
     document[table.id_field] = doc_id
     if table.composed:
@@ -270,17 +311,20 @@ def fields_of(table: TableSettings, row: dict[str, Any]) -> dict[str, Any]:
 def _fields(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     document: dict[str, Any] = {}
     partial = False
+    unavailable, unavailable_text = plan.unavailable, plan.unavailable_text
     for column, spec, as_is in plan.fields:
         value = row[column]
         kind = value.__class__
         # the common cases, without `convert` (strings, most of them, without a call)
-        if kind in as_is and (value != UNAVAILABLE if kind is str else _kept(kind, value)):
+        if kind in as_is and (value not in unavailable_text if kind is str else _kept(kind, value)):
             document[spec.name] = value
             continue
-        if value == UNAVAILABLE:
-            partial = True
+        if unavailable is not None and unavailable.matches(value):
+            partial = True  # an unchanged LOB: the index keeps the field it has
             continue
         try:
+            if kind is dict:
+                value = object_value(column, spec.name, value, spec.type == "decimal")
             converted = convert(value, spec, table)
         except (UnconvertibleValue, ValueError, TypeError, InvalidOperation) as exc:
             raise MappingError(f"column {column} ({spec.type}): {exc}") from None
@@ -288,6 +332,8 @@ def _fields(table: TableSettings, plan: _Plan, row: dict[str, Any]) -> tuple[dic
             converted = exact(converted)  # spelled so that Meilisearch holds the same double
         if converted is not DROP:
             document[spec.name] = converted
+        elif column in plan.key_names:  # as the event's key carries it (and the stream keeps it)
+            document[spec.name] = to_json_value(value, binary="base64")
     return document, partial
 
 
@@ -298,10 +344,23 @@ def operation_for_row(table: TableSettings, row: dict[str, Any]) -> DocumentOp |
     return _document(table, plan, row) if plan.key_complete else None
 
 
+def _deleted_key(table: TableSettings, event: ChangeEvent) -> list[Any]:
+    """The record's key; without one (a table without a primary key) the row image's."""
+    if event.key:
+        return key_of(table, event.key)
+    try:
+        return key_of(table, event.before or {})
+    except MappingError as exc:
+        raise MappingError(
+            f"delete with no record key (a table without a primary key), and its before "
+            f"image lacks the key: {exc} (on PostgreSQL such a table needs REPLICA IDENTITY FULL)"
+        ) from None
+
+
 def operation_for_event(table: TableSettings, event: ChangeEvent) -> DocumentOp:
     """Map a decoded change event: deletes by key, everything else by its row image."""
     if event.is_delete or event.after is None:
-        return Delete(document_id(key_of(table, event.key)))
+        return Delete(document_id(_deleted_key(table, event)))
     row = event.after
     plan = _plan(table, row)
     if not plan.key_complete:

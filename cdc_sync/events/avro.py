@@ -22,8 +22,9 @@ from typing import Any
 import fastavro
 
 from cdc_sync.errors import TerminalError
-from cdc_sync.events.debezium import LOGICAL, SchemaValueError, raw_bytes
+from cdc_sync.events.debezium import LOGICAL, SchemaValueError, logical_decoder
 from cdc_sync.events.model import UNAVAILABLE
+from cdc_sync.events.values import shortest_float32
 
 SchemaSource = Callable[[int], str]
 """Schema id → the Avro schema's JSON text; raises `UnknownSchema` or a TransientError."""
@@ -46,6 +47,8 @@ class _Schema:
     """fastavro's parsed schema, used to read bodies."""
     walk: Any
     """The same schema with named types expanded, walked to apply semantic types."""
+    name: str | None
+    """The record's name: Connect's (``connect.name``), else Avro's full name."""
 
 
 def _without_connect_logical_types(node: Any) -> Any:
@@ -67,6 +70,10 @@ class AvroReader:
         self._parsed: dict[int, _Schema] = {}
 
     def __call__(self, data: bytes) -> Any:
+        return self.read(data)[0]
+
+    def read(self, data: bytes) -> tuple[Any, str | None]:
+        """The decoded object and its schema's name (``….Envelope`` for a change event)."""
         if len(data) < HEADER or data[0] != MAGIC:
             raise AvroError(f"not the Confluent wire format ({len(data)} bytes)")
         schema_id = int.from_bytes(data[1:HEADER], "big")
@@ -78,19 +85,27 @@ class AvroReader:
             raise AvroError(f"schema id {schema_id}: unreadable body: {exc}") from None
         if body.tell() != len(data) - HEADER:
             raise AvroError(f"schema id {schema_id}: {len(data) - HEADER - body.tell()} bytes left")
-        return decode_avro(schema.walk, value, f"schema id {schema_id}")
+        return decode_avro(schema.walk, value, f"schema id {schema_id}"), schema.name
 
     def _load(self, schema_id: int) -> _Schema:
         text = self._schemas(schema_id)
         try:
             raw = _without_connect_logical_types(json.loads(text))
-            schema = _Schema(fastavro.parse_schema(raw), fastavro.parse_schema(raw, expand=True))
+            walk = fastavro.parse_schema(raw, expand=True)
+            schema = _Schema(fastavro.parse_schema(raw), walk, _name_of(walk))
         except Exception as exc:
             raise UnknownSchema(
                 f"schema id {schema_id} is not a valid Avro schema: {exc}"
             ) from None
         self._parsed[schema_id] = schema
         return schema
+
+
+def _name_of(schema: Any) -> str | None:
+    if not isinstance(schema, dict):
+        return None
+    name = schema.get("connect.name") or schema.get("name")
+    return name if isinstance(name, str) else None
 
 
 def _branch(union: list[Any], value: Any) -> Any:
@@ -133,11 +148,11 @@ def decode_avro(schema: Any, value: Any, path: str) -> Any:
     if isinstance(schema, list):
         return decode_avro(_branch(schema, value), value, path)
     if not isinstance(schema, dict):
-        return _plain(value)
+        return _plain(schema, value)
     if value == UNAVAILABLE:
         return UNAVAILABLE
     name = str(schema.get("connect.name"))
-    decoder = LOGICAL.get(name)
+    decoder = logical_decoder(name)
     try:
         if decoder is not None:
             return decoder(_connect_view(schema, name), value)
@@ -153,11 +168,13 @@ def decode_avro(schema: Any, value: Any, path: str) -> Any:
         return [decode_avro(schema.get("items"), v, f"{path}[{i}]") for i, v in enumerate(value)]
     if kind == "map" and isinstance(value, dict):
         return {k: decode_avro(schema.get("values"), v, f"{path}.{k}") for k, v in value.items()}
-    return _plain(value)
+    return _plain(kind, value)
 
 
-def _plain(value: Any) -> Any:
-    return raw_bytes(value) if isinstance(value, bytes) else value
+def _plain(kind: Any, value: Any) -> Any:
+    if kind == "float" and isinstance(value, float):  # a binary32 fastavro widened
+        return shortest_float32(value)
+    return value
 
 
 def _connect_view(schema: dict[str, Any], name: str) -> dict[str, Any]:

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.model import UNAVAILABLE
-
-_EPOCH = dt.datetime(1970, 1, 1)
-_UNAVAILABLE_BYTES = UNAVAILABLE.encode("ascii")
+from cdc_sync.events.structured import STRUCTURED_TYPES
+from cdc_sync.events.times import TIME_NAMESPACE, TIME_TYPES
+from cdc_sync.events.values import shortest_float32
 
 
 class SchemaValueError(TerminalError):
@@ -50,7 +49,7 @@ def decode_with_schema(schema: Any, value: Any, path: str) -> Any:
         return plain(value)
     if value == UNAVAILABLE:  # Debezium's placeholder, whatever the column type
         return UNAVAILABLE
-    decoder = LOGICAL.get(str(schema.get("name")))
+    decoder = logical_decoder(str(schema.get("name")))
     try:
         if decoder is not None:
             return decoder(schema, value)
@@ -75,7 +74,9 @@ def _by_type(schema: dict[str, Any], value: Any, path: str) -> Any:
         return {k: decode_with_schema(values, v, f"{path}.{k}") for k, v in value.items()}
     if kind == "bytes":
         return _bytes(value)
-    if kind in ("float", "double", "float32", "float64"):
+    if kind in ("float", "float32"):  # Connect's FLOAT32 (a BINARY_FLOAT)
+        return shortest_float32(float(value))
+    if kind in ("double", "float64"):
         return float(value) if isinstance(value, Decimal) else value
     return plain(value)
 
@@ -103,13 +104,8 @@ def _b64(value: Any) -> bytes:
         raise ValueError(f"not base64: {value[:40]!r} ({exc})") from None
 
 
-def _bytes(value: Any) -> Any:
-    return raw_bytes(_b64(value))
-
-
-def raw_bytes(data: bytes) -> Any:
-    """Bytes as they are, but Debezium's placeholder (an unchanged LOB) as the placeholder."""
-    return UNAVAILABLE if data == _UNAVAILABLE_BYTES else data
+def _bytes(value: Any) -> bytes:
+    return _b64(value)  # the placeholder's bytes too: the mapper knows the table's placeholder
 
 
 def _unscaled(value: Any, scale: int) -> Decimal:
@@ -132,62 +128,6 @@ def _variable_scale_decimal(schema: dict[str, Any], value: Any) -> Decimal:
     return _unscaled(value["value"], int(value["scale"]))
 
 
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected an integer, got {value!r:.40}")
-    return value
-
-
-def _date(schema: dict[str, Any], value: Any) -> dt.date:
-    return dt.date(1970, 1, 1) + dt.timedelta(days=_integer(value))
-
-
-def _epoch(divisor: int) -> Callable[[dict[str, Any], Any], dt.datetime]:
-    # Integer arithmetic: floats would lose microseconds on far dates.
-    def decode(schema: dict[str, Any], value: Any) -> dt.datetime:
-        return _EPOCH + dt.timedelta(microseconds=_integer(value) * 1_000_000 // divisor)
-
-    return decode
-
-
-def _time(divisor: int) -> Callable[[dict[str, Any], Any], dt.time]:
-    def decode(schema: dict[str, Any], value: Any) -> dt.time:
-        micros = _integer(value) * 1_000_000 // divisor
-        if not 0 <= micros < 86_400_000_000:
-            raise ValueError(f"time of day out of range: {value}")
-        return (_EPOCH + dt.timedelta(microseconds=micros)).time()
-
-    return decode
-
-
-def _zoned_timestamp(schema: dict[str, Any], value: Any) -> dt.datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"expected an ISO-8601 string, got {value!r:.40}")
-    return dt.datetime.fromisoformat(value)
-
-
-def _zoned_time(schema: dict[str, Any], value: Any) -> dt.time:
-    if not isinstance(value, str):
-        raise ValueError(f"expected an ISO-8601 string, got {value!r:.40}")
-    return dt.time.fromisoformat(value)
-
-
-EPOCH_UNITS: dict[str, Callable[[dict[str, Any], Any], Any]] = {
-    "days": _date,
-    "seconds": _epoch(1),
-    "millis": _epoch(1_000),
-    "micros": _epoch(1_000_000),
-    "nanos": _epoch(1_000_000_000),
-}
-"""An epoch number's unit → its decoder, as for Date, Timestamp, MicroTimestamp, NanoTimestamp."""
-
-
-def from_epoch(value: int, unit: str) -> dt.date | dt.datetime:
-    """An epoch number sent without its schema: days → date, else naive UTC datetime."""
-    result: dt.date | dt.datetime = EPOCH_UNITS[unit]({}, value)
-    return result
-
-
 def decimal_from(value: Any, scale: int | None) -> Decimal:
     """A decimal sent without its schema: base64 unscaled bytes with `scale`, a
     VariableScaleDecimal ``{scale, value}``, a numeric string, or a number."""
@@ -204,7 +144,12 @@ def decimal_from(value: Any, scale: int | None) -> Decimal:
     if scale is not None and isinstance(value, str | bytes):
         return _unscaled(value, scale)
     if isinstance(value, str):
-        number = Decimal(value.strip())
+        try:
+            number = Decimal(value.strip())
+        except ArithmeticError:  # InvalidOperation: not a number, maybe base64 without a scale
+            raise ValueError(
+                f"{value[:40]!r} is not a decimal number (base64 unscaled bytes need a scale)"
+            ) from None
         if not number.is_finite():
             raise ValueError(f"{value!r} is not a finite decimal")
         return number
@@ -214,17 +159,18 @@ def decimal_from(value: Any, scale: int | None) -> Decimal:
 LOGICAL: dict[str, Callable[[dict[str, Any], Any], Any]] = {
     "org.apache.kafka.connect.data.Decimal": _decimal,
     "io.debezium.data.VariableScaleDecimal": _variable_scale_decimal,
-    "org.apache.kafka.connect.data.Date": _date,
-    "io.debezium.time.Date": _date,
-    "org.apache.kafka.connect.data.Timestamp": _epoch(1_000),
-    "io.debezium.time.Timestamp": _epoch(1_000),
-    "io.debezium.time.MicroTimestamp": _epoch(1_000_000),
-    "io.debezium.time.NanoTimestamp": _epoch(1_000_000_000),
-    "io.debezium.time.ZonedTimestamp": _zoned_timestamp,
-    "org.apache.kafka.connect.data.Time": _time(1_000),
-    "io.debezium.time.Time": _time(1_000),
-    "io.debezium.time.MicroTime": _time(1_000_000),
-    "io.debezium.time.NanoTime": _time(1_000_000_000),
-    "io.debezium.time.ZonedTime": _zoned_time,
+    **TIME_TYPES,
+    **STRUCTURED_TYPES,
 }
 """Logical type name → decoder(field schema, JSON value)."""
+
+
+def _unknown_time(schema: dict[str, Any], value: Any) -> Any:
+    raise ValueError(f"{schema.get('name')} is not a time type cdc-sync knows")
+
+
+def logical_decoder(name: str) -> Callable[[dict[str, Any], Any], Any] | None:
+    """The decoder of a logical type; a time type we do not know is refused, never indexed
+    as Debezium's raw form (an object, an epoch number)."""
+    found = LOGICAL.get(name)
+    return _unknown_time if found is None and name.startswith(TIME_NAMESPACE) else found

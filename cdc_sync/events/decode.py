@@ -5,11 +5,12 @@ Kafka Connect schema envelope (logical types decoded, see ``debezium.py``);
 rows flattened by ExtractNewRecordState (``__deleted`` / ``__op`` and the other
 ``__`` metadata fields); tombstones; truncate events.
 
-Everything else raises ``DecodeError`` with the reason, and the consumer sends
-the record to the dead-letter topic. That includes records that are valid
-Debezium output but not row changes (heartbeats, schema changes, transaction
-metadata): they do not belong on a table topic. No other exception type leaves
-``decode_record``.
+Envelope, flattened row or neither is decided by the shape Debezium guarantees
+(``shapes.py``), never by a column's name. Records that are valid Debezium output
+but not row changes (heartbeats, schema changes, transaction metadata) raise
+``NotARowChange``: the consumer skips and counts them. Everything else raises
+``DecodeError`` with the reason, and the consumer sends the record to the
+dead-letter topic. No other exception type leaves ``decode_record``.
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ from typing import Any, Literal, cast, get_args
 import orjson
 
 from cdc_sync.errors import TerminalError, TransientError
+from cdc_sync.events.avro import AvroReader
 from cdc_sync.events.debezium import SchemaValueError, decode_with_schema, plain
 from cdc_sync.events.encode import CONNECTOR
 from cdc_sync.events.model import ChangeEvent, Op
+from cdc_sync.events.shapes import ENVELOPE_FIELDS, NOT_ROW_CHANGES, Shape, shape_of
 
 AvroDecoder = Callable[[bytes], Any]
 """Confluent wire-format bytes → the decoded object (a dict for a record)."""
 
 OPS: frozenset[str] = frozenset(get_args(Op))
 _ROW_OPS = frozenset({"c", "u", "r"})
-_ENVELOPE_KEYS = frozenset({"before", "after", "source"})
 _CONFLUENT_MAGIC = b"\x00"
 _EXACT_JSON = json.JSONDecoder(parse_float=Decimal)
 _NUMBER_CHARS = bytes(0x30 if chr(b) in "0123456789." else 0x20 for b in range(256))
@@ -48,13 +50,23 @@ class DecodeError(TerminalError):
         super().__init__(reason)
 
 
+class NotARowChange(DecodeError):
+    """A record that is valid Debezium output but changes no row (``kind`` says what it is):
+    the consumer skips and counts it, where other readers refuse it as any DecodeError."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__(f"not a row change event ({kind})")
+
+
 def decode_record(
     key: bytes | None, value: bytes | None, *, avro: AvroDecoder | None = None
 ) -> ChangeEvent:
     """Decode one Kafka record (raw key and value bytes) into a change event.
 
-    A missing key is allowed only for row images (the mapper then takes the key
-    from the row); deletes and tombstones need it. ``avro`` decodes records in
+    A missing (null) key is a table without a primary key: the mapper takes the key
+    from the row image (``after``, or a delete's ``before``), and a tombstone without a
+    key raises ``NotARowChange``. ``avro`` decodes records in
     the Confluent wire format; without it such records are a ``DecodeError``.
     ``table`` is ``SCHEMA.TABLE`` when the event names the schema. Raises
     ``DecodeError``, including for Debezium messages that are not row changes,
@@ -71,14 +83,16 @@ def decode_record(
 
 def _decode(key: bytes | None, value: bytes | None, avro: AvroDecoder | None) -> ChangeEvent:
     key_values = _decode_key(key, avro)
-    payload = None if value is None else _load(value, "value", avro)
+    payload, schema_name = (None, None) if value is None else _load(value, "value", avro)
     if payload is None:
-        return ChangeEvent(op="d", key=_require_key(key_values, "tombstone"))
+        if not key_values:  # after a delete in a table without a primary key (null key)
+            raise NotARowChange("tombstone without a key")
+        return ChangeEvent(op="d", key=key_values)
     if not isinstance(payload, dict):
         raise DecodeError(f"value is not a JSON object but {_kind(payload)}")
-    event = event_from_payload(payload, key_values)
-    if event.op == "d":
-        _require_key(key_values, "delete")
+    event = event_from_payload(payload, key_values, schema_name)
+    if event.op == "d" and not key_values and not event.before:
+        raise DecodeError("delete without a record key or a row image")
     return event
 
 
@@ -111,6 +125,7 @@ def relay_row(key: bytes | None, value: bytes | None) -> tuple[dict[str, Any], i
         or source.get("connector") != CONNECTOR
         or after.__class__ is not dict
         or (payload.get("before") is not None and payload["before"].__class__ is not dict)
+        or not payload.keys() <= ENVELOPE_FIELDS
         or _is_schema_envelope(key_object)
     ):
         return None
@@ -118,32 +133,34 @@ def relay_row(key: bytes | None, value: bytes | None) -> tuple[dict[str, Any], i
     return after, ts_ms if ts_ms.__class__ is int else None
 
 
-Shape = Literal["envelope", "flattened", "tombstone", "other"]
+RecordShape = Literal["envelope", "flattened", "not a row change", "tombstone", "other"]
 
 
-def record_shape(value: bytes | None, *, avro: AvroDecoder | None = None) -> Shape:
+def record_shape(value: bytes | None, *, avro: AvroDecoder | None = None) -> RecordShape:
     """What a record value is: a change envelope, a row flattened by ExtractNewRecordState
-    (which drops truncate events), a tombstone, or anything else. Raises only
-    ``TransientError`` (a schema registry that does not answer)."""
+    (which drops truncate events), a record that changes no row (a heartbeat, …), a
+    tombstone, or anything else. Raises only ``TransientError`` (a schema registry that does
+    not answer)."""
     if value is None:
         return "tombstone"
     try:
-        payload = _load(value, "value", avro)
+        payload, schema_name = _load(value, "value", avro)
     except DecodeError:
         return "other"
     if payload is None:
         return "tombstone"
-    if not isinstance(payload, dict) or not payload or _not_a_row_change(payload):
+    if not isinstance(payload, dict) or not payload:
         return "other"
-    if "op" in payload and _ENVELOPE_KEYS & payload.keys():
-        return "envelope"
-    return "other" if _ENVELOPE_KEYS & payload.keys() else "flattened"
+    shape = shape_of(payload, schema_name)
+    if shape in NOT_ROW_CHANGES:
+        return "not a row change"
+    return shape if shape == "envelope" or shape == "flattened" else "other"
 
 
 def _decode_key(key: bytes | None, avro: AvroDecoder | None) -> dict[str, Any]:
     if key is None:
         return {}
-    payload = _load(key, "key", avro)
+    payload, _ = _load(key, "key", avro)
     if payload is None:
         return {}
     if not isinstance(payload, dict):
@@ -151,21 +168,16 @@ def _decode_key(key: bytes | None, avro: AvroDecoder | None) -> dict[str, Any]:
     return payload
 
 
-def _require_key(key: dict[str, Any], what: str) -> dict[str, Any]:
-    if not key:
-        raise DecodeError(f"{what} without a record key")
-    return key
-
-
-def _load(data: bytes, what: str, avro: AvroDecoder | None) -> Any:
-    """Raw bytes → the payload object, dispatching on the first byte."""
+def _load(data: bytes, what: str, avro: AvroDecoder | None) -> tuple[Any, str | None]:
+    """Raw bytes → (the payload object, its schema's name where one travels with it),
+    dispatching on the first byte."""
     if data[:1] == _CONFLUENT_MAGIC:  # never the start of a JSON text
         if avro is None:
             raise DecodeError(
                 f"{what}: Avro records need a schema registry (kafka.schema_registry_url)"
             )
-        try:
-            return avro(data)  # Python values, semantic types applied (events/avro.py)
+        try:  # Python values, semantic types applied (events/avro.py)
+            return avro.read(data) if isinstance(avro, AvroReader) else (avro(data), None)
         except TerminalError as exc:
             raise DecodeError(f"{what}: {exc}") from None
     return _unwrap(_parse_json(data, what), what)
@@ -242,43 +254,44 @@ def _is_schema_envelope(parsed: Any) -> bool:
     )
 
 
-def _unwrap(parsed: Any, what: str) -> Any:
+def _unwrap(parsed: Any, what: str) -> tuple[Any, str | None]:
     """Unwrap the Kafka Connect schema envelope, decoding logical types."""
     if not _is_schema_envelope(parsed):
-        return parsed
+        return parsed, None
+    schema = parsed["schema"]
+    name = schema.get("name") if isinstance(schema, dict) else None
     try:
-        return decode_with_schema(parsed["schema"], parsed["payload"], what)
+        payload = decode_with_schema(schema, parsed["payload"], what)
     except SchemaValueError as exc:
         raise DecodeError(str(exc)) from None
+    return payload, name if isinstance(name, str) else None
 
 
-def event_from_payload(payload: dict[str, Any], key: dict[str, Any] | None = None) -> ChangeEvent:
-    """A decoded value object → event with the record's `key` (none for a truncate)."""
+def event_from_payload(
+    payload: dict[str, Any], key: dict[str, Any] | None = None, schema_name: str | None = None
+) -> ChangeEvent:
+    """A decoded value object → event with the record's `key` (none for a truncate);
+    `schema_name` is the name of the value's schema where one travelled with it."""
     key = key or {}
-    if "op" in payload and _ENVELOPE_KEYS & payload.keys():
-        return _from_envelope(payload, key)
-    not_a_row = _not_a_row_change(payload)
-    if not_a_row:
-        raise DecodeError(f"not a row change event ({not_a_row})")
-    if _ENVELOPE_KEYS & payload.keys():
-        raise DecodeError(f"unknown event shape: keys {sorted(payload)} but no 'op'")
     if not payload:
         raise DecodeError("unknown event shape: an empty object")
+    shape: Shape = shape_of(payload, schema_name)
+    if shape == "envelope":
+        return _from_envelope(payload, key)
+    if shape in NOT_ROW_CHANGES:
+        raise NotARowChange(shape)
+    if shape == "unknown" and "op" in payload:
+        raise DecodeError(
+            f"unknown event shape: keys {sorted(payload)} are an envelope's and more, without "
+            "a schema to tell an envelope (schemas on, or Avro) from a row"
+        )
+    if shape == "unknown":
+        raise DecodeError(f"unknown event shape: keys {sorted(payload)} but no 'op'")
     return _from_flattened(payload, key)
 
 
-def _not_a_row_change(payload: dict[str, Any]) -> str | None:
-    if "ddl" in payload or "tableChanges" in payload:
-        return "schema change"
-    if payload.keys() == {"ts_ms"}:
-        return "heartbeat"
-    if "status" in payload and ("event_count" in payload or "data_collections" in payload):
-        return "transaction metadata"
-    return None
-
-
 def _from_envelope(payload: dict[str, Any], key: dict[str, Any]) -> ChangeEvent:
-    op = _op(payload["op"], "op")
+    op = _op(payload.get("op"), "op")
     source = payload.get("source")
     source = source if isinstance(source, dict) else {}
     before = _row(payload.get("before"), "before")

@@ -60,10 +60,16 @@ def encode_value(event: ChangeEvent, now_ms: int) -> bytes:
     )
 
 
-def encode(event: ChangeEvent, now_ms: int) -> list[tuple[bytes, bytes | None]]:
-    """Key/value records for one event; a delete is followed by a tombstone."""
+def encode(event: ChangeEvent, now_ms: int) -> list[tuple[bytes | None, bytes | None]]:
+    """Key/value records for one event; a delete is followed by a tombstone.
+
+    A truncate has no key (Debezium's truncate events: "The message key is `null`"),
+    so it goes to any partition and leaves nothing to compact.
+    """
+    if event.op == "t":
+        return [(None, encode_value(event, now_ms))]
     key = encode_key(event.key)
-    records: list[tuple[bytes, bytes | None]] = [(key, encode_value(event, now_ms))]
+    records: list[tuple[bytes | None, bytes | None]] = [(key, encode_value(event, now_ms))]
     if event.is_delete:
         records.append((key, None))
     return records

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import struct
 import uuid
 from decimal import Decimal
 from typing import Any, Literal
@@ -20,6 +21,39 @@ _AS_IS: frozenset[type] = frozenset({str, bool, type(None)})
 
 class UnconvertibleValue(ValueError):
     """A value that has no faithful JSON form."""
+
+
+def shortest_float32(value: float) -> float:
+    """The float nearest to the shortest decimal that reads back as `value`'s IEEE-754 binary32.
+
+    A BINARY_FLOAT (a Java ``float``) is ``1.1`` in JSON but ``1.100000023841858``
+    once an Avro reader widens it to a double; both give ``1.1`` here. `value` is
+    first rounded to binary32; non-finite values come back as they are, and a
+    finite value beyond binary32's range raises ValueError.
+    """
+    if not math.isfinite(value):
+        return value
+    try:
+        single = _as_float32(value)
+    except OverflowError:
+        raise ValueError(f"{value!r} is beyond float32's range") from None
+    for digits in range(1, 10):  # 9 significant digits always read back (IEEE-754)
+        candidate = float(f"{single:.{digits}g}")
+        if _reads_back(candidate, single):
+            return candidate
+    return single
+
+
+def _as_float32(value: float) -> float:
+    single: float = struct.unpack("<f", struct.pack("<f", value))[0]
+    return single
+
+
+def _reads_back(candidate: float, single: float) -> bool:
+    try:
+        return _as_float32(candidate) == single
+    except OverflowError:  # rounded up past the largest binary32 (3.403e38)
+        return False
 
 
 def decimal_to_json(value: Decimal, decimals: Literal["float", "string"] = "string") -> Any:

@@ -38,6 +38,17 @@ def cluster_id(kafka: KafkaSettings, timeout_s: float = 5.0) -> str:
     return str(metadata.cluster_id)
 
 
+def topic_names(kafka: KafkaSettings, timeout_s: float = 5.0) -> set[str]:
+    """The cluster's topics; raise DependencyUnavailable if it does not answer."""
+    admin = admin_client(kafka)
+    try:
+        metadata = admin.list_topics(timeout=timeout_s)
+    except KafkaException as exc:
+        admin.poll(0)
+        raise DependencyUnavailable(f"kafka at {kafka.bootstrap_servers}: {exc}") from None
+    return set(metadata.topics)
+
+
 def ensure_topics(
     kafka: KafkaSettings,
     topics: Iterable[str],

@@ -33,7 +33,7 @@ class Record:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _consumer(kafka: KafkaSettings, **overrides: Any) -> Consumer:
+def groupless_consumer(kafka: KafkaSettings, **overrides: Any) -> Consumer:
     return Consumer(
         {
             **overrides,
@@ -91,7 +91,7 @@ def end_offsets(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) -> Of
 
 
 def _watermarks(kafka: KafkaSettings, topic: str, timeout_s: float) -> tuple[Offsets, Offsets]:
-    consumer = _consumer(kafka)
+    consumer = groupless_consumer(kafka)
     try:
         metadata = consumer.list_topics(topic, timeout=timeout_s)
         described = metadata.topics.get(topic)
@@ -140,7 +140,7 @@ def read_range(
     wanted = {p: (max(start.get(p, 0), 0), e) for p, e in end.items() if e > start.get(p, 0)}
     if not wanted:
         return
-    consumer = _consumer(kafka)
+    consumer = groupless_consumer(kafka)
     try:
         consumer.assign([TopicPartition(topic, p, s) for p, (s, _) in wanted.items()])
         pending = set(wanted)
@@ -203,7 +203,7 @@ class PartitionReader:
         self.topic = topic
         self.partition = partition
         # Short fetch waits: each read is a jump (seek), not a stream.
-        self._consumer = _consumer(kafka, **{"fetch.wait.max.ms": 10})
+        self._consumer = groupless_consumer(kafka, **{"fetch.wait.max.ms": 10})
         self._assigned = False
 
     def read(self, offset: int, end: int, limit: int = 50, timeout_s: float = 30.0) -> list[Record]:

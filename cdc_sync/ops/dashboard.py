@@ -32,7 +32,12 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        count=fmt.count, duration=fmt.duration, millis=fmt.millis, ago=fmt.ago, notes=fmt.notes
+        count=fmt.count,
+        duration=fmt.duration,
+        millis=fmt.millis,
+        ago=fmt.ago,
+        notes=fmt.notes,
+        kinds=fmt.kinds,
     )
     return env
 

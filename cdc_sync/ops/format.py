@@ -40,3 +40,8 @@ def ago(moment: str | None, now: dt.datetime | None = None) -> str:
 
 def notes(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def kinds(counts: dict[str, int]) -> str:
+    """``1 missing, 2 differing`` (``none`` when all are 0)."""
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "none"

@@ -23,6 +23,7 @@ from cdc_sync.config import HttpSettings, Settings
 from cdc_sync.errors import ConfigError, DependencyUnavailable
 from cdc_sync.ops.activity import Activity
 from cdc_sync.ops.dashboard import public_status, render_dashboard
+from cdc_sync.ops.service_metrics import ServiceCollector
 from cdc_sync.ops.status import StatusProvider, provider_for
 from cdc_sync.ops.table_metrics import TableCollector
 
@@ -37,6 +38,7 @@ def create_app(
     app = FastAPI(title="cdc-sync", docs_url=None, redoc_url=None, openapi_url=None)
     per_table = CollectorRegistry(auto_describe=False)
     per_table.register(TableCollector(lambda: provider().tables, activity))
+    per_table.register(ServiceCollector(provider))
 
     @app.get("/healthz", response_class=PlainTextResponse)
     def healthz() -> str:

@@ -23,7 +23,7 @@ from cdc_sync.config import Settings
 from cdc_sync.kafka.lag import PartitionLag
 from cdc_sync.ops.activity import Activity, History
 from cdc_sync.ops.table_reader import TableStatusReader
-from cdc_sync.ops.tables import TableStatus, TablesView
+from cdc_sync.ops.tables import LeaseState, TableStatus, TablesView
 from cdc_sync.state.records import Run
 from cdc_sync.state.store import StateStore, process_name
 
@@ -66,6 +66,10 @@ class StatusSnapshot:
     """Service-specific numbers (counters, state), shown as a key/value list."""
     history: History | None = None
     """This process's activity over the last minutes (the dashboard's charts)."""
+    leases: list[LeaseState] = field(default_factory=list)
+    """Every lease in the state store (one past its expiry was never released)."""
+    dlq_guard_tripped_at: str | None = None
+    """When the dead-letter ratio guard last stopped a consumer of the group."""
 
     @property
     def lag(self) -> list[PartitionLag]:
@@ -169,6 +173,8 @@ def provider_for(
             errors=errors,
             details=details(),
             history=activity.history() if activity is not None else None,
+            leases=view.leases,
+            dlq_guard_tripped_at=view.dlq_guard_tripped_at,
         )
 
     return snapshot

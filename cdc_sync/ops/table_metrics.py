@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 from cdc_sync.ops.activity import Activity
 from cdc_sync.ops.latency import PROMETHEUS_BOUNDS_MS
 from cdc_sync.ops.metrics import TableMetricName
-from cdc_sync.ops.tables import TableStatus
+from cdc_sync.ops.tables import TableStatus, Watermark
 
 
 def _gauge(name: TableMetricName, help_text: str, labels: list[str]) -> GaugeMetricFamily:
@@ -42,6 +42,12 @@ class TableCollector(Collector):
             "Records the group has yet to apply on the table's topic.",
             ["table"],
         )
+        lag_s = _gauge(
+            "cdc_sync_table_lag_seconds",
+            "Age of the oldest record the group has yet to apply on the table's topic "
+            "(now minus its Kafka timestamp); 0 when none is pending.",
+            ["table"],
+        )
         backlog = _gauge(
             "cdc_sync_relay_backlog_rows",
             "Changed rows waiting for the relay (a packed change-log row counts each key).",
@@ -55,6 +61,17 @@ class TableCollector(Collector):
         watermark = _gauge(
             "cdc_sync_watermark_age_seconds",
             "Now minus the timestamp-mode watermark (newest modified time published).",
+            ["table"],
+        )
+        moved = _gauge(
+            "cdc_sync_watermark_moved_timestamp_seconds",
+            "Unix time the timestamp-mode watermark last moved.",
+            ["table"],
+        )
+        behind = _gauge(
+            "cdc_sync_watermark_behind_seconds",
+            "Newest modified time in the source minus the watermark (above 0: changes the "
+            "relay has not published).",
             ["table"],
         )
         applied = _gauge(
@@ -72,6 +89,11 @@ class TableCollector(Collector):
             "Missing, extra and differing documents found by the latest verify.",
             ["table"],
         )
+        drift = _gauge(
+            "cdc_sync_verify_last_pass_drift",
+            "Drift found by the last complete continuous-verify pass, by kind.",
+            ["table", "kind"],
+        )
         fence = _gauge(
             "cdc_sync_bootstrap_fence_seconds",
             "How long the latest bootstrap's fence held the table's live changes.",
@@ -82,11 +104,13 @@ class TableCollector(Collector):
                 documents.add_metric([t.table, t.index], t.documents)
             if t.lag is not None:
                 lag.add_metric([t.table], t.lag)
+            if t.lag_s is not None:
+                lag_s.add_metric([t.table], t.lag_s)
             if t.backlog is not None:
                 backlog.add_metric([t.table], t.backlog.rows)
                 oldest.add_metric([t.table], t.backlog.oldest_age_s or 0.0)
-            if t.watermark is not None and t.watermark.age_s is not None:
-                watermark.add_metric([t.table], t.watermark.age_s)
+            if t.watermark is not None:
+                self._watermark(t.table, t.watermark, watermark, moved, behind)
             if (at := _epoch(t.last_applied_at)) is not None:
                 applied.add_metric([t.table], at)
             for kind, run in (("bootstrap", t.bootstrap), ("verify", t.verify)):
@@ -96,8 +120,25 @@ class TableCollector(Collector):
                 differences.add_metric([t.table], t.verify.differences)
             if t.bootstrap is not None and t.bootstrap.fence_s is not None:
                 fence.add_metric([t.table], t.bootstrap.fence_s)
-        yield from (documents, lag, backlog, oldest, watermark, applied, runs, differences, fence)
-        yield self._latency()
+            if t.verify_pass is not None and t.verify_pass.last is not None:
+                for kind, n in t.verify_pass.last["found"].items():
+                    drift.add_metric([t.table, kind], n)
+        yield from (documents, lag, lag_s, backlog, oldest, watermark, moved, behind, applied)
+        yield from (runs, differences, drift, fence, self._latency())
+
+    @staticmethod
+    def _watermark(
+        table: str,
+        mark: Watermark,
+        age: GaugeMetricFamily,
+        moved: GaugeMetricFamily,
+        behind: GaugeMetricFamily,
+    ) -> None:
+        if mark.age_s is not None:
+            age.add_metric([table], mark.age_s)
+        moved.add_metric([table], _epoch(mark.moved_at) or 0.0)
+        if mark.behind_s is not None:
+            behind.add_metric([table], mark.behind_s)
 
     def _latency(self) -> HistogramMetricFamily:
         name: TableMetricName = "cdc_sync_change_latency_seconds"

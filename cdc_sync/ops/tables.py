@@ -8,10 +8,13 @@ table):
 - documents: Meilisearch's index stats;
 - relay backlog and its oldest change (trigger mode): the source's change log;
 - watermark and when it moved (timestamp mode): the state store;
-- consumer lag of the table's partitions: Kafka (committed and end offsets);
+- consumer lag of the table's partitions: Kafka (committed and end offsets), and its age:
+  the Kafka timestamp of the oldest record still to apply;
 - last applied change and change → searchable latency: what each consumer
   reports to the state store every few seconds (``ops.activity``);
 - latest bootstrap and verify: their runs in the state store;
+- continuous verification (the pass under way, the last one done): the table's
+  verify cursor in the state store;
 - ``extra``: per-table notes services publish with their reports.
 
 A part that cannot be read leaves its fields empty and is named, with the
@@ -28,6 +31,7 @@ from typing import Any, TypeVar
 
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.kafka.lag import GroupLag, PartitionLag
+from cdc_sync.kafka.types import Partition
 from cdc_sync.ops.latency import LatencyHistogram
 from cdc_sync.state.records import Run, TableReport
 
@@ -54,6 +58,9 @@ class Watermark:
     """Now minus the watermark, for time-valued modified columns (naive times are UTC)."""
     moved_at: str
     moved_age_s: float
+    behind_s: float | None = None
+    """The newest modified time in the source minus the watermark (time-valued columns):
+    above 0, the source holds changes the relay has not published yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,18 @@ class RunResult:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifyPass:
+    """Continuous verification of a table: the pass under way and the last complete one."""
+
+    current: dict[str, Any] | None
+    """position, progress (0..1), rows_read, ids_read, rows_per_s, started_at, found, repaired,
+    waiting (why it waits, if it does)."""
+    last: dict[str, Any] | None
+    """started_at, ended_at, seconds, rows_read, ids_read, found and repaired by kind."""
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class TableStatus:
     table: str
     index: str
@@ -91,14 +110,28 @@ class TableStatus:
     watermark: Watermark | None = None
     lag: int | None = None
     """Records the group has yet to apply on this table's partitions (`cdc-sync lag`'s pending)."""
+    lag_s: float | None = None
+    """Age of the oldest of those records (now minus its Kafka timestamp); 0 when none is
+    pending; None when unknown."""
     partitions: list[PartitionLag] = field(default_factory=list)
     last_applied_at: str | None = None
     last_published_at: str | None = None
     latency: Latency | None = None
     bootstrap: RunResult | None = None
     verify: RunResult | None = None
+    verify_pass: VerifyPass | None = None
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Component → the notes its processes published for this table."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """A lease in the state store; one past `expires_at` was never released (holder gone)."""
+
+    name: str
+    holder: str
+    run_id: int | None
+    expires_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +139,10 @@ class TablesView:
     tables: list[TableStatus]
     unavailable: dict[str, str] = field(default_factory=dict)
     """Part (meilisearch, source, kafka, state) → why it could not be read."""
+    leases: list[LeaseState] = field(default_factory=list)
+    """Every lease in the state store, expired ones included."""
+    dlq_guard_tripped_at: str | None = None
+    """When the dead-letter ratio guard last stopped a consumer of the group."""
 
 
 @dataclass
@@ -116,16 +153,20 @@ class Parts:
     backlog: dict[str, Backlog] | None = None
     watermarks: dict[str, tuple[Any, dt.datetime]] | None = None
     lag: GroupLag | None = None
+    oldest_pending: dict[Partition, int] | None = None
+    """Kafka timestamp (epoch ms) of the first record still to apply, per pending partition."""
+    newest_modified: dict[str, Any] | None = None
+    """Timestamp-capture table → the newest value of its modified column in the source."""
     reports: list[TableReport] | None = None
     runs: list[Run] | None = None
+    verify_cursors: dict[str, tuple[dict[str, Any], dt.datetime]] | None = None
 
 
 def assemble(settings: Settings, parts: Parts, now: dt.datetime) -> list[TableStatus]:
     """The per-table view from the raw readings (pure)."""
-    prefix = settings.kafka.topic_prefix
     out = []
     for table in settings.tables:
-        name, topic = table.qualified_name, table.topic_name(prefix)
+        name, topic = table.qualified_name, settings.topic_of(table)
         reports = [r for r in parts.reports or [] if r.table_name == name]
         partitions = parts.lag.of_topic(topic) if parts.lag else []
         out.append(
@@ -136,14 +177,16 @@ def assemble(settings: Settings, parts: Parts, now: dt.datetime) -> list[TableSt
                 topic=topic,
                 documents=(parts.documents or {}).get(table.index_uid),
                 backlog=(parts.backlog or {}).get(name) if table.capture == "trigger" else None,
-                watermark=_watermark(table, parts.watermarks, now),
+                watermark=_watermark(table, parts, now),
                 lag=sum(p.pending for p in partitions) if parts.lag else None,
+                lag_s=_lag_s(partitions, parts.oldest_pending, now) if parts.lag else None,
                 partitions=partitions,
                 last_applied_at=_latest(reports, "consumer", "last_applied_at"),
                 last_published_at=_latest(reports, "relay", "last_published_at"),
                 latency=_latency(reports, now),
                 bootstrap=_run_result(parts.runs, "bootstrap", name, settings),
                 verify=_run_result(parts.runs, "verify", name, settings),
+                verify_pass=_verify_pass((parts.verify_cursors or {}).get(name), now),
                 extra=_extra(reports),
             )
         )
@@ -154,21 +197,40 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def _watermark(
-    table: TableSettings, found: dict[str, tuple[Any, dt.datetime]] | None, now: dt.datetime
-) -> Watermark | None:
-    if table.capture != "timestamp" or not found or table.qualified_name not in found:
+def _lag_s(
+    partitions: list[PartitionLag], oldest: dict[Partition, int] | None, now: dt.datetime
+) -> float | None:
+    pending = [Partition(p.topic, p.partition) for p in partitions if p.pending]
+    if not pending:
+        return 0.0
+    if oldest is None or any(p not in oldest for p in pending):
+        return None
+    first_ms = min(oldest[p] for p in pending)
+    return round(max(now.timestamp() - first_ms / 1000, 0.0), 1)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """Naive times count as UTC (the watermark's age is shown that way)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _watermark(table: TableSettings, parts: Parts, now: dt.datetime) -> Watermark | None:
+    found, name = parts.watermarks, table.qualified_name
+    if table.capture != "timestamp" or not found or name not in found:
         return None
     from cdc_sync.source.timestamp import load_value
 
-    stored, moved = found[table.qualified_name]
+    stored, moved = found[name]
     value = load_value(stored)
-    age = None
+    age = behind = None
     if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        age = round((now - aware).total_seconds(), 1)
+        age = round((now - _utc(value)).total_seconds(), 1)
+        newest = (parts.newest_modified or {}).get(name)
+        if isinstance(newest, dt.datetime):
+            behind = round(max((_utc(newest) - _utc(value)).total_seconds(), 0.0), 1)
     shown = value.isoformat() if isinstance(value, dt.date) else str(value)
-    return Watermark(shown, age, _iso(moved), round((now - moved).total_seconds(), 1))
+    moved_age = round((now - moved).total_seconds(), 1)
+    return Watermark(shown, age, _iso(moved), moved_age, behind)
 
 
 def _latest(reports: list[TableReport], component: str, key: str) -> str | None:
@@ -239,6 +301,43 @@ def run_summary(run: Run) -> str:
     if run.kind == "bootstrap" and "documents" in details:
         return f"{details['documents']:,} documents ({details.get('mode', 'swap')})"
     return run.status
+
+
+def _verify_pass(
+    found: tuple[dict[str, Any], dt.datetime] | None, now: dt.datetime
+) -> VerifyPass | None:
+    if found is None:
+        return None
+    from cdc_sync.verify.cursor import Cursor
+
+    stored, saved = found
+    cursor = Cursor.from_json(stored)
+    current = None
+    if cursor.current is not None:
+        state = cursor.current
+        elapsed = max(saved.timestamp() - state.started_at, 1e-3)  # as of the last chunk
+        current = {
+            "started_at": _iso(dt.datetime.fromtimestamp(state.started_at, dt.UTC)),
+            "phase": state.phase,
+            "position": None if state.position is None else [str(v) for v in state.position],
+            "progress": round(state.progress, 4),
+            "rows_read": state.rows_read,
+            "ids_read": state.ids_read,
+            "rows_per_s": round((state.rows_read + state.ids_read) / elapsed, 1),
+            "found": state.found,
+            "repaired": state.repaired,
+            "waiting": state.waiting,
+        }
+    last = None
+    if cursor.last is not None:
+        done = cursor.last
+        last = {
+            **done,
+            "started_at": _iso(dt.datetime.fromtimestamp(done["started_at"], dt.UTC)),
+            "ended_at": _iso(dt.datetime.fromtimestamp(done["ended_at"], dt.UTC)),
+            "seconds": round(done["ended_at"] - done["started_at"], 1),
+        }
+    return VerifyPass(current, last, _iso(saved))
 
 
 def _extra(reports: list[TableReport]) -> dict[str, dict[str, Any]]:

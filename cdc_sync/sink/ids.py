@@ -43,6 +43,8 @@ def _normalise(value: Any) -> int | str:
         return repr(as_float) if Decimal(repr(as_float)) == value else format(value, "f")
     if isinstance(value, dt.date | dt.time):  # the relay sends keys as ISO strings
         return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):  # and binary keys as base64
+        return base64.b64encode(bytes(value)).decode("ascii")
     return str(value)
 
 

@@ -12,6 +12,10 @@ multi-row statement that way. A key's values are JSON scalars, so a list whose
 first element is a list is a packed row; tables whose key columns could hold a
 list (arrays, JSON) never pack, and readers are told which tables may
 (`expand`'s `packable`).
+
+A row with op ``D`` and the empty key ``[]`` is a *whole-table marker*: the
+table was truncated (a key has at least one value, so no key spells that way).
+The relay publishes it as a truncate event.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ MARKER = "cdc-sync"
 
 COLUMNS = ("id", "table_name", "op", "pk", "changed_at", "txid")
 
+WHOLE_TABLE = "[]"
+"""The ``pk`` of a whole-table marker (op ``D``): the table was truncated."""
+
 Op = Literal["I", "U", "D"]
 
 
@@ -48,6 +55,11 @@ def fold(name: str) -> str:
     return name.lower() if name in (name.upper(), name.lower()) else name
 
 
+TABLE_NAME_BYTES = 261
+"""The change log's ``table_name`` width: ``SCHEMA.TABLE`` of two 128-byte identifiers fits,
+a lookup's longer name (``<TABLE>..<LOOKUP>.<PARENT_COLUMNS>``) may not (install checks)."""
+
+
 def changelog_table(
     source: SourceSettings, metadata: MetaData | None = None, home: str | None = None
 ) -> Table:
@@ -60,7 +72,7 @@ def changelog_table(
         fold(source.changelog_table),
         metadata or MetaData(),
         Column("id", BigInteger, primary_key=True),
-        Column("table_name", String(261), nullable=False),
+        Column("table_name", String(TABLE_NAME_BYTES), nullable=False),
         Column("op", String(1), nullable=False),
         Column("pk", Text, nullable=False),
         # Read as the driver returns it (datetime or SQLite text); see `epoch_ms`.
@@ -83,6 +95,11 @@ class Change:
     @property
     def identity(self) -> tuple[str, str]:
         return (self.table_name, self.pk)
+
+    @property
+    def whole_table(self) -> bool:
+        """A truncate marker rather than a key's change."""
+        return self.pk == WHOLE_TABLE
 
 
 _EXACT = json.JSONDecoder(parse_float=Decimal)

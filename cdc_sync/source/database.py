@@ -9,10 +9,12 @@ from sqlalchemy import Engine, create_engine
 
 from cdc_sync.config import SourceSettings
 from cdc_sync.database_url import normalise_url
+from cdc_sync.source.reflection import prepare_reflection
 
 
 def create_source_engine(source: SourceSettings, **kwargs: Any) -> Engine:
     url = normalise_url(source.url.get_secret_value())
+    prepare_reflection()
     options: dict[str, Any] = {"pool_pre_ping": True, **kwargs}
     backend = url.get_backend_name()
     if backend == "oracle":

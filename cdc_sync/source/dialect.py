@@ -60,9 +60,13 @@ class Dialect:
         (``cdc_<parent>_<child>_<suffix>``): one table may serve several parents.
         """
         stem = table.stem if isinstance(table, RelatedTable) else table.settings.name
-        name = f"cdc_{stem}_{suffix}".lower()
+        return self.fit(f"cdc_{stem}", suffix.lower()).lower()
+
+    def fit(self, stem: str, suffix: str) -> str:
+        """``<stem>_<suffix>``, shortened with a hash when too long for the database."""
+        name = f"{stem}_{suffix}"
         if len(name) > self.identifier_limit:
-            digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+            digest = hashlib.sha1(name.lower().encode()).hexdigest()[:8]
             name = f"{name[: self.identifier_limit - 10 - len(suffix)]}_{digest}_{suffix}"
         return name
 
@@ -108,6 +112,14 @@ class Dialect:
         """Triggers with our names that cdc-sync did not create (never replaced or dropped)."""
         return []
 
+    def install_triggers(
+        self, conn: Connection, table: CapturedTable, changelog: Table
+    ) -> list[str]:
+        """Create the table's triggers; what did not compile (see `failed_objects`)."""
+        for statement in self.create_triggers(table, changelog):
+            conn.exec_driver_sql(statement)
+        return self.failed_objects(conn, table)
+
     def failed_objects(self, conn: Connection, table: CapturedTable) -> list[str]:
         """After `create_triggers` ran: what did not compile, with the database's errors.
 
@@ -130,6 +142,10 @@ class Dialect:
     def create_changelog(self, changelog: Table) -> list[str]:
         raise NotImplementedError
 
+    def create_changelog_index(self, changelog: Table) -> list[str]:
+        """An index on (table_name, id), where the database's reads need one (Oracle)."""
+        return []
+
     def drop_changelog(self, changelog: Table) -> list[str]:
         return [f"DROP TABLE IF EXISTS {self.table_ref(changelog)}"]
 
@@ -138,6 +154,10 @@ class Dialect:
 
     def drop_triggers(self, table: CapturedTable) -> list[str]:
         raise NotImplementedError
+
+    def enable_triggers(self, table: CapturedTable) -> list[str]:
+        """What enables triggers `create_triggers` made disabled (Oracle), for `source print`."""
+        return []
 
     def create_related_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
         """Triggers on a composed table's children and lookups (after its own)."""
@@ -182,13 +202,23 @@ class Dialect:
     def engine_options(self, batch_size: int) -> dict[str, Any]:
         return {}
 
-    def lock_query(self, query: Select[Any], size: int) -> Select[Any]:
-        """`query` (change-log rows in id order) locking up to `size` rows, skipping held ones."""
+    def lock_query(
+        self, query: Select[Any], size: int, *, single_table: bool = False
+    ) -> Select[Any]:
+        """`query` (change-log rows in id order) locking up to `size` rows, skipping held ones;
+        `single_table`: it reads the rows of one table name."""
         return query.limit(size).with_for_update(skip_locked=True)
 
-    def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
+    def lock_batch(
+        self, conn: Connection, query: Select[Any], size: int, *, single_table: bool = False
+    ) -> Sequence[Row[Any]]:
         """Lock up to `size` change-log rows in id order, skipping rows other relays hold."""
-        return conn.execute(self.lock_query(query, size)).all()
+        return conn.execute(self.lock_query(query, size, single_table=single_table)).all()
+
+    def by_table(self, query: Select[Any]) -> Select[Any]:
+        """`query`, reading the change-log rows of one table name, as the database reads them
+        best (Oracle: through the (table_name, id) index)."""
+        return query
 
     def key_condition(
         self, columns: Sequence[Column[Any]], keys: Sequence[Sequence[Any]]

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, case, literal, select, text
 
 from cdc_sync.documents.compose import CHILDREN, LOOKUPS, refused_row, too_large, too_many
-from cdc_sync.documents.mapping import dumps
+from cdc_sync.documents.mapping import REFUSED, dumps
 from cdc_sync.events.model import ChangeEvent, Op
-from cdc_sync.events.values import row_to_json, to_json_value
+from cdc_sync.events.values import UnconvertibleValue, row_to_json, to_json_value
 from cdc_sync.source.changelog import chunks
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.schema import CapturedTable
 from cdc_sync.source.zone import localize
+
+log = logging.getLogger(__name__)
 
 IN_FILTER = "cdc_sync_in_filter"
 _INT64 = 2**63 - 1
@@ -92,10 +95,29 @@ def row_event(
 ) -> ChangeEvent:
     key = key_event(table, key_of_row(table, row))
     settings = table.settings
-    after = row_to_json(row, decimals=settings.decimals, binary=settings.binary)
-    if table.related:
+    try:
+        after = row_to_json(row, decimals=settings.decimals, binary=settings.binary)
+    except UnconvertibleValue:
+        after = refused_image(table, key, row)
+    if table.related and REFUSED not in after:
         after = publishable(table, after)
     return ChangeEvent(op, key, after, None, table.name, change_id, ts_ms)
+
+
+def refused_image(table: CapturedTable, key: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """A row holding values JSON cannot (NaN, infinity): published without them and with the
+    reason, which the consumer dead-letters, so the stream goes on and nothing is replaced."""
+    settings = table.settings
+    kept: dict[str, Any] = {}
+    reasons = []
+    for column, value in row.items():
+        try:
+            kept |= row_to_json({column: value}, decimals=settings.decimals, binary=settings.binary)
+        except UnconvertibleValue as exc:
+            reasons.append(f"column {column}: {exc}")
+    reason = f"{table.name} {key}: {'; '.join(reasons)}"
+    log.warning("refused to publish a row (dead-lettered by the consumer): %s", reason)
+    return refused_row(kept, reason)
 
 
 def publishable(table: CapturedTable, after: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +142,11 @@ def delete_event(
     table: CapturedTable, key_values: Sequence[Any], change_id: int | None, ts_ms: int | None
 ) -> ChangeEvent:
     return ChangeEvent("d", key_event(table, key_values), None, None, table.name, change_id, ts_ms)
+
+
+def truncate_event(table: CapturedTable, change_id: int, ts_ms: int | None) -> ChangeEvent:
+    """The table was truncated: a truncate event, ordered by its change id like any other."""
+    return ChangeEvent("t", {}, None, None, table.name, change_id, ts_ms)
 
 
 def key_event(table: CapturedTable, values: Sequence[Any]) -> dict[str, Any]:

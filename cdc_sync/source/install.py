@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, Table, func, inspect, select
 
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.errors import CdcSyncError, ConfigError
-from cdc_sync.source.changelog import COLUMNS, changelog_table
+from cdc_sync.source.changelog import COLUMNS, TABLE_NAME_BYTES, changelog_table
 from cdc_sync.source.dialect import Dialect, dialect_for
 from cdc_sync.source.schema import CapturedTable, reflect_tables
 
@@ -23,23 +23,46 @@ class Plan:
     changelog: Table
     changelog_exists: bool
     tables: list[CapturedTable]
+    index_exists: bool = True
+    """The change log's (table_name, id) index, where the dialect has one (an older
+    install's change log lacks it: install adds it)."""
+    user_schema: str | None = None
+    """The installing user's schema, where tables configured without `schema` live."""
 
     def changelog_statements(self, *, for_review: bool = False) -> list[str]:
         if for_review or not self.changelog_exists:
             return self.dialect.create_changelog(self.changelog)
+        if not self.index_exists:
+            return self.dialect.create_changelog_index(self.changelog)
         return []
 
-    def table_statements(self, table: CapturedTable) -> list[str]:
-        """The grant a trigger in another schema needs, then the table's triggers."""
-        grants = []
+    def grants(self, table: CapturedTable) -> list[str]:
+        """The grants triggers in another schema need to write the change log.
+
+        Never to the installing user: nobody may grant themselves a privilege, so its own
+        tables' triggers need a grant from the change log's owner (`check` asks for it).
+        """
+        grants: list[str] = []
         schemas = [t.schema for t in (table.table, *(r.table for r in table.related))]
         for schema in schemas:  # child and lookup tables' triggers write it too
-            owner = schema or self.changelog.schema
-            if owner and self.changelog.schema and owner != self.changelog.schema:
+            owner = schema or self.user_schema or self.changelog.schema
+            if owner in (None, self.changelog.schema, self.user_schema):
+                continue
+            if self.changelog.schema:
                 grants += [
-                    g for g in self.dialect.grant_insert(self.changelog, owner) if g not in grants
+                    g
+                    for g in self.dialect.grant_insert(self.changelog, str(owner))
+                    if g not in grants
                 ]
-        return grants + self.dialect.create_triggers(table, self.changelog)
+        return grants
+
+    def table_statements(self, table: CapturedTable) -> list[str]:
+        """What install runs for a table, as a script: grants, triggers, enabling them."""
+        return (
+            self.grants(table)
+            + self.dialect.create_triggers(table, self.changelog)
+            + self.dialect.enable_triggers(table)
+        )
 
     def install_statements(self, *, for_review: bool = False) -> list[str]:
         statements = self.changelog_statements(for_review=for_review)
@@ -50,6 +73,23 @@ class Plan:
 
 def trigger_tables(settings: Settings) -> list[tuple[int, TableSettings]]:
     return [(i, t) for i, t in enumerate(settings.tables) if t.capture == "trigger"]
+
+
+def overlong_log_names(settings: Settings, table: CapturedTable) -> list[str]:
+    """Lookups whose change-log name is wider than ``table_name``: the lookup table's every
+    write would fail (ORA-12899 on Oracle, which counts bytes)."""
+    index = next(i for i, t in enumerate(settings.tables) if t is table.settings)
+    problems = []
+    for position, lookup in enumerate(table.lookups):
+        width = len(lookup.log_name.encode("utf-8"))
+        if width > TABLE_NAME_BYTES:
+            problems.append(
+                f"tables[{index}].lookups[{position}] ({lookup.settings.qualified_name}): its "
+                f"change-log name {lookup.log_name!r} is {width} bytes, more than the "
+                f"{TABLE_NAME_BYTES} of the change log's table_name, so its trigger would fail "
+                "every write to the table; use shorter names (table, lookup, parent_columns)"
+            )
+    return problems
 
 
 def changelog_exists(conn: Connection, changelog: Table) -> bool:
@@ -68,15 +108,26 @@ def changelog_exists(conn: Connection, changelog: Table) -> bool:
     return True
 
 
+def changelog_index_exists(conn: Connection, changelog: Table) -> bool:
+    """Whether the change log has an index on (table_name, id)."""
+    indexes = inspect(conn).get_indexes(changelog.name, schema=changelog.schema)
+    return any([str(c).lower() for c in i["column_names"]] == ["table_name", "id"] for i in indexes)
+
+
 def plan(conn: Connection, settings: Settings, strict: bool = True) -> Plan:
     """Check everything first: nothing is changed when the config does not fit the database."""
     dialect = dialect_for(conn.dialect, notify=settings.source.notify)
     changelog = changelog_table(settings.source, home=dialect.changelog_home(conn))
     tables = reflect_tables(conn, trigger_tables(settings), strict=strict)
-    foreign = [p for t in tables for p in dialect.foreign_triggers(conn, t)]
-    if foreign:
-        raise ConfigError(foreign)
-    return Plan(dialect, changelog, changelog_exists(conn, changelog), tables)
+    problems = [p for t in tables for p in overlong_log_names(settings, t)] if strict else []
+    problems += [p for t in tables for p in dialect.foreign_triggers(conn, t)]
+    if problems:
+        raise ConfigError(problems)
+    exists = changelog_exists(conn, changelog)
+    indexed = not (exists and dialect.create_changelog_index(changelog))
+    if not indexed:
+        indexed = changelog_index_exists(conn, changelog)
+    return Plan(dialect, changelog, exists, tables, indexed, conn.dialect.default_schema_name)
 
 
 def script(dialect: Dialect, statements: list[str]) -> str:
@@ -97,9 +148,9 @@ def install(engine: Engine, settings: Settings) -> Plan:
         for statement in found.changelog_statements():
             conn.exec_driver_sql(statement)
         for table in found.tables:
-            for statement in found.table_statements(table):
+            for statement in found.grants(table):
                 conn.exec_driver_sql(statement)
-            failed = found.dialect.failed_objects(conn, table)
+            failed = found.dialect.install_triggers(conn, table, found.changelog)
             if failed:
                 raise InstallError("\n".join(failed))
     return found

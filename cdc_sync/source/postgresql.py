@@ -22,6 +22,11 @@ After logging, the function sends one ``NOTIFY`` on the change log's channel
 (PostgreSQL delivers it at commit, once per transaction), which wakes a
 listening relay at once.
 
+The table has a fourth trigger, ``AFTER TRUNCATE … FOR EACH STATEMENT``
+(TRUNCATE fires no row or DML statement trigger): the same function logs the
+table's whole-table marker (op ``D``, key ``[]``), which the relay publishes as
+a truncate event.
+
 A composed table's child and lookup tables get the same three triggers
 (``cdc_<parent>_<table>_…``); they log ``U`` of each parent key (child) or
 lookup key (lookup) the statement touched, once: an UPDATE logs the old and
@@ -40,7 +45,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
-from cdc_sync.source.changelog import MARKER
+from cdc_sync.source.changelog import MARKER, WHOLE_TABLE
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 
@@ -63,6 +68,8 @@ _ARRAY_KEYS = (
 """Key types whose values psycopg binds as a typed array without surprises."""
 PACKED_KEYS = 1000
 """Keys per packed change-log row at most: one relay batch at the default `batch_size`."""
+TRUNCATE_TRIGGER = "trg_t"
+"""Suffix of the table's AFTER TRUNCATE trigger (logs the whole-table marker)."""
 LEGACY_ROW_TRIGGER = "trg"
 """Suffix of the row trigger earlier versions installed; install and uninstall drop it."""
 
@@ -217,12 +224,20 @@ class PostgresDialect(Dialect):
         table: CapturedTable | RelatedTable,
         changelog: Table,
         changes: dict[str, str],
+        truncate: bool = False,
     ) -> str:
         branches = []
         for keyword, (event, select) in zip(("IF", "ELSIF", "ELSIF"), changes.items(), strict=True):
             rows = OLD_ROWS if event == "DELETE" else NEW_ROWS
             insert = self._insert(table, changelog, select, rows)
             branches.append(f"    {keyword} TG_OP = '{event}' THEN\n{insert}")
+        if truncate:  # the whole-table marker the relay publishes as a truncate event
+            branches.append(
+                "    ELSIF TG_OP = 'TRUNCATE' THEN\n"
+                f"        INSERT INTO {self.table_ref(changelog)} "
+                "(table_name, op, pk, txid, changed_at)\n"
+                f"        VALUES ({self.literal(table.name)}, 'D', '{WHOLE_TABLE}', v_txid, v_now);"
+            )
         channel = self.notify_channel(changelog)
         notify = ""
         if channel:
@@ -247,8 +262,9 @@ class PostgresDialect(Dialect):
         )
 
     def create_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
+        """The table's statement triggers, one for TRUNCATE too; its children's and lookups'."""
         return [
-            *self._statement_triggers(table, changelog, self.changes(table)),
+            *self._statement_triggers(table, changelog, self.changes(table), truncate=True),
             *self.create_related_triggers(table, changelog),
         ]
 
@@ -256,13 +272,17 @@ class PostgresDialect(Dialect):
         return self._statement_triggers(related, changelog, self.link_changes(related))
 
     def _statement_triggers(
-        self, table: CapturedTable | RelatedTable, changelog: Table, changes: dict[str, str]
+        self,
+        table: CapturedTable | RelatedTable,
+        changelog: Table,
+        changes: dict[str, str],
+        truncate: bool = False,
     ) -> list[str]:
         function = self.qualified(table, self.object_name(table, "fn"))
         target = self.table_ref(table.table)
         statements = [
             *self._drop_trigger_statements(table),
-            self._function(function, table, changelog, changes),
+            self._function(function, table, changelog, changes, truncate),
             f"COMMENT ON FUNCTION {function}() IS '{self.comment(table)}'",
         ]
         for suffix, event in EVENTS.items():
@@ -270,6 +290,14 @@ class PostgresDialect(Dialect):
             statements += [
                 f"CREATE TRIGGER {trigger} AFTER {event} ON {target}\n"
                 f"    REFERENCING {TRANSITIONS[event]}\n"
+                f"    FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+                f"COMMENT ON TRIGGER {trigger} ON {target} IS '{self.comment(table)}'",
+            ]
+        if truncate:  # TRUNCATE triggers are statement-level only, without transition tables
+            trigger = self.ident(self.object_name(table, TRUNCATE_TRIGGER))
+            statements += [
+                f"DROP TRIGGER IF EXISTS {trigger} ON {target}",
+                f"CREATE TRIGGER {trigger} AFTER TRUNCATE ON {target}\n"
                 f"    FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
                 f"COMMENT ON TRIGGER {trigger} ON {target} IS '{self.comment(table)}'",
             ]
@@ -284,7 +312,12 @@ class PostgresDialect(Dialect):
         ]
 
     def drop_triggers(self, table: CapturedTable) -> list[str]:
-        return [*self.drop_related_triggers(table), *self._drop(table)]
+        truncate = self.ident(self.object_name(table, TRUNCATE_TRIGGER))
+        return [
+            *self.drop_related_triggers(table),
+            f"DROP TRIGGER IF EXISTS {truncate} ON {self.table_ref(table.table)}",
+            *self._drop(table),
+        ]
 
     def drop_link_triggers(self, related: RelatedTable) -> list[str]:
         return self._drop(related)

@@ -12,7 +12,9 @@ One batch is one database transaction:
    relays;
 3. keep the last change per (table, key) and read the current row images in
    chunks of at most 1000 keys; a missing row or one outside the row filter
-   becomes a delete;
+   becomes a delete; a whole-table marker (a TRUNCATE) becomes a truncate event
+   with its change id, which the consumer orders against the others
+   (docs/truncates.md);
 4. produce the events and wait for every delivery report (`flush`);
 5. only then delete the published change-log rows and commit.
 
@@ -59,7 +61,13 @@ from cdc_sync.source.changelog import (
     ready_rows,
 )
 from cdc_sync.source.dialect import Dialect
-from cdc_sync.source.images import delete_event, match_key, read_images, row_event
+from cdc_sync.source.images import (
+    delete_event,
+    match_key,
+    read_images,
+    row_event,
+    truncate_event,
+)
 from cdc_sync.source.related import with_related
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 
@@ -176,7 +184,9 @@ class TriggerRelay:
     def run_batch(self) -> BatchResult:
         with self.engine.begin() as conn:
             limit = self.lock_rows
-            rows = self.dialect.lock_batch(conn, self.query, limit)
+            rows = self.dialect.lock_batch(
+                conn, self.query, limit, single_table=len(self.names) == 1
+            )
             if not rows:
                 self.lock_rows = self.batch_size
                 return BatchResult(0, 0, 0)
@@ -210,12 +220,17 @@ class TriggerRelay:
         events = []
         for name, changes in by_table.items():
             table = self.tables[name]
-            keys = [table.key_values(parse_pk(c.pk)) for c in changes]
+            keys = [table.key_values(parse_pk(c.pk)) for c in changes if not c.whole_table]
             images = read_images(conn, self.dialect, table, keys)
             if table.related:
                 images = with_related(conn, self.dialect, table, images)
-            for change, key in zip(changes, keys, strict=True):
+            in_order = iter(keys)
+            for change in changes:
                 ts_ms = epoch_ms(change.changed_at)
+                if change.whole_table:
+                    events.append(truncate_event(table, change.id, ts_ms))
+                    continue
+                key = next(in_order)
                 row, inside = images.get(match_key(key), (None, False))
                 if row is None or not inside:
                     events.append(delete_event(table, key, change.id, ts_ms))

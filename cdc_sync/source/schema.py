@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, Connection, MetaData, Table, inspect, literal, select, text
 from sqlalchemy import types as sqltypes
+from sqlalchemy.engine import Dialect as SADialect
 from sqlalchemy.exc import DBAPIError
 
 from cdc_sync.config import ChildSettings, LookupSettings, TableSettings
+from cdc_sync.documents.columns import AmbiguousColumn, case_twins, resolve, twins_problem
 from cdc_sync.errors import ConfigError
 from cdc_sync.source.changelog import fold
+from cdc_sync.source.key_types import typed_value
 from cdc_sync.source.zone import naive_times
 
 
@@ -56,7 +58,7 @@ class RelatedTable:
 
     def parent_values(self, raw: Sequence[Any]) -> list[Any]:
         """Change-log link values as bind values of the parent columns they match."""
-        return [_coerce(c, v) for c, v in zip(self.parent_columns, raw, strict=True)]
+        return [typed_value(c, v) for c, v in zip(self.parent_columns, raw, strict=True)]
 
     @property
     def slot(self) -> str:
@@ -107,7 +109,7 @@ class CapturedTable:
 
     def key_values(self, raw: Sequence[Any]) -> list[Any]:
         """Change-log key values (from JSON) as bind values of the key columns' types."""
-        return [_coerce(col, value) for col, value in zip(self.key_columns, raw, strict=True)]
+        return [typed_value(col, value) for col, value in zip(self.key_columns, raw, strict=True)]
 
     @property
     def packable(self) -> bool:
@@ -127,47 +129,43 @@ def scalar_keys(columns: Sequence[Column[Any]]) -> bool:
 
 
 def find_column(table: Table, name: str) -> Column[Any] | None:
-    """Exact name first, then a unique case-insensitive match."""
-    if name in table.c:
-        return table.c[name]
-    matches = [c for c in table.c if c.name.upper() == name.upper()]
-    return matches[0] if len(matches) == 1 else None
+    """Exact name first, then a case-insensitive match (`documents.columns.resolve`: among
+    columns that differ only in case, the one stored as the unquoted name); raises
+    `AmbiguousColumn` when case twins leave it open."""
+    # plain str: SQLAlchemy's quoted_name (a quoted lower-case Oracle name) keeps its case
+    # through upper()
+    found = resolve([str(c.name) for c in table.c], name)
+    return None if found is None else table.c[found]
 
 
-def _python_type(column: Column[Any]) -> type | None:
+def twin_problems(where: str, settings: Named, table: Table, dialect: SADialect) -> list[str]:
+    """Columns that differ only in case, each pair a problem unless `fields` names them apart
+    (without fields both would become one lower-cased field)."""
+    if settings.fields is not None:
+        return []
+    excluded = {c.upper() for c in getattr(settings, "exclude", ())}
+    spelled = [_spelling(dialect, c.name) for c in table.c]
+    kept = [name for name in spelled if name.upper() not in excluded]
+    return [twins_problem(twins, f"{where}.fields") for twins in case_twins(kept)]
+
+
+def _missing(table: Table, key: str, column: str, owner: str) -> str | None:
+    """The problem with a configured column: missing, or ambiguous among case twins."""
     try:
-        return column.type.python_type
-    except NotImplementedError:
-        return None
+        found = find_column(table, column)
+    except AmbiguousColumn as exc:
+        return f"{key}: {exc}"
+    return None if found is not None else f"{key}: column {column} does not exist in {owner}"
 
 
-def _coerce(column: Column[Any], value: Any) -> Any:
-    kind = _python_type(column)
-    if isinstance(value, str) and kind is dt.datetime:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if isinstance(value, str) and kind is dt.date:
-        return dt.date.fromisoformat(value[:10])
-    if isinstance(value, Decimal) and kind is int and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, int) and kind is Decimal:
-        # SQLAlchemy's Oracle decimal binding formats ints through float ("%.10f").
-        return Decimal(value)
-    if isinstance(value, str) and kind is bytes:
-        # Oracle RAWTOHEX text; PostgreSQL's bytea text has a "\x" prefix.
-        return bytes.fromhex(value.removeprefix("\\x"))
-    if isinstance(value, int | Decimal) and kind is str:
-        return str(value)
-    return value
-
-
-def _spelling(conn: Connection, name: str) -> str:
+def _spelling(dialect: SADialect, name: str) -> str:
     """Undo SQLAlchemy's lower-casing of case-insensitive names where the database folds up.
 
     A plain `str` (not SQLAlchemy's `quoted_name`): these become the field names
     of row images, and fast JSON encoders take only plain strings as keys.
     """
-    if conn.dialect.requires_name_normalize:
-        return str(conn.dialect.denormalize_name(name) or name)
+    if dialect.requires_name_normalize:
+        return str(dialect.denormalize_name(name) or name)
     return str(name)
 
 
@@ -211,8 +209,9 @@ def _check(conn: Connection, where: str, settings: TableSettings, table: Table) 
     wanted += [(f"{where}.fields", c) for c in settings.fields or {}]
     wanted += [(f"{where}.exclude", c) for c in settings.exclude]
     for key, column in wanted:
-        if find_column(table, column) is None:
-            problems.append(f"{key}: column {column} does not exist in {settings.qualified_name}")
+        problem = _missing(table, key, column, settings.qualified_name)
+        problems += [problem] if problem else []
+    problems += twin_problems(where, settings, table, conn.dialect)
     if settings.filter and not problems:
         problems += _filter_problems(conn, where, table, settings.filter)
     return problems
@@ -258,22 +257,21 @@ def _reflect_related(
     else:
         wanted = {"key": settings.key, "fields": list(settings.fields)}
         keys = links = settings.key
-        missing = [c for c in settings.parent_columns if find_column(parent.table, c) is None]
+        owner, key = parent.settings.qualified_name, f"{where}.parent_columns"
+        missing = [_missing(parent.table, key, c, owner) for c in settings.parent_columns]
+        if any(missing):
+            return None, [problem for problem in missing if problem]
         parent_columns = _columns(parent.table, settings.parent_columns)
-        if missing:
-            return None, [
-                f"{where}.parent_columns: column {c} does not exist in "
-                f"{parent.settings.qualified_name}"
-                for c in missing
-            ]
     if settings.modified_column:
         wanted["modified_column"] = [settings.modified_column]
-    problems = [
-        f"{where}.{key}: column {column} does not exist in {settings.qualified_name}"
+    found = (
+        _missing(table, f"{where}.{key}", column, settings.qualified_name)
         for key, columns in wanted.items()
         for column in columns
-        if find_column(table, column) is None
-    ]
+    )
+    problems = [problem for problem in found if problem]
+    if isinstance(settings, ChildSettings):
+        problems += twin_problems(where, settings, table, conn.dialect)
     child_filter = settings.filter if isinstance(settings, ChildSettings) else None
     if child_filter and not problems:
         problems += _filter_problems(conn, where, table, child_filter)
@@ -285,7 +283,7 @@ def _reflect_related(
     else:
         log_name = f"{parent.name}..{settings.label}"
         order = _columns(table, settings.key)
-    names = {c.name: _spelling(conn, c.name) for c in table.c}
+    names = {c.name: _spelling(conn.dialect, c.name) for c in table.c}
     kept = [c.name for c in _columns(table, [*keys, *links])]
     related = RelatedTable(
         settings=settings,
@@ -361,7 +359,7 @@ def reflect_tables(
             keys = [
                 k for k in (find_column(table, c) for c in settings.primary_key) if k is not None
             ]
-            names = {c.name: _spelling(conn, c.name) for c in table.c}
+            names = {c.name: _spelling(conn.dialect, c.name) for c in table.c}
             local = naive_times(table, skip=[k.name for k in keys])
             local_names = frozenset(names[c] for c in local)
             captured = CapturedTable(settings, table, keys, names, zone, local_names)

@@ -32,12 +32,14 @@ from cdc_sync.source.database import create_source_engine
 from cdc_sync.source.dialect import Dialect, dialect_for
 from cdc_sync.source.install import changelog_exists
 from cdc_sync.source.relay import TriggerRelay
+from cdc_sync.source.repairs import RepairDrain
 from cdc_sync.source.schema import CapturedTable, reflect_tables
 from cdc_sync.source.sweep import DeleteSweep
 from cdc_sync.source.timestamp import TimestampPoller
 from cdc_sync.source.wakeup import ChannelListener, Pacer, Round, Sleeper, Waiter
 from cdc_sync.source.zone import resolve_zone
 from cdc_sync.state.store import StateStore, StateStoreUnavailable
+from cdc_sync.state.verify import VerifyLog
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +60,8 @@ class RelayService:
         self.relay: TriggerRelay | None = None
         self.pollers: list[TimestampPoller] = []
         self.sweeps: list[DeleteSweep] = []
+        self.repairs: RepairDrain | None = None
+        """Timestamp tables: documents the continuous verifier asks to publish again."""
         self.dialect: Dialect | None = None
         self.published = 0
         self.engine: Engine | None = None
@@ -111,7 +115,7 @@ class RelayService:
             raise DependencyUnavailable(
                 f"source database {settings.source.display_url()}: {exc.orig or exc!s}"
             ) from None
-        topics = {t.name: t.settings.topic_name(settings.kafka.topic_prefix) for t in tables}
+        topics = {t.name: settings.topic_of(t.settings) for t in tables}
         ensure_topics(settings.kafka, topics.values())
         self.producer = Producer(settings.kafka)
         triggered = [t for t in tables if t.settings.capture == "trigger"]
@@ -149,6 +153,17 @@ class RelayService:
             for related in (None, *t.related)
         ]
         self._start_sweeps(tables, topics)
+        stamped = [t for t in tables if t.settings.capture == "timestamp"]
+        if stamped:
+            self.repairs = RepairDrain(
+                engine,
+                dialect,
+                stamped,
+                topics,
+                self.producer,
+                VerifyLog(self.state),
+                settings.relay.batch_size,
+            )
 
     def _start_sweeps(self, tables: list[CapturedTable], topics: dict[str, str]) -> None:
         swept = [t for t in tables if t.settings.delete_sweep_interval]
@@ -197,7 +212,16 @@ class RelayService:
             progressed = progressed or events > 0
         if self.sweeps and not self.once:
             progressed = self.sweep() > 0 or progressed
+        if self.repairs is not None:
+            repaired = self._call(lambda: self._repair(self.once), self._budget())
+            progressed = progressed or repaired > 0
         return Round(full, progressed, pending)
+
+    def _repair(self, force: bool) -> int:
+        assert self.repairs is not None
+        published = self.repairs.run(force)
+        self.published += published
+        return published
 
     def _budget(self) -> float | None:
         return 300.0 if self.once else None

@@ -107,6 +107,8 @@ class SqliteDialect(Dialect):
     def drop_link_triggers(self, related: RelatedTable) -> list[str]:
         return self._drop(related)
 
-    def lock_query(self, query: Select[Any], size: int) -> Select[Any]:
+    def lock_query(
+        self, query: Select[Any], size: int, *, single_table: bool = False
+    ) -> Select[Any]:
         # No row locks: the write lock taken by the delete serialises writers instead.
         return query.limit(size)

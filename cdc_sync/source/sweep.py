@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import meilisearch
@@ -33,6 +32,7 @@ from cdc_sync.sink.indexes import document_ids
 from cdc_sync.sink.meili import classify
 from cdc_sync.source.dialect import Dialect
 from cdc_sync.source.images import delete_event, is_soft_deleted, match_key, read_images
+from cdc_sync.source.key_types import id_value
 from cdc_sync.source.schema import CapturedTable
 from cdc_sync.state.store import StateStore, process_name
 
@@ -47,20 +47,9 @@ class SweepResult:
 
 
 def typed_key(table: CapturedTable, doc_id: str) -> list[Any]:
-    """A document id back to bind values of the key columns (pass-through ids are text)."""
-    values = []
-    for column, value in zip(table.key_columns, table.key_values(key_values(doc_id)), strict=True):
-        if isinstance(value, str):
-            try:
-                kind = column.type.python_type
-            except NotImplementedError:
-                kind = None
-            if kind is int:
-                value = int(value)
-            elif kind is Decimal:
-                value = Decimal(value)
-        values.append(value)
-    return values
+    """A document id back to bind values of the key columns (ValueError: not a key of them)."""
+    parts = key_values(doc_id)
+    return [id_value(c, v) for c, v in zip(table.key_columns, parts, strict=True)]
 
 
 class DeleteSweep:

@@ -5,8 +5,11 @@ forward in (modified column, primary key) order until it reaches the end; the
 watermark (the largest modified value published) is stored in the state store
 after each page is acknowledged by Kafka, so a restart resumes from it. The
 overlap window picks up rows whose transaction committed late (their modified
-value is older than rows already seen). Rows re-read in the window are not
-published again while the process runs: events are full row images, so a
+value is older than rows already seen). Rows re-read unchanged in the window
+are not published again while the process runs: a row is "unchanged" when its
+modified value *and* its content are the ones published (a modified column that
+ticks once a second, SQLite's CURRENT_TIMESTAMP or Oracle's DATE, gives two
+changes within that second the same value). Events are full row images, so a
 replay after a restart is harmless.
 
 A composed table (children, lookups) has one poller per table: each child and
@@ -23,6 +26,8 @@ never seen. Numeric modified columns are read as seconds for the overlap.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from decimal import Decimal
@@ -53,6 +58,8 @@ from cdc_sync.source.zone import localize
 from cdc_sync.state.store import StateStore
 
 MODIFIED = "cdc_sync_modified"
+
+log = logging.getLogger(__name__)
 
 
 def page_query(
@@ -107,6 +114,12 @@ def shift(value: Any, seconds: float) -> Any:
     return value
 
 
+def reads_instants(column: Column[Any]) -> bool:
+    """Whether the column's values are read as aware datetimes (a zoned timestamp)."""
+    kind = column.type
+    return bool(getattr(kind, "timezone", False) or getattr(kind, "local_timezone", False))
+
+
 def dump_value(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return {"iso": value.isoformat(), "kind": type(value).__name__}
@@ -123,6 +136,12 @@ def load_value(stored: Any) -> Any:
     if isinstance(stored, dict) and "decimal" in stored:
         return Decimal(stored["decimal"])
     return stored
+
+
+def content_digest(mapping: Any) -> bytes:
+    """A fingerprint of a polled row's values: tells a row changed within one tick of its
+    modified column from the same row read again."""
+    return hashlib.blake2b(repr(tuple(mapping.values())).encode(), digest_size=16).digest()
 
 
 def parent_events(
@@ -184,11 +203,20 @@ class TimestampPoller:
             self.keys = related.key_columns
         self.position: list[Any] | None = None
         """Keyset position inside the current cycle; None: start a new cycle."""
-        self.seen: dict[KeyTuple, Any] = {}
-        """Key → modified value already published, for rows re-read in the overlap."""
+        self.seen: dict[KeyTuple, tuple[Any, bytes]] = {}
+        """Key → (modified value, content digest) published, for rows re-read in the overlap."""
 
     def watermark(self) -> Any:
-        return load_value(self.state.get_watermark(self.state_key))
+        value = load_value(self.state.get_watermark(self.state_key))
+        if (
+            isinstance(value, dt.datetime)
+            and value.tzinfo is None
+            and reads_instants(self.modified)
+        ):
+            # Stored before zoned columns were read as UTC instants: it names no instant.
+            log.warning("%s: watermark %s has no zone; polling starts again", self.state_key, value)
+            return None
+        return value
 
     def poll(self) -> tuple[int, bool]:
         """Read one page; return (events published, whether more pages follow)."""
@@ -203,8 +231,9 @@ class TimestampPoller:
             fresh = []
             for mapping in mappings:
                 key = match_key(mapping[c] for c in self.keys)
-                if self.seen.get(key) != mapping[MODIFIED]:
-                    self.seen[key] = mapping[MODIFIED]
+                image = (mapping[MODIFIED], content_digest(mapping))
+                if self.seen.get(key) != image:
+                    self.seen[key] = image
                     fresh.append(mapping)
             if self.related is None:
                 published = self._publish(self._own_events(conn, fresh))
@@ -270,14 +299,23 @@ class TimestampPoller:
         watermark = self.watermark()
         if watermark is not None:
             horizon = shift(watermark, self.overlap_s)
-            self.seen = {k: m for k, m in self.seen.items() if m is not None and m >= horizon}
+            self.seen = {
+                k: seen
+                for k, seen in self.seen.items()
+                if seen[0] is not None and seen[0] >= horizon
+            }
 
     def _publish(self, events: list[ChangeEvent]) -> int:
-        if not events:
-            return 0
-        now_ms = int(time.time() * 1000)
-        for event in events:
-            for key, value in encode(event, now_ms):
-                self.producer.send(self.topic, key, value)
-        self.producer.flush()
-        return len(events)
+        return publish(self.producer, self.topic, events)
+
+
+def publish(producer: Producer, topic: str, events: list[ChangeEvent]) -> int:
+    """Send the events and wait until Kafka acknowledged every one; how many were sent."""
+    if not events:
+        return 0
+    now_ms = int(time.time() * 1000)
+    for event in events:
+        for key, value in encode(event, now_ms):
+            producer.send(topic, key, value)
+    producer.flush()
+    return len(events)

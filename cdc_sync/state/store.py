@@ -14,13 +14,11 @@ from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
-    DateTime,
     Engine,
     create_engine,
     delete,
     func,
     insert,
-    literal_column,
     select,
     update,
 )
@@ -64,8 +62,6 @@ def _store_clock(dialect: str) -> Any:
     file only processes of one host share)."""
     if dialect == "postgresql":
         return func.clock_timestamp()
-    if dialect == "oracle":
-        return literal_column("SYS_EXTRACT_UTC(SYSTIMESTAMP)", DateTime())
     return None
 
 
@@ -217,10 +213,15 @@ class StateStore:
     def active_leases(self) -> list[Lease]:
         """Every unexpired lease, for status output."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(leases).order_by(leases.c.name)).all()
             now = self.now(conn)
-        found = [Lease(r.name, r.holder, r.run_id, aware(r.expires_at)) for r in rows]
-        return [lease for lease in found if lease.expires_at >= now]
+        return [lease for lease in self.all_leases() if lease.expires_at >= now]
+
+    @_retried
+    def all_leases(self) -> list[Lease]:
+        """Every lease kept, expired ones too (their holder never released them)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(leases).order_by(leases.c.name)).all()
+        return [Lease(r.name, r.holder, r.run_id, aware(r.expires_at)) for r in rows]
 
     # -- fences: while a table is fenced, consumers hold that table's writes
 

@@ -97,5 +97,22 @@ truncate_acks = Table(
     Column("position", String(256), nullable=False),
 )
 
+verify_cursors = Table(
+    "cdc_sync_verify_cursors",
+    metadata,
+    Column("table_name", String(256), primary_key=True),
+    Column("cursor", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+repairs = Table(
+    "cdc_sync_repairs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("table_name", String(256), nullable=False, index=True),
+    Column("key", JSON, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+)
+
 KEEP_ERRORS = 200
 KEEP_REPORTS = dt.timedelta(days=1)

@@ -16,14 +16,13 @@ import meilisearch
 
 from cdc_sync.bootstrap.reader import SourceReader
 from cdc_sync.bootstrap.run import map_rows
-from cdc_sync.bootstrap.writes import Failure, Target, apply_compacted
+from cdc_sync.bootstrap.writes import Failure, Target
 from cdc_sync.config import TableSettings
-from cdc_sync.documents.compact import compact
-from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import document_ids, ensure_index, fetch_documents, index_exists
 from cdc_sync.sink.retry import call
 from cdc_sync.verify.diff import Diff, compare_range
+from cdc_sync.verify.writes import write_repairs
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,17 @@ class Report:
         }
 
 
+def index_documents(
+    client: meilisearch.Client, uid: str, id_field: str, ids: list[str]
+) -> dict[str, Document]:
+    """The index's documents with these ids, by id (absent ids are missing)."""
+    if not ids:
+        return {}
+    body = {"ids": ids, "limit": len(ids)}
+    response = call(lambda: fetch_documents(client, uid, body), f"reading {uid}")
+    return {str(d[id_field]): d for d in response["results"]}
+
+
 class Verifier:
     def __init__(
         self,
@@ -67,9 +77,7 @@ class Verifier:
         self.target = Target(client, http, self.uid, table.id_field)
 
     def _fetch_ids(self, ids: list[str]) -> dict[str, Document]:
-        body = {"ids": ids, "limit": len(ids)}
-        response = call(lambda: fetch_documents(self.client, self.uid, body), f"reading {self.uid}")
-        return {str(d[self.table.id_field]): d for d in response["results"]}
+        return index_documents(self.client, self.uid, self.table.id_field, ids)
 
     def _index_total(self) -> int:
         body = {"limit": 0}
@@ -112,7 +120,4 @@ class Verifier:
         """Re-write exactly the differences — upsert missing and differing, delete extra — as
         one compacted stretch: every task enqueued together, then awaited together."""
         ensure_index(self.client, self.uid, self.table)
-        ops: list[DocumentOp] = [Upsert(doc_id, doc) for doc_id, doc in wanted.items()]
-        ops += [Delete(doc_id) for doc_id in report.diff.extra]
-        _, failures = apply_compacted(self.target, compact(ops), self.chunk)
-        return failures
+        return write_repairs(self.target, list(wanted.values()), report.diff.extra, self.chunk)

@@ -42,7 +42,7 @@ def alternations(config: Path) -> int:
     """Changes of kind (a delete after an upsert, or back) in the table's topic, per key
     order as the relay published them: what cutting runs of one kind would pay per task."""
     settings = load_settings(config)
-    topic = settings.tables[0].topic_name(settings.kafka.topic_prefix)
+    topic = settings.topic_of(settings.tables[0])
     low, high = watermarks(settings.kafka, topic)
     kinds = [
         record.value is None or b'"op":"d"' in record.value

@@ -44,7 +44,7 @@ def test_a_backlog_of_alternating_kinds_takes_one_task_per_kind_per_batch(
     )
     settings = load_settings(config)
     table = settings.tables[0]
-    topic = table.topic_name(settings.kafka.topic_prefix)
+    topic = settings.topic_of(table)
     stream = produce(settings.kafka.bootstrap_servers, settings.kafka.topic_prefix, events(seed))
     end = end_offsets(settings.kafka, topic)
     ops = list(operations(table, read_range(settings.kafka, topic, {}, end), []))

@@ -202,6 +202,17 @@ def committed_to_end(bootstrap: str, group: str, topics: list[str]) -> Callable[
     return lambda: group_offsets(bootstrap, group, topics) == end_offsets(bootstrap, topics)
 
 
+def commit_offsets(bootstrap: str, group: str, topic: str, offsets: dict[int, int]) -> None:
+    """Commit `offsets` (partition → next offset) for `group`, as a consumer of it would."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        consumer.commit(
+            offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()], asynchronous=False
+        )
+    finally:
+        consumer.close()
+
+
 def wait_for(
     condition: Callable[[], bool], timeout_s: float, what: str, every: float = 0.2
 ) -> None:

@@ -76,8 +76,9 @@ class Record:
     partition: int
     offset: int
     key: dict[str, Any]
+    """The key as JSON; ``{}`` for a record without one (a truncate)."""
     value: dict[str, Any] | None
-    raw_key: bytes
+    raw_key: bytes | None
 
     @property
     def op(self) -> str:
@@ -118,7 +119,7 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 30) -> list[Record
                 Record(
                     msg.partition(),
                     msg.offset(),
-                    json.loads(msg.key()),
+                    json.loads(msg.key()) if msg.key() is not None else {},
                     json.loads(value) if value is not None else None,
                     msg.key(),
                 )

@@ -72,7 +72,7 @@ def window(
     config = make_config(sqlite_url, tables=[{"name": "ITEMS", "primary_key": ["ID"]}])
     settings = load_settings(config)
     table = settings.tables[0]
-    topic = table.topic_name(settings.kafka.topic_prefix)
+    topic = settings.topic_of(table)
     ensure_topics(settings.kafka, [topic])
     start_docs = {str(i): {"id": str(i), "title": "chunk", "n": -1} for i in range(0, KEYS, 2)}
     meili.wait_for_task(meili.create_index(index_uid, {"primaryKey": "id"}).task_uid)
@@ -109,7 +109,8 @@ def test_a_window_of_alternating_kinds_takes_one_task_per_kind_per_batch(
     alternations = sum(kind_of(a) != kind_of(b) for a, b in itertools.pairwise(w.ops))
     last_setup_task = meili.get_tasks({"limit": 1}).results[0].uid
 
-    catch_up = CatchUp(w.settings.kafka, w.settings.tables[0], w.target, batch=BATCH)
+    table = w.settings.tables[0]
+    catch_up = CatchUp(w.settings.kafka, table, w.settings.topic_of(table), w.target, batch=BATCH)
     done = catch_up.window(w.start, w.end)
 
     assert w.failures == [] and catch_up.failures == []

@@ -107,7 +107,7 @@ def index_docs(meili: meilisearch.Client, uid: str) -> dict[str, dict[str, Any]]
 
 def wait_for_events(config: Path, timeout_s: float = 60) -> None:
     settings = load_settings(config)
-    topic = settings.tables[0].topic_name(settings.kafka.topic_prefix)
+    topic = settings.topic_of(settings.tables[0])
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:

@@ -117,7 +117,8 @@ def test_missing_sqlite_file_is_reported_not_created(
 def test_check_tells_flattened_debezium_topics_and_the_registry(
     make_config: Callable[..., Path], sqlite_url: str, schema_registry: str
 ) -> None:
-    """A flattened topic (ExtractNewRecordState) never carries truncates: check says so."""
+    """Per Debezium table: the topic it expects, whether it exists, and what it holds (a
+    flattened topic, ExtractNewRecordState's, never carries truncates), in JSON and text."""
     import json
 
     from cdc_sync.config import load_settings
@@ -127,12 +128,12 @@ def test_check_tells_flattened_debezium_topics_and_the_registry(
     make_table(sqlite_url)
     tables = [
         {"name": name, "primary_key": ["ID"], "capture": "debezium"}
-        for name in ("FLAT", "ENVELOPED", "QUIET")
+        for name in ("FLAT", "ENVELOPED", "QUIET", "BEATING")
     ]
     config = make_config(sqlite_url, tables=tables, kafka={"schema_registry_url": schema_registry})
     settings = load_settings(config)
-    topics = {t.name: t.topic_name(settings.kafka.topic_prefix) for t in settings.tables}
-    ensure_topics(settings.kafka, [topics["FLAT"], topics["ENVELOPED"]])
+    topics = {t.name: settings.topic_of(t) for t in settings.tables}
+    ensure_topics(settings.kafka, [topics["FLAT"], topics["ENVELOPED"], topics["BEATING"]])
     envelope = {"before": None, "after": {"ID": 1}, "source": {}, "op": "c"}
     produce_raw(
         settings.kafka.bootstrap_servers,
@@ -140,18 +141,74 @@ def test_check_tells_flattened_debezium_topics_and_the_registry(
             (topics["FLAT"], b'{"ID": 1}', json.dumps({"ID": 1, "__deleted": "false"}).encode()),
             (topics["FLAT"], b'{"ID": 2}', None),
             (topics["ENVELOPED"], b'{"ID": 1}', json.dumps(envelope).encode()),
+            (topics["BEATING"], b'{"serverName": "x"}', b'{"ts_ms": 1700000000000}'),
         ],
     )
     done = run_cli("--config", str(config), "check", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     outcome = {o["component"]: o for o in json.loads(done.stdout)}
     assert outcome["registry"]["ok"] is True
-    detail = outcome["topics"]["detail"]
-    assert (
-        "FLAT: flattened rows (ExtractNewRecordState): truncates never reach this topic" in detail
+    listed = {t["table"]: t for t in outcome["topics"]["topics"]}
+    assert listed == {
+        "FLAT": {"table": "FLAT", "topic": topics["FLAT"], "exists": True, "holds": "flattened"},
+        "ENVELOPED": {
+            "table": "ENVELOPED",
+            "topic": topics["ENVELOPED"],
+            "exists": True,
+            "holds": "envelopes",
+        },
+        "QUIET": {"table": "QUIET", "topic": topics["QUIET"], "exists": False, "holds": None},
+        "BEATING": {
+            "table": "BEATING",
+            "topic": topics["BEATING"],
+            "exists": True,
+            "holds": "no row changes",
+        },
+    }
+    done = run_cli("--config", str(config), "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = done.stdout
+    assert f"FLAT: topic {topics['FLAT']} exists: flattened rows (ExtractNewRecordState)" in text
+    assert "truncates never reach this topic" in text
+    assert f"ENVELOPED: topic {topics['ENVELOPED']} exists: change envelopes" in text
+    assert f"QUIET: topic {topics['QUIET']} does not exist yet" in text
+    assert f"BEATING: topic {topics['BEATING']} exists: only records that change no row" in text
+
+
+def test_check_names_a_topic_that_differs_from_the_expected_one_only_in_case(
+    make_config: Callable[..., Path], sqlite_url: str
+) -> None:
+    """PostgreSQL folds unquoted names to lower case, so Debezium writes cdc.public.items for a
+    table configured as ITEMS: check points at the topic that exists."""
+    import json
+
+    from cdc_sync.config import load_settings
+    from cdc_sync.kafka.admin import ensure_topics
+
+    make_table(sqlite_url)
+    config = make_config(
+        sqlite_url,
+        tables=[
+            {"name": "ITEMS", "schema": "public", "primary_key": ["ID"], "capture": "debezium"}
+        ],
     )
-    assert "ENVELOPED: change envelopes" in detail
-    assert "QUIET: topic" in detail and "does not exist yet" in detail
+    settings = load_settings(config)
+    expected = settings.topic_of(settings.tables[0])
+    actual = f"{settings.kafka.topic_prefix}.public.items"
+    ensure_topics(settings.kafka, [actual])
+    done = run_cli("--config", str(config), "check", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [listed] = {o["component"]: o for o in json.loads(done.stdout)}["topics"]["topics"]
+    assert listed == {
+        "table": "public.ITEMS",
+        "topic": expected,
+        "exists": False,
+        "holds": None,
+        "similar": [actual],
+    }
+    done = run_cli("--config", str(config), "check")
+    assert f"does not exist yet, but {actual} does" in done.stdout
+    assert f'topic = "{actual}"' in done.stdout
 
 
 def test_check_finds_a_postgresql_table_named_in_capitals(

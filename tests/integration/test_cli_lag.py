@@ -6,9 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from tests.integration.cli_support import run_cli
+from tests.integration.consumer_support import commit_offsets
 
 TABLE = {"name": "ITEMS", "primary_key": ["ID"]}
 
@@ -21,16 +22,6 @@ def _produce(bootstrap: str, topic: str, per_partition: dict[int, int]) -> None:
                 topic, key=f"{partition}-{i}".encode(), value=b"{}", partition=partition
             )
     assert producer.flush(30) == 0
-
-
-def _commit(bootstrap: str, group: str, topic: str, offsets: dict[int, int]) -> None:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
-    try:
-        consumer.commit(
-            offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()], asynchronous=False
-        )
-    finally:
-        consumer.close()
 
 
 def test_a_missing_topic_is_named_not_shown_as_an_empty_table(
@@ -79,7 +70,7 @@ def test_a_group_that_never_committed_is_not_caught_up(
     shown = run_cli(config, "lag")
     assert "nothing committed" in shown.stdout
 
-    _commit(kafka_bootstrap, group, topic, {0: 4, 1: 1, 2: 0})
+    commit_offsets(kafka_bootstrap, group, topic, {0: 4, 1: 1, 2: 0})
     after = json.loads(run_cli(config, "lag", "--json").stdout)
     assert after["total_lag"] == 1
     assert after["uncommitted_partitions"] == 0

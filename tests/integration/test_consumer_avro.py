@@ -87,8 +87,7 @@ class AvroSetup:
         self.settings: Settings = load_settings(config)
         self.tmp_path = tmp_path
         self.registry = SchemaRegistryClient({"url": registry})
-        prefix = self.settings.kafka.topic_prefix
-        self.topics = {t.name: t.topic_name(prefix) for t in self.settings.tables}
+        self.topics = {t.name: self.settings.topic_of(t) for t in self.settings.tables}
         self.indexes = {t.name: t.index_uid for t in self.settings.tables}
         ensure_topics(self.settings.kafka, list(self.topics.values()))
         self._runs = 0

@@ -45,7 +45,7 @@ class Setup:
         self.settings: Settings = load_settings(config)
         self.tmp_path = tmp_path
         self.prefix = self.settings.kafka.topic_prefix
-        self.topics = [t.topic_name(self.prefix) for t in self.settings.tables]
+        self.topics = [self.settings.topic_of(t) for t in self.settings.tables]
         self.indexes = {t.name: t.index_uid for t in self.settings.tables}
         self.bootstrap = self.settings.kafka.bootstrap_servers
         self.group = self.settings.kafka.group_id

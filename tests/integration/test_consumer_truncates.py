@@ -137,7 +137,7 @@ class Setup:
         self.settings: Settings = load_settings(config)
         self.tmp_path = tmp_path
         table = self.settings.tables[0]
-        self.topic = table.topic_name(self.settings.kafka.topic_prefix)
+        self.topic = self.settings.topic_of(table)
         self.index = table.index_uid
         ensure_topics(self.settings.kafka, [self.topic])
         self._runs = 0

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from cdc_sync.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-CDC_SERVICES = ("setup", "relay", "consumer", "bootstrap", "cdc")
+CDC_SERVICES = ("setup", "relay", "consumer", "verifier", "bootstrap", "cdc")
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-compose") is None,
@@ -47,7 +47,7 @@ def _config(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    done = _config("--profile", "debezium", "--profile", "tools")
+    done = _config("--profile", "debezium", "--profile", "tools", "--profile", "grafana")
     assert done.returncode == 0, done.stderr
     return dict(yaml.safe_load(done.stdout))
 
@@ -101,6 +101,9 @@ def test_services_start_in_order_with_health_checks(compose: dict[str, Any]) -> 
     for infra in ("kafka", "meilisearch", "statedb"):
         assert services["consumer"]["depends_on"][infra] == {"condition": "service_healthy"}
     assert services["consumer"]["ports"][0].startswith("127.0.0.1:8787:8787")
+    assert services["verifier"]["command"] == ["verify", "--continuous"]
+    assert services["verifier"]["healthcheck"]["test"]
+    assert services["verifier"]["ports"][0].startswith("127.0.0.1:8788:8787")
     assert services["bootstrap"]["entrypoint"] == ["cdc-sync", "bootstrap"]
     assert "tools" in services["bootstrap"]["profiles"]
     # the example table first, then the Debezium setup (which alters that table)
@@ -133,3 +136,46 @@ def test_readme_says_how_to_run_it() -> None:
     readme = (ROOT / "README.md").read_text()
     for text in ("docker compose up -d", "docker compose run --rm bootstrap", "--profile debezium"):
         assert text in readme, text
+
+
+def test_prometheus_scrapes_the_services_with_the_rules_and_grafana_has_the_dashboard(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    prometheus, grafana = services["prometheus"], services["grafana"]
+    assert f"{ROOT / 'deploy/prometheus'}:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["cdc-sync.rules.yml"]  # beside it, so in /etc/prometheus
+    (job,) = config["scrape_configs"]
+    assert job["job_name"] == "cdc-sync"  # the rules' `up{job="cdc-sync"}`
+    targets = ["relay:8787", "consumer:8787", "verifier:8787"]
+    assert job["static_configs"][0]["targets"] == targets
+    for name in ("relay", "consumer", "verifier"):  # reachable from the prometheus container
+        assert services[name]["environment"]["CDC_SYNC__HTTP__HOST"] == "0.0.0.0"
+    assert "grafana" in grafana["profiles"] and "grafana" not in prometheus.get("profiles", [])
+    assert (
+        f"{ROOT / 'deploy/grafana/dashboards'}:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
+    )
+    assert (
+        f"{ROOT / 'deploy/grafana/provisioning'}:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    )
+    provider = yaml.safe_load(
+        (ROOT / "deploy/grafana/provisioning/dashboards/cdc-sync.yml").read_text()
+    )
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    source = yaml.safe_load(
+        (ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text()
+    )
+    assert source["datasources"][0]["url"] == "http://prometheus:9090"
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_promtool_accepts_the_compose_prometheus_config() -> None:
+    done = subprocess.run(
+        ["promtool", "check", "config", str(ROOT / "deploy" / "prometheus" / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -104,7 +104,7 @@ def test_debezium_decimals_keep_every_digit(
     table = {"name": "NUMS", "primary_key": ["ID"], "index": index_uid, "capture": "debezium"}
     config = make_config(sqlite_url, tables=[table])
     settings = load_settings(config)
-    topic = settings.tables[0].topic_name(settings.kafka.topic_prefix)
+    topic = settings.topic_of(settings.tables[0])
     ensure_topics(settings.kafka, [topic])
     key = (
         b'{"schema":{"type":"struct","fields":[{"type":"int32","field":"ID"}]},"payload":{"ID":%d}}'

@@ -96,3 +96,51 @@ def test_random_mutations_end_with_the_index_equal_to_the_table(
         time.sleep(0.2)
     assert found == expected
     engine.dispose()
+
+
+def test_a_truncate_captured_by_the_trigger_clears_the_index_in_order(
+    pg_url: str,
+    make_config: Callable[..., Path],
+    meili: meilisearch.Client,
+    index_uid: str,
+) -> None:
+    """PostgreSQL → relay → Kafka (3 partitions) → consumer: rows changed before a TRUNCATE
+    leave the index, rows written after it stay (the consumer's barrier, docs/truncates.md).
+
+    Invariant: once the consumer caught up, the index equals the table."""
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS items"))
+        conn.execute(text("DROP TABLE IF EXISTS cdc_change_log"))
+        conn.execute(text("CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT, status TEXT)"))
+    table = {"name": "ITEMS", "primary_key": ["ID"], "index": index_uid}
+    config = make_config(pg_url, tables=[table])
+    assert cli(config, "source", "install").returncode == 0
+
+    def write(*statements: str) -> None:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+        done = cli(config, "relay", "--once")
+        assert done.returncode == 0, done.stderr
+
+    write(*(f"INSERT INTO items VALUES ({i}, 'before {i}', 'OK')" for i in range(1, 41)))
+    done = cli(config, "consume", "--until-caught-up", timeout=180)
+    assert done.returncode == 0, done.stderr
+    write(
+        "UPDATE items SET title = 'changed' WHERE id <= 10",
+        "TRUNCATE items",
+        *(f"INSERT INTO items VALUES ({i}, 'after {i}', 'OK')" for i in (5, 41, 42)),
+    )
+    done = cli(config, "consume", "--until-caught-up", timeout=180)
+    assert done.returncode == 0, done.stderr
+    expected = {"5": "after 5", "41": "after 41", "42": "after 42"}
+    deadline = time.monotonic() + 30
+    while True:
+        docs = meili.index(index_uid).get_documents({"limit": 1000}).results
+        found = {d.id: dict(d)["title"] for d in docs}
+        if found == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert found == expected
+    engine.dispose()

@@ -54,7 +54,7 @@ def test_install_relay_and_key_change_on_oracle(
     )
     printed = cli(config, "source", "print")
     assert printed.returncode == 0, printed.stderr
-    assert "COMPOUND TRIGGER" in printed.stdout and printed.stdout.rstrip().endswith("/")
+    assert "FOR EACH ROW" in printed.stdout and printed.stdout.rstrip().endswith("/")
     for _ in range(2):  # idempotent
         done = cli(config, "source", "install")
         assert done.returncode == 0, done.stderr
@@ -248,3 +248,26 @@ def test_children_and_lookups_on_oracle(
             for name in (notes, cases, codes):
                 conn.execute(text(f"DROP TABLE {name} PURGE"))
         engine.dispose()
+
+
+def test_a_verify_repair_is_logged_as_the_trigger_spells_the_key_on_oracle(
+    oracle: tuple[Engine, str], oracle_url: str, make_config: Callable[..., Path]
+) -> None:
+    """Invariant (docs/verify.md): a repair's change-log row names its key exactly as the
+    table's trigger does, so the relay holds it behind an earlier change of the same key."""
+    from tests.integration.test_source_repairs import log_repairs
+
+    engine, name = oracle
+    changelog_name = f"CDC_LOG_{name[-8:]}"
+    config = make_config(
+        oracle_url,
+        tables=[{"name": name, "primary_key": ["ID"]}],
+        source={"url": oracle_url, "changelog_table": changelog_name},
+    )
+    assert cli(config, "source", "install").returncode == 0
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO {name} (ID, NAME, STATUS) VALUES (7, 'n', 'OK')"))
+    log_repairs(engine, config, [[7]])
+    with engine.connect() as conn:
+        spelled = conn.execute(text(f"SELECT OP, PK FROM {changelog_name} ORDER BY ID")).all()
+    assert [tuple(r) for r in spelled] == [("I", spelled[0][1]), ("U", spelled[0][1])]

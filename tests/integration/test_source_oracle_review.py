@@ -7,6 +7,7 @@ answers; elsewhere the `oracle_url` fixture skips them with the reason.
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +26,16 @@ from cdc_sync.source.oracle import OracleDialect
 from tests.integration.relay_helpers import by_key, cli, read_topic
 
 pytestmark = [pytest.mark.oracle, pytest.mark.stack]
+
+
+INSTALLER = (
+    "CREATE TABLE",
+    "CREATE SEQUENCE",
+    "CREATE ANY TRIGGER",
+    "ALTER ANY TRIGGER",
+    "DROP ANY TRIGGER",
+)
+"""What docs/oracle.md lists for install when the tables are in another schema."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ def users(oracle_url: str) -> Iterator[Users]:
             conn.execute(text(f'CREATE USER {user} IDENTIFIED BY "{password}" QUOTA 100M ON USERS'))
             conn.execute(text(f"GRANT CREATE SESSION TO {user}"))
         conn.execute(text(f"GRANT CREATE TABLE TO {owner}"))
-        for privilege in ("CREATE TABLE", "CREATE SEQUENCE", "CREATE ANY TRIGGER"):
+        for privilege in INSTALLER:
             conn.execute(text(f"GRANT {privilege} TO {cdc}"))
     yield Users(
         owner, url_for(oracle_url, owner, password), cdc, url_for(oracle_url, cdc, password), admin
@@ -98,12 +109,12 @@ def test_trigger_in_the_owners_schema_writes_cdc_syncs_change_log(
         conn.execute(text("INSERT INTO ITEMS (ID, NAME) VALUES (1, 'one')"))
         conn.execute(text("UPDATE ITEMS SET NAME = 'uno' WHERE ID = 1"))
     with users.admin.connect() as conn:
-        status = conn.execute(
-            text("SELECT STATUS FROM ALL_OBJECTS WHERE OWNER = :o AND OBJECT_TYPE = 'TRIGGER'"),
-            {"o": users.owner},
-        ).scalar_one()
         logged = conn.execute(text(f"SELECT COUNT(*) FROM {users.cdc}.CDC_CHANGE_LOG")).scalar_one()
-    assert status == "VALID" and logged == 2
+    assert logged == 2
+    assert trigger_states(users) == [
+        ("CDC_ITEMS_TRG", "ENABLED", "VALID"),
+        ("CDC_ITEMS_TRUNC", "ENABLED", "VALID"),
+    ]
     done = cli(config, "relay", "--once")
     assert done.returncode == 0, done.stderr
     records = read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))
@@ -113,39 +124,103 @@ def test_trigger_in_the_owners_schema_writes_cdc_syncs_change_log(
     owner.dispose()
 
 
-def test_a_trigger_that_does_not_compile_is_dropped_and_install_fails(
-    users: Users, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Item 2: Oracle creates an invalid trigger without an error; install must not say "installed".
-
-    Invariant: no invalid trigger is left on the table, so the owner's writes keep working.
-    """
-    owner = owner_table(users, "BROKEN", "ID NUMBER(10) PRIMARY KEY")
+def break_the_trigger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the table trigger's text name a change log that does not exist (ORA-00942)."""
     original = OracleDialect.insert_change
 
     def missing_table(self: OracleDialect, *args: Any) -> str:
         return original(self, *args).replace("CDC_CHANGE_LOG", "NO_SUCH_LOG")
 
     monkeypatch.setattr(OracleDialect, "insert_change", missing_table)
-    settings = Settings(
+
+
+def install_settings(users: Users, name: str) -> Settings:
+    return Settings(
         source={"url": users.cdc_url},
         kafka={"bootstrap_servers": "127.0.0.1:1"},
         meilisearch={"url": "http://127.0.0.1:1"},
-        tables=[{"name": "BROKEN", "schema": users.owner, "primary_key": ["ID"]}],
+        tables=[{"name": name, "schema": users.owner, "primary_key": ["ID"]}],
     )  # type: ignore[arg-type]
-    engine = create_source_engine(settings.source)
-    with pytest.raises(install.InstallError, match="ORA-00942") as raised:
-        install.install(engine, settings)
-    assert raised.value.exit_code != 0
-    engine.dispose()
-    with users.admin.connect() as conn:
-        left = conn.execute(
-            text("SELECT COUNT(*) FROM ALL_TRIGGERS WHERE OWNER = :o"), {"o": users.owner}
-        ).scalar_one()
-    assert left == 0
+
+
+def writes_still_work(owner: Engine, table: str) -> None:
+    """The owner's insert succeeds (no ORA-04098 from an invalid trigger)."""
     with owner.begin() as conn:
-        conn.execute(text("INSERT INTO BROKEN (ID) VALUES (1)"))  # no ORA-04098
+        conn.execute(text(f"INSERT INTO {table} (ID) VALUES (1)"))
     owner.dispose()
+
+
+def install_fails(users: Users, name: str, match: str) -> install.InstallError:
+    """Run install for OWNER.<name> in process; it must fail with `match` in its message."""
+    engine = create_source_engine(install_settings(users, name).source)
+    try:
+        with pytest.raises(install.InstallError, match=match) as raised:
+            install.install(engine, install_settings(users, name))
+    finally:
+        engine.dispose()
+    return raised.value
+
+
+def trigger_states(users: Users) -> list[tuple[str, str, str]]:
+    """(name, ALL_TRIGGERS.STATUS, ALL_OBJECTS.STATUS) of the owner's triggers."""
+    with users.admin.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT t.TRIGGER_NAME, t.STATUS, o.STATUS FROM ALL_TRIGGERS t "
+                "JOIN ALL_OBJECTS o ON o.OWNER = t.OWNER AND o.OBJECT_NAME = t.TRIGGER_NAME "
+                "AND o.OBJECT_TYPE = 'TRIGGER' WHERE t.OWNER = :o ORDER BY 1"
+            ),
+            {"o": users.owner},
+        ).all()
+    return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+def test_a_trigger_that_does_not_compile_is_dropped_and_install_fails(
+    users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 2 of the first review, item 3 of the second: created DISABLE'd, found invalid,
+    dropped again (DROP ANY TRIGGER); never enabled, so the owner's writes never fail."""
+    owner = owner_table(users, "BROKEN", "ID NUMBER(10) PRIMARY KEY")
+    break_the_trigger(monkeypatch)
+    assert install_fails(users, "BROKEN", "ORA-00942").exit_code != 0
+    assert trigger_states(users) == []
+    writes_still_work(owner, "BROKEN")
+
+
+def test_without_drop_any_trigger_an_invalid_trigger_stays_disabled_and_blocks_nothing(
+    users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 3: the drop is refused (ORA-01031), so the invalid trigger stays — disabled,
+    as it was created. Invariant: the owner's writes succeed; install fails naming it."""
+    owner = owner_table(users, "STUCK", "ID NUMBER(10) PRIMARY KEY")
+    with users.admin.begin() as conn:
+        conn.execute(text(f"REVOKE DROP ANY TRIGGER FROM {users.cdc}"))
+    break_the_trigger(monkeypatch)  # the truncate trigger's text too
+    install_fails(users, "STUCK", "left DISABLED")
+    assert trigger_states(users) == [
+        ("CDC_STUCK_TRG", "DISABLED", "INVALID"),
+        ("CDC_STUCK_TRUNC", "DISABLED", "INVALID"),
+    ]
+    writes_still_work(owner, "STUCK")
+
+
+def test_a_reinstall_that_does_not_compile_keeps_the_installed_trigger_capturing(
+    users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 3, an upgrade: the new text is compiled under a probe name first; when it fails,
+    the installed trigger is untouched. Invariant: the owner's writes are still logged."""
+    owner = owner_table(users, "KEPT", "ID NUMBER(10) PRIMARY KEY")
+    engine = create_source_engine(install_settings(users, "KEPT").source)
+    install.install(engine, install_settings(users, "KEPT"))
+    engine.dispose()
+    break_the_trigger(monkeypatch)
+    install_fails(users, "KEPT", "left as it was")
+    assert trigger_states(users) == [  # no probe left
+        ("CDC_KEPT_TRG", "ENABLED", "VALID"),
+        ("CDC_KEPT_TRUNC", "ENABLED", "VALID"),
+    ]
+    writes_still_work(owner, "KEPT")
+    assert logged_keys(users, "I") == {1}
 
 
 @pytest.mark.parametrize(
@@ -273,3 +348,279 @@ def test_check_names_what_the_cdc_user_lacks(
     assert done.returncode == 3
     assert "lacks CREATE SEQUENCE" in done.stdout, done.stdout
     owner.dispose()
+
+
+def test_case_twin_columns_are_refused_at_start_and_kept_apart_with_fields(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """NAME and "Name" are two Oracle columns (a quoted identifier is case-sensitive: Oracle
+    SQL Language Reference, "Database Object Naming Rules"); lower-cased they would be one
+    field. Refused with exit 2 naming both and the fields entry; with it, both values go out."""
+    import re
+    import tomllib
+
+    owner = owner_table(
+        users, "TWINS", 'ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(20), "Name" VARCHAR2(20)'
+    )
+    config = config_for(make_config, users, name="TWINS", primary_key=["ID"])
+    done = cli(config, "source", "install")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "tables[0]" in done.stderr and "columns NAME and Name" in done.stderr
+    found = re.search(r"fields = (\{[^}]*\})", done.stderr)
+    assert found, done.stderr
+    fields = tomllib.loads(f"fields = {found.group(1)}")["fields"]
+    config = config_for(make_config, users, name="TWINS", primary_key=["ID"], fields=fields)
+    assert cli(config, "source", "install").returncode == 0
+    with owner.begin() as conn:
+        conn.execute(text("""INSERT INTO TWINS (ID, NAME, "Name") VALUES (1, 'upper', 'mixed')"""))
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    [record] = read_topic(kafka_bootstrap, topic(config, users, "TWINS"))
+    assert record.value is not None
+    assert (record.value["after"]["NAME"], record.value["after"]["Name"]) == ("upper", "mixed")
+    owner.dispose()
+
+
+def test_a_table_configured_in_lower_case_publishes_to_its_upper_case_topic(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Oracle stores unquoted names in upper case, and Debezium's topics spell them so
+    (oracle.adoc, "Topic names": fulfillment.INVENTORY.CUSTOMERS): the relay publishes where
+    the consumer, and a Debezium connector, would read."""
+    owner = owner_table(users, "ITEMS", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(20)")
+    table = {"name": "items", "schema": users.owner.lower(), "primary_key": ["id"]}
+    config = make_config(users.cdc_url, tables=[table], source={"url": users.cdc_url})
+    assert cli(config, "source", "install").returncode == 0
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO ITEMS (ID, NAME) VALUES (1, 'one')"))
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    records = read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))  # <prefix>.APP_….ITEMS
+    assert [r.key for r in records] == [{"ID": 1}]
+    owner.dispose()
+
+
+def logged_keys(users: Users, op: str) -> set[int]:
+    """The keys the change log holds for `op` (one-key rows: Oracle's triggers never pack)."""
+    with users.admin.connect() as conn:
+        rows = conn.execute(
+            text(f"SELECT PK FROM {users.cdc}.CDC_CHANGE_LOG WHERE OP = :op"), {"op": op}
+        ).all()
+    return {json.loads(pk)[0] for (pk,) in rows}
+
+
+def kept_ids(owner: Engine, where: str = "1 = 1") -> set[int]:
+    with owner.connect() as conn:
+        return {int(i) for (i,) in conn.execute(text(f"SELECT ID FROM BATCHED WHERE {where}"))}
+
+
+@pytest.fixture
+def batched(users: Users, make_config: Callable[..., Path]) -> Iterator[tuple[Engine, Path]]:
+    owner = owner_table(users, "BATCHED", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(10)")
+    config = config_for(make_config, users, name="BATCHED", primary_key=["ID"])
+    done = cli(config, "source", "install")
+    assert done.returncode == 0, done.stderr
+    yield owner, config
+    owner.dispose()
+
+
+# A duplicate key and a name too long for VARCHAR2(10), before and after the 1,000th row.
+BAD_ROWS = {5: (4, "dup"), 700: (700, "far too long"), 1500: (1499, "dup"), 1999: (3, "dup")}
+
+
+def rows_with_errors() -> list[tuple[int, str]]:
+    return [BAD_ROWS.get(i, (i, f"n{i}")) for i in range(2000)]
+
+
+def test_client_array_insert_with_batch_errors_logs_every_row_it_kept(
+    users: Users, batched: tuple[Engine, Path], kafka_bootstrap: str
+) -> None:
+    """Item 6: ``executemany(..., batcherrors=True)`` keeps the good rows and reports the bad
+    (python-oracledb, "Handling Data Errors"); the application commits the good ones.
+
+    Invariant: the change log holds exactly the keys of the rows the table kept, and the
+    relay publishes each of them (none lost with a failed iteration, none invented).
+    """
+    owner, config = batched
+    raw = owner.raw_connection()  # the driver's own API: batcherrors is python-oracledb's
+    cursor = raw.cursor()
+    cursor.executemany(
+        "INSERT INTO BATCHED (ID, NAME) VALUES (:1, :2)", rows_with_errors(), batcherrors=True
+    )
+    errors = cursor.getbatcherrors()
+    raw.commit()
+    assert sorted(e.offset for e in errors) == sorted(BAD_ROWS)
+    kept = kept_ids(owner)
+    assert len(kept) == 2000 - len(BAD_ROWS)
+    assert logged_keys(users, "I") == kept
+    updates = [(f"u{i}" if i % 3 else "much too long", i) for i in sorted(kept)]
+    cursor.executemany("UPDATE BATCHED SET NAME = :1 WHERE ID = :2", updates, batcherrors=True)
+    assert cursor.getbatcherrors()
+    raw.commit()
+    raw.close()
+    assert logged_keys(users, "U") == kept_ids(owner, "NAME LIKE 'u%'")
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    published = by_key(read_topic(kafka_bootstrap, topic(config, users, "BATCHED")))
+    assert {json.loads(k)["ID"] for k in published} == kept
+
+
+def test_forall_save_exceptions_logs_every_row_it_kept(
+    users: Users, batched: tuple[Engine, Path]
+) -> None:
+    """Item 6, PL/SQL's own array DML: ``FORALL ... SAVE EXCEPTIONS`` (PL/SQL Language
+    Reference, "Handling FORALL Exceptions After FORALL Statement Completes") runs every
+    iteration, rolls back the failed ones and raises ORA-24381 at the end; the block
+    handles it and commits. Invariant: the kept rows' keys, and only theirs, are logged."""
+    owner, _config = batched
+    duplicates = " ".join(f"WHEN {i} THEN {BAD_ROWS[i][0]}" for i in (5, 1500, 1999))
+    block = (
+        "DECLARE\n"
+        "    TYPE t_ids IS TABLE OF NUMBER INDEX BY PLS_INTEGER;\n"
+        "    v_ids t_ids;\n"
+        "BEGIN\n"
+        "    FOR i IN 0 .. 1999 LOOP\n"
+        f"        v_ids(i + 1) := CASE i {duplicates} ELSE i END;\n"
+        "    END LOOP;\n"
+        "    FORALL i IN 1 .. v_ids.COUNT SAVE EXCEPTIONS\n"
+        "        INSERT INTO BATCHED (ID) VALUES (v_ids(i));\n"
+        "EXCEPTION\n"
+        "    WHEN OTHERS THEN IF SQLCODE != -24381 THEN RAISE; END IF;\n"
+        "END;"
+    )
+    raw = owner.raw_connection()
+    raw.cursor().execute(block)
+    raw.commit()
+    raw.close()
+    kept = kept_ids(owner)
+    assert len(kept) == 2000 - 3  # three duplicates; row 700 is only too long as text
+    assert logged_keys(users, "I") == kept
+
+
+def test_a_truncate_by_the_owner_is_logged_and_published_as_a_truncate_event(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Item 7: TRUNCATE fires no row trigger; the AFTER TRUNCATE ON <owner>.SCHEMA trigger
+    logs a whole-table marker, which the relay publishes as op ``t`` without a key.
+
+    Invariant: the truncate's change id lies between the changes before and after it."""
+    owner = owner_table(users, "CLEARED", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(10)")
+    config = config_for(make_config, users, name="CLEARED", primary_key=["ID"])
+    done = cli(config, "source", "install")
+    assert done.returncode == 0, done.stderr
+    assert ("CDC_CLEARED_TRUNC", "ENABLED", "VALID") in trigger_states(users)
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO CLEARED VALUES (1, 'a')"))
+    with owner.connect() as conn:
+        conn.execute(text("TRUNCATE TABLE CLEARED"))  # DDL: commits on its own
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO CLEARED VALUES (2, 'b')"))
+    with users.admin.connect() as conn:
+        logged = conn.execute(
+            text(f"SELECT OP, PK FROM {users.cdc}.CDC_CHANGE_LOG ORDER BY ID")
+        ).all()
+    assert [tuple(r) for r in logged] == [("I", "[1]"), ("D", "[]"), ("I", "[2]")]
+    done = cli(config, "relay", "--once")
+    assert done.returncode == 0, done.stderr
+    records = read_topic(kafka_bootstrap, topic(config, users, "CLEARED"))
+    ordered = sorted(
+        (r.value["source"]["change_id"], r.op, r.key) for r in records if r.value is not None
+    )
+    assert [(op, key) for _, op, key in ordered] == [("c", {"ID": 1}), ("t", {}), ("c", {"ID": 2})]
+    owner.dispose()
+
+
+THIRD_SCHEMA = (
+    "CREATE ANY TABLE",
+    "CREATE ANY SEQUENCE",
+    "CREATE ANY INDEX",
+    "COMMENT ANY TABLE",
+    "GRANT ANY OBJECT PRIVILEGE",
+    "DROP ANY TABLE",
+)
+"""What docs/oracle.md adds for a change log in a schema of its own."""
+
+
+def test_a_change_log_in_a_third_schema_is_checked_and_installed_as_documented(
+    users: Users, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """Item 5: `check` names what this layout needs (plain CREATE TABLE is not enough);
+    with docs/oracle.md's list install works for the owner's table. cdc-sync's own table
+    (no `schema` in the config) needs INSERT on the change log granted to cdc-sync
+    directly, which nobody can grant themselves: until a DBA does, its trigger does not
+    compile and install says so; afterwards install completes.
+
+    Invariant: the owner's and cdc-sync's own writes reach Kafka."""
+    logs = f"LOGS_{users.owner.removeprefix('APP_')}"
+    with users.admin.begin() as conn:
+        conn.execute(text(f"CREATE USER {logs} NO AUTHENTICATION QUOTA 100M ON USERS"))
+    owner = owner_table(users, "ITEMS", "ID NUMBER(10) PRIMARY KEY, NAME VARCHAR2(10)")
+    mine = create_engine(users.cdc_url)
+    with mine.begin() as conn:
+        conn.execute(text("CREATE TABLE MINE (ID NUMBER(10) PRIMARY KEY)"))
+    config = make_config(
+        users.cdc_url,
+        tables=[
+            {"name": "ITEMS", "schema": users.owner, "primary_key": ["ID"]},
+            {"name": "MINE", "primary_key": ["ID"]},
+        ],
+        source={"url": users.cdc_url, "changelog_schema": logs},
+    )
+    try:
+        checked = cli(config, "check", "--json")
+        assert checked.returncode == 3 and "lacks CREATE ANY TABLE (" in checked.stdout
+        with users.admin.begin() as conn:
+            for privilege in THIRD_SCHEMA:
+                conn.execute(text(f"GRANT {privilege} TO {users.cdc}"))
+        first = cli(config, "source", "install")
+        assert first.returncode != 0 and "MINE" in first.stderr, first.stderr
+        with users.admin.begin() as conn:  # the grants docs/oracle.md has a DBA give
+            conn.execute(
+                text(f"GRANT SELECT, DELETE, INSERT ON {logs}.CDC_CHANGE_LOG TO {users.cdc}")
+            )
+        done = cli(config, "source", "install")
+        assert done.returncode == 0, done.stderr
+        checked = cli(config, "check")
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        with owner.begin() as conn:
+            conn.execute(text("INSERT INTO ITEMS VALUES (1, 'a')"))
+        with mine.begin() as conn:
+            conn.execute(text("INSERT INTO MINE VALUES (7)"))
+        done = cli(config, "relay", "--once")
+        assert done.returncode == 0, done.stderr
+        assert [r.op for r in read_topic(kafka_bootstrap, topic(config, users, "ITEMS"))] == ["c"]
+    finally:
+        cli(config, "source", "uninstall", "--force")
+        mine.dispose()
+        owner.dispose()
+        with users.admin.begin() as conn:
+            conn.execute(text(f"DROP USER {logs} CASCADE"))
+
+
+def test_uninstall_table_on_oracle_drops_the_tables_triggers_and_rows(
+    users: Users, make_config: Callable[..., Path]
+) -> None:
+    """Item 9: a table taken out of the config; its row and truncate triggers go, its rows
+    in the change log go, and the change log stays."""
+    owner = owner_table(users, "GONE", "ID NUMBER(10) PRIMARY KEY")
+    kept = owner_table(users, "KEPT", "ID NUMBER(10) PRIMARY KEY")
+    both = make_config(
+        users.cdc_url,
+        tables=[
+            {"name": n, "schema": users.owner, "primary_key": ["ID"]} for n in ("GONE", "KEPT")
+        ],
+        source={"url": users.cdc_url},
+    )
+    assert cli(both, "source", "install").returncode == 0
+    with owner.begin() as conn:
+        conn.execute(text("INSERT INTO GONE VALUES (1)"))
+        conn.execute(text("INSERT INTO KEPT VALUES (1)"))
+    one = config_for(make_config, users, name="KEPT", primary_key=["ID"])
+    done = cli(one, "source", "uninstall", "--table", f"{users.owner}.GONE")
+    assert done.returncode == 0, done.stderr
+    assert [t for t, _, _ in trigger_states(users)] == ["CDC_KEPT_TRG", "CDC_KEPT_TRUNC"]
+    with users.admin.connect() as conn:
+        names = conn.execute(text(f"SELECT TABLE_NAME FROM {users.cdc}.CDC_CHANGE_LOG")).all()
+    assert [n for (n,) in names] == [f"{users.owner}.KEPT"]
+    owner.dispose()
+    kept.dispose()

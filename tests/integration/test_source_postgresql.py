@@ -160,7 +160,12 @@ def test_install_replaces_the_row_trigger_of_earlier_versions(engine: Engine, pg
     assert take(engine) == [("U", [1])]  # the legacy trigger is live
     install(engine, config)
     install(engine, config)  # idempotent
-    assert triggers(engine, "items") == ["cdc_items_trg_d", "cdc_items_trg_i", "cdc_items_trg_u"]
+    assert triggers(engine, "items") == [
+        "cdc_items_trg_d",
+        "cdc_items_trg_i",
+        "cdc_items_trg_t",  # TRUNCATE (docs/truncates.md)
+        "cdc_items_trg_u",
+    ]
     run(engine, "INSERT INTO items VALUES (2, 'b')", "UPDATE items SET name = 'c'")
     assert sorted(take(engine)) == [("I", [2]), ("U", [1]), ("U", [2])]
     uninstall(engine, config)

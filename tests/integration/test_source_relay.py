@@ -190,3 +190,62 @@ def test_two_relays_on_postgresql_share_the_log(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM cdc_change_log")).scalar_one() == 0
     engine.dispose()
+
+
+def test_a_truncate_on_postgresql_is_published_as_a_truncate_event_in_order(
+    pg_url: str, make_config: Callable[..., Path], kafka_bootstrap: str
+) -> None:
+    """TRUNCATE fires no row trigger; the table's AFTER TRUNCATE trigger logs a whole-table
+    marker (op D, key ``[]``) and the relay publishes it as Debezium does a truncate: op
+    ``t``, no key (postgresql.adoc, "truncate events"), its change id between those of the
+    changes before and after it, so the consumer orders it (docs/truncates.md)."""
+    engine = engine_for(pg_url)
+    run(engine, "DROP TABLE IF EXISTS items", "DROP TABLE IF EXISTS cdc_change_log", DDL)
+    config = make_config(pg_url, tables=[TABLE])
+    assert cli(config, "source", "install").returncode == 0
+    topic, _ = topic_of(config)
+    run(engine, *(f"INSERT INTO items VALUES ({i}, 'n{i}', 'OK', 1)" for i in (1, 2, 3)))
+    relay_once(config)
+    run(engine, "UPDATE items SET name = 'x' WHERE id = 1", "TRUNCATE items")
+    run(engine, "INSERT INTO items VALUES (4, 'n4', 'OK', 1)")
+    relay_once(config)
+    records = read_topic(kafka_bootstrap, topic)
+    [truncate] = [r for r in records if r.op == "t"]
+    assert truncate.raw_key is None and truncate.value is not None
+    assert truncate.value["before"] is None and truncate.value["after"] is None
+    ids = {
+        json.dumps(r.key): r.value["source"]["change_id"]
+        for r in records
+        if r.value is not None and r.op != "t"
+    }
+    at = truncate.value["source"]["change_id"]
+    assert ids['{"ID": 4}'] > at > max(ids[f'{{"ID": {i}}}'] for i in (2, 3))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM cdc_change_log")).scalar_one() == 0
+    engine.dispose()
+
+
+OTHER = {"name": "OTHERS", "primary_key": ["ID"]}
+
+
+def test_uninstall_table_removes_a_tables_capture_and_purges_its_rows(
+    source: Engine, source_url: str, make_config: Callable[..., Path]
+) -> None:
+    """A table dropped from the config leaves its triggers logging and its rows in the change
+    log, where the relay's walk passes them on every batch. `source uninstall --table`
+    drops its triggers and deletes its rows; the other tables' capture and rows stay."""
+    run(source, "DROP TABLE IF EXISTS others", "CREATE TABLE others (id INTEGER PRIMARY KEY)")
+    both = make_config(source_url, tables=[TABLE, OTHER])
+    assert cli(both, "source", "install").returncode == 0
+    run(source, "INSERT INTO items VALUES (1, 'a', 'OK', 1)", "INSERT INTO others VALUES (1)")
+    pending = cli(both, "source", "uninstall", "--table", "OTHERS")
+    assert pending.returncode == 1 and "unpublished" in pending.stderr  # still configured
+    items_only = make_config(source_url, tables=[TABLE])
+    done = cli(items_only, "source", "uninstall", "--table", "OTHERS")
+    assert done.returncode == 0, done.stderr
+    assert "OTHERS" in done.stdout
+    run(source, "INSERT INTO others VALUES (2)", "INSERT INTO items VALUES (2, 'b', 'OK', 1)")
+    with source.connect() as conn:
+        left = conn.execute(text("SELECT table_name FROM cdc_change_log ORDER BY id")).all()
+    assert [r[0] for r in left] == ["ITEMS", "ITEMS"]  # OTHERS: purged, and no longer logged
+    run(source, "DROP TABLE others")

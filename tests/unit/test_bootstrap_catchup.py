@@ -30,3 +30,15 @@ def test_a_truncate_during_the_load_fails_the_run() -> None:
     assert isinstance(next(ops), Upsert)
     with pytest.raises(TruncatedDuringLoad, match=r"ITEMS was truncated .*partition 2, offset 1"):
         next(ops)
+
+
+def test_records_that_change_no_row_are_no_failures() -> None:
+    """As the consumer skips them: a heartbeat (HeartbeatImpl: a lone ts_ms) between changes."""
+    failures: list[Failure] = []
+    records = [
+        record(0, {"ts_ms": 1700000000000}, key=b'{"serverName": "server1"}'),
+        record(1, {"after": {"ID": 1}, "op": "c", "source": {}}),
+    ]
+    ops = list(operations(TABLE, records, failures))
+    assert [type(op) for op in ops] == [Upsert]
+    assert failures == []

@@ -53,7 +53,7 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_spec_example_loads(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, GOOD))
     table = settings.tables[0]
-    assert table.topic_name(settings.kafka.topic_prefix) == "cdc.APP.CRASIVTTST"
+    assert settings.topic_of(table) == "cdc.APP.CRASIVTTST"
     assert table.index_uid == "crasivttst"
     assert settings.meilisearch.api_key is not None
     assert settings.meilisearch.api_key.get_secret_value() == "dev-key"
@@ -168,7 +168,7 @@ def test_shipped_example_configs_are_valid(monkeypatch: pytest.MonkeyPatch, name
     monkeypatch.setenv("STATE_DB_PASSWORD", "s" * 12)
     root = Path(__file__).resolve().parents[2]
     settings = load_settings(root / "examples" / name)
-    assert settings.tables[0].topic_name(settings.kafka.topic_prefix) == "cdc.APP.CRASIVTTST"
+    assert settings.topic_of(settings.tables[0]) == "cdc.APP.CRASIVTTST"
 
 
 COMPOSED = """
@@ -291,3 +291,100 @@ def test_a_fence_warning_threshold_that_is_not_a_positive_number_is_refused(
 ) -> None:
     found = problems(tmp_path, GOOD + f"\n[bootstrap]\nfence_warn_s = {value}\n")
     assert len(found) == 1 and found[0].startswith("bootstrap.fence_warn_s"), found
+
+
+def test_two_fields_entries_that_produce_one_field_are_refused_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    """One value would be lost; case twins (NAME and "Name") must be named apart."""
+    text = GOOD.replace(
+        'fields = { CASE_NO = "case_no",',
+        'fields = { NAME = "name", Name = "name", CASE_NO = "case_no",',
+    )
+    [problem] = problems(tmp_path, text)
+    assert problem == "tables[0]: fields: NAME and Name both become field 'name'"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "oracle://cdc:pw@db:1521/?service_name=FREEPDB1",
+        "oracle+oracledb://cdc:pw@db:1521/?service_name=FREEPDB1",
+        "mysql://cdc:pw@db/state",
+    ],
+)
+def test_state_store_on_an_unsupported_database_is_refused_naming_the_key(
+    tmp_path: Path, url: str
+) -> None:
+    """The state store runs on PostgreSQL or SQLite only: an Oracle URL is refused at start
+    (its tables would need Oracle's identity, CLOB and reserved-word spellings), never
+    half-created on the first run."""
+    found = problems(tmp_path, GOOD + f'\n[state]\nurl = "{url}"\n')
+    assert len(found) == 1 and found[0].startswith("state.url: "), found
+    assert "postgresql://" in found[0] and "sqlite:///" in found[0]
+    assert "pw" not in found[0]  # the URL's password is not repeated
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///state.db", "postgresql://u:p@db/state", "postgresql+psycopg://u@db/s"]
+)
+def test_state_store_on_postgresql_or_sqlite_loads(tmp_path: Path, url: str) -> None:
+    assert load_settings(write(tmp_path, GOOD + f'\n[state]\nurl = "{url}"\n')).state.url == url
+
+
+def test_verify_section_and_per_table_overrides(tmp_path: Path) -> None:
+    """SPEC §8 `[verify]`: every, rows_per_s, repair; a table overrides them or opts out."""
+    settings = load_settings(write(tmp_path, GOOD))
+    assert (settings.verify.every, settings.verify.rows_per_s, settings.verify.repair) == (
+        3600,
+        2000,
+        True,
+    )
+    assert settings.verify.max_lag == 1000
+    assert settings.tables[0].verify.enabled
+    tuned = GOOD.replace(
+        'index = "crasivttst"',
+        'index = "crasivttst"\nverify = { every = "15m", rows_per_s = 500, repair = false }',
+    )
+    tuned += '\n[verify]\nevery = "2h"\nrows_per_s = 100\nmax_lag = 50\n'
+    loaded = load_settings(write(tmp_path, tuned))
+    assert (loaded.verify.every, loaded.verify.rows_per_s, loaded.verify.max_lag) == (7200, 100, 50)
+    table = loaded.tables[0].verify
+    assert (table.enabled, table.every, table.rows_per_s, table.repair) == (True, 900, 500, False)
+    off = GOOD.replace('index = "crasivttst"', 'index = "crasivttst"\nverify = false')
+    assert not load_settings(write(tmp_path, off)).tables[0].verify.enabled
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ('verify = { evry = "1m" }', "tables[0].verify.evry: unknown key"),
+        ('verify = { every = "soon" }', "tables[0].verify.every: 'soon' is not a duration"),
+        (
+            "verify = { rows_per_s = 0 }",
+            "tables[0].verify.rows_per_s: Input should be greater than 0",
+        ),
+        ('verify = "yes"', "tables[0].verify: true, false or { every, rows_per_s, repair }"),
+    ],
+)
+def test_bad_table_verify_settings_name_the_key(
+    tmp_path: Path, setting: str, expected: str
+) -> None:
+    text = GOOD.replace('index = "crasivttst"', f'index = "crasivttst"\n{setting}')
+    [problem] = problems(tmp_path, text)
+    assert problem.startswith(expected), problem
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("rows_per_s = 0", "verify.rows_per_s: Input should be greater than 0"),
+        ('every = "0s"', "verify.every: Input should be greater than 0"),
+        ("repair = 3", "verify.repair: Input should be a valid boolean"),
+        ("max_lag = -1", "verify.max_lag: Input should be greater than or equal to 0"),
+        ("rows = 5", "verify.rows: unknown key"),
+    ],
+)
+def test_bad_verify_section_names_the_key(tmp_path: Path, setting: str, expected: str) -> None:
+    [problem] = problems(tmp_path, f"{GOOD}\n[verify]\n{setting}\n")
+    assert problem.startswith(expected), problem

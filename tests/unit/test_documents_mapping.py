@@ -92,7 +92,8 @@ def test_excluded_columns() -> None:
 
 
 def test_unavailable_columns_make_a_partial_update() -> None:
-    op = document_for_row(table(fields={"TITLE": "title"}), {"ID": 7, "TITLE": UNAVAILABLE})
+    t = table(fields={"TITLE": "title"}, capture="debezium")
+    op = document_for_row(t, {"ID": 7, "TITLE": UNAVAILABLE})
     assert op == Upsert("7", {"id": "7"}, partial=True)
 
 

@@ -109,11 +109,17 @@ VARIABLE = {
             dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
             id="micro-timestamp-far",
         ),
-        pytest.param(
+        pytest.param(  # digits below the microsecond: ISO text keeps them
             _named("int64", "io.debezium.time.NanoTimestamp"),
             1709288130123456789,
-            dt.datetime(2024, 3, 1, 10, 15, 30, 123456),
+            "2024-03-01T10:15:30.123456789",
             id="nano-timestamp",
+        ),
+        pytest.param(
+            _named("int64", "io.debezium.time.NanoTimestamp"),
+            1709288130123456000,
+            dt.datetime(2024, 3, 1, 10, 15, 30, 123456),
+            id="nano-timestamp-whole-microseconds",
         ),
         # Oracle TIMESTAMP WITH TIME ZONE → ZonedTimestamp (ISO string)
         pytest.param(
@@ -149,7 +155,7 @@ VARIABLE = {
         pytest.param(
             _named("int64", "io.debezium.time.NanoTime"),
             36930123456789,
-            dt.time(10, 15, 30, 123456),
+            "10:15:30.123456789",
             id="nano-time",
         ),
         pytest.param(
@@ -160,10 +166,10 @@ VARIABLE = {
         ),
         # Oracle RAW / BLOB → bytes, base64 in JSON
         pytest.param({"type": "bytes", "optional": True}, "AAH/", b"\x00\x01\xff", id="bytes"),
-        pytest.param(
+        pytest.param(  # the mapper, which knows the table's placeholder, judges the bytes
             {"type": "bytes", "optional": True},
             "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==",
-            UNAVAILABLE,
+            UNAVAILABLE.encode(),
             id="bytes-unavailable",
         ),
         pytest.param(

@@ -118,6 +118,18 @@ DEBEZIUM_SOURCE = {
             id="flattened-op-d",
         ),
         pytest.param(
+            None,
+            _json({"before": ROW, "after": None, "op": "d"}),
+            ChangeEvent("d", {}, None, ROW),
+            id="delete-without-key",
+        ),
+        pytest.param(
+            None,
+            _json({**ROW, "__deleted": "true"}),
+            ChangeEvent("d", {}, None, ROW),
+            id="flattened-delete-without-key",
+        ),
+        pytest.param(
             KEY,
             _json({"id": 1, "op": "x", "name": "a column called op"}),
             ChangeEvent("r", {"ID": 42}, {"id": 1, "op": "x", "name": "a column called op"}),
@@ -194,19 +206,20 @@ def test_round_trip_delete_and_its_tombstone() -> None:
             "op 'u' without an 'after' row image",
             id="update-without-after",
         ),
-        pytest.param(None, None, "tombstone without a record key", id="tombstone-without-key"),
-        pytest.param(b"null", None, "tombstone without a record key", id="tombstone-null-key"),
         pytest.param(
+            None, None, "not a row change event (tombstone without a key)", id="tombstone-no-key"
+        ),
+        pytest.param(
+            b"null",
             None,
-            _json({"before": ROW, "after": None, "op": "d"}),
-            "delete without a record key",
-            id="delete-without-key",
+            "not a row change event (tombstone without a key)",
+            id="tombstone-null-key",
         ),
         pytest.param(
             None,
-            _json({**ROW, "__deleted": "true"}),
-            "delete without a record key",
-            id="flattened-delete-without-key",
+            _json({"before": None, "after": None, "op": "d"}),
+            "delete without a record key or a row image",
+            id="delete-without-key-or-row",
         ),
         pytest.param(b"{bad", _json({"after": ROW, "op": "c"}), "key is not JSON", id="bad-key"),
         pytest.param(
@@ -346,7 +359,7 @@ ORACLE_ROW = {
     "QTY": Decimal("12.345"),
     "CREATED": dt.datetime(2024, 3, 1, 10, 15, 30),
     "UPDATED": dt.datetime(2024, 3, 1, 10, 15, 30, 123456),
-    "EXACT": dt.datetime(2024, 3, 1, 10, 15, 30, 123456),
+    "EXACT": "2024-03-01T10:15:30.123456789",  # NanoTimestamp: the nanoseconds kept
     "ZONED": dt.datetime(2024, 3, 1, 10, 15, 30, 123456, tzinfo=dt.UTC),
     "PHOTO": b"\x00\x01\xff",
     "RATIO": 0.25,

@@ -67,6 +67,8 @@ LEFT = [
     pytest.param(KEY, _value(source="cdc-sync"), id="source-not-an-object"),
     pytest.param(KEY, _json({"schema": {}, "payload": {}}), id="schema-envelope-value"),
     pytest.param(KEY, _json({"ID": 42, "__op": "c"}), id="flattened"),
+    # a flattened row whose jsonb columns happen to look like our envelope: a row, not ours
+    pytest.param(KEY, _value(ID=42), id="flattened-row-with-envelope-named-columns"),
 ]
 
 

@@ -2,7 +2,7 @@ from cdc_sync.kafka.lag import PartitionLag
 from cdc_sync.ops.activity import Chart, History, Series
 from cdc_sync.ops.dashboard import chart_view, nice_ceiling, public_status, render_dashboard
 from cdc_sync.ops.status import ErrorEntry, RunSummary, StatusSnapshot
-from cdc_sync.ops.tables import Backlog, Latency, RunResult, TableStatus, Watermark
+from cdc_sync.ops.tables import Backlog, Latency, RunResult, TableStatus, VerifyPass, Watermark
 
 LAGS = [
     PartitionLag("cdc.APP.CRASIVTTST", 0, 100, 150, 50, 50),
@@ -30,6 +30,22 @@ SAMPLE = StatusSnapshot(
                 4, "succeeded", "2024-05-01T10:03:00+00:00", 12345, "in sync", None, 0
             ),
             extra={"relay": {"sweep_s": 1.5}},
+            verify_pass=VerifyPass(
+                {
+                    "progress": 0.42,
+                    "rows_per_s": 1990.0,
+                    "found": {"missing": 0, "extra": 0, "differing": 0},
+                    "waiting": "consumer lag 5,000 > max_lag 1,000",
+                },
+                {
+                    "ended_at": "2024-05-01T10:01:00+00:00",
+                    "seconds": 12.5,
+                    "rows_read": 12345,
+                    "found": {"missing": 1, "extra": 0, "differing": 2},
+                    "repaired": {"missing": 1, "extra": 0, "differing": 2},
+                },
+                "2024-05-01T10:04:00+00:00",
+            ),
         ),
         TableStatus(
             "APP.OTHER",
@@ -94,6 +110,9 @@ def test_dashboard_shows_per_table_status_charts_runs_and_errors() -> None:
         "7 pending",
         "<polyline",
         "change → searchable",
+        "pass 42% · 1,990/s · drift none",
+        "consumer lag 5,000 &gt; max_lag 1,000",
+        "(12.5 s, 12,345 rows) · drift 1 missing, 2 differing · repaired 1 missing, 2 differing",
     ):
         assert text in page, text
     assert "&lt;down&gt;" in page  # escaped, not raw markup

@@ -1,4 +1,6 @@
-from prometheus_client import REGISTRY, generate_latest
+import datetime as dt
+
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from cdc_sync.ops import metrics
 from cdc_sync.ops.rate import RateMeter
@@ -67,11 +69,9 @@ def test_rate_over_the_last_minute() -> None:
 
 
 def test_every_table_metric_is_collected() -> None:
-    from prometheus_client import CollectorRegistry
-
     from cdc_sync.ops.activity import Activity
     from cdc_sync.ops.table_metrics import TableCollector
-    from cdc_sync.ops.tables import Backlog, RunResult, TableStatus, Watermark
+    from cdc_sync.ops.tables import Backlog, RunResult, TableStatus, VerifyPass, Watermark
 
     activity = Activity("applied")
     activity.count("APP.X", 3, [20.0, 40.0, 2000.0])
@@ -82,14 +82,22 @@ def test_every_table_metric_is_collected() -> None:
         "cdc.APP.X",
         documents=5,
         backlog=Backlog(2, False, "2024-05-01T10:00:00+00:00", 3.0),
-        watermark=Watermark("2024-05-01T10:00:00", 9.0, "2024-05-01T10:00:00+00:00", 1.0),
+        watermark=Watermark(
+            "2024-05-01T10:00:00", 9.0, "2024-05-01T10:00:00+00:00", 1.0, behind_s=30.0
+        ),
         lag=4,
+        lag_s=12.5,
         last_applied_at="2024-05-01T10:00:00+00:00",
         verify=RunResult(
             1, "succeeded", "2024-05-01T10:00:00+00:00", 5, "NOT in sync: 2 missing", None, 2
         ),
         bootstrap=RunResult(
             2, "succeeded", "2024-05-01T10:00:00+00:00", 5, "5 documents", None, fence_s=0.84
+        ),
+        verify_pass=VerifyPass(
+            None,
+            {"found": {"missing": 1, "extra": 0, "differing": 3}, "repaired": {}},
+            "2024-05-01T10:00:00+00:00",
         ),
     )
     registry = CollectorRegistry()
@@ -100,8 +108,59 @@ def test_every_table_metric_is_collected() -> None:
     assert registry.get_sample_value("cdc_sync_verify_differences", {"table": "APP.X"}) == 2
     fence = registry.get_sample_value("cdc_sync_bootstrap_fence_seconds", {"table": "APP.X"})
     assert fence == 0.84
+    assert registry.get_sample_value("cdc_sync_table_lag_seconds", {"table": "APP.X"}) == 12.5
+    assert registry.get_sample_value("cdc_sync_watermark_behind_seconds", {"table": "APP.X"}) == 30
+    moved = dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC).timestamp()
+    labels = {"table": "APP.X"}
+    assert registry.get_sample_value("cdc_sync_watermark_moved_timestamp_seconds", labels) == moved
+    drift = {"table": "APP.X", "kind": "differing"}
+    assert registry.get_sample_value("cdc_sync_verify_last_pass_drift", drift) == 3
     bucket = {"table": "APP.X", "le": "0.05"}
     assert registry.get_sample_value("cdc_sync_change_latency_seconds_bucket", bucket) == 2
     assert (
         registry.get_sample_value("cdc_sync_change_latency_seconds_count", {"table": "APP.X"}) == 3
     )
+
+
+def test_service_metrics_say_ready_leases_and_the_dead_letter_guard() -> None:
+    """What `up` cannot say: whether /readyz answers 200, every lease in the state store with
+    its expiry (one held past it has a holder that stopped renewing), and when the dead-letter
+    ratio guard last stopped a consumer of the group."""
+    from cdc_sync.ops.service_metrics import ServiceCollector
+    from cdc_sync.ops.status import StatusSnapshot
+    from cdc_sync.ops.tables import LeaseState
+
+    snapshot = StatusSnapshot(
+        "relay",
+        ready=False,
+        leases=[LeaseState("bootstrap:APP.X", "host:42", 7, "2024-05-01T10:00:10+00:00")],
+        dlq_guard_tripped_at="2024-05-01T09:00:00+00:00",
+    )
+    registry = CollectorRegistry()
+    registry.register(ServiceCollector(lambda: snapshot))
+    assert registry.get_sample_value("cdc_sync_ready", {"component": "relay"}) == 0
+    expires = dt.datetime(2024, 5, 1, 10, 0, 10, tzinfo=dt.UTC).timestamp()
+    lease = {"lease": "bootstrap:APP.X", "holder": "host:42"}
+    assert registry.get_sample_value("cdc_sync_lease_expires_timestamp_seconds", lease) == expires
+    tripped = dt.datetime(2024, 5, 1, 9, tzinfo=dt.UTC).timestamp()
+    assert registry.get_sample_value("cdc_sync_dlq_guard_tripped_timestamp_seconds") == tripped
+    for name in metrics.SERVICE_METRIC_NAMES:
+        assert name in generate_latest(registry).decode(), name
+
+    quiet = StatusSnapshot("consumer", ready=True)
+    registry = CollectorRegistry()
+    registry.register(ServiceCollector(lambda: quiet))
+    assert registry.get_sample_value("cdc_sync_ready", {"component": "consumer"}) == 1
+    assert registry.get_sample_value("cdc_sync_dlq_guard_tripped_timestamp_seconds") is None
+
+
+def test_a_verified_tables_counters_exist_at_zero_before_any_drift() -> None:
+    """Prometheus's `increase()` (the dashboard's drift panel, an alert on new drift) sees a
+    counter's first increment only when the series existed before it: a table's verify
+    counters start at 0 for every kind."""
+    metrics.verify_counters("APP.FRESH", ("missing", "extra", "differing"))
+    for name in ("cdc_sync_verify_drift_total", "cdc_sync_verify_repaired_total"):
+        for kind in ("missing", "extra", "differing"):
+            labels = {"table": "APP.FRESH", "kind": kind}
+            assert REGISTRY.get_sample_value(name, labels) == 0, (name, kind)
+    assert REGISTRY.get_sample_value("cdc_sync_verify_rows_read_total", {"table": "APP.FRESH"}) == 0

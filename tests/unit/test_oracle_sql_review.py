@@ -22,11 +22,12 @@ from typing import Any
 
 import pytest
 import sqlglot
-from sqlalchemy import CLOB, Column, MetaData, Table
+from sqlalchemy import CLOB, Column, MetaData, Table, select
 from sqlalchemy.dialects import oracle
 
-from cdc_sync.bootstrap.keyset import chunk_query, count_query
+from cdc_sync.bootstrap.keyset import chunk_query, count_query, row_filter
 from cdc_sync.config import SourceSettings, TableSettings
+from cdc_sync.source.backlog import oldest_query, waiting_query
 from cdc_sync.source.changelog import Change, changelog_table
 from cdc_sync.source.dialect import dialect_for
 from cdc_sync.source.images import image_query
@@ -34,14 +35,18 @@ from cdc_sync.source.install import Plan, script
 from cdc_sync.source.oracle import dictionary, driver, preflight
 from cdc_sync.source.related import children_query, lookups_query
 from cdc_sync.source.relay import delete_query, fan_out_query, older_query, pending_query
+from cdc_sync.source.removal import purge_query
+from cdc_sync.source.repairs import log_changes_query
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 from cdc_sync.source.timestamp import page_query, related_page_query
+from tests.unit.oracle_typed import oracle_engine, reflect
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "oracle"
 DOC = ROOT / "docs" / "oracle.md"
 UPDATE = bool(os.environ.get("UPDATE_GOLDEN"))
-SA_DIALECT = oracle.dialect()  # type: ignore[no-untyped-call]
+ENGINE = oracle_engine()
+SA_DIALECT = ENGINE.dialect  # prepared as cdc-sync prepares every Oracle engine
 DIALECT = dialect_for(SA_DIALECT)
 BATCH = 1000
 
@@ -70,6 +75,14 @@ def shape(
         **settings,
     )
     return Shape(table, config, home)
+
+
+def reflected_shape(
+    name: str, columns: list[tuple[str, str]], key: list[str], **settings: Any
+) -> Shape:
+    """A table typed and named as cdc-sync reflects it from Oracle (`oracle_typed.reflect`)."""
+    table = reflect(name, columns, key, engine=ENGINE)
+    return Shape(table, TableSettings(name=name, schema="APP", primary_key=key, **settings))
 
 
 def num(name: str, *, key: bool = False, precision: int | None = None) -> Column[Any]:
@@ -131,6 +144,36 @@ SHAPES = {
         schema="sales",
         home="cdc",
     ),
+    # Oracle reserved words SQLAlchemy does not quote (SESSION, ACCESS, ROWS, SIZE, FILE,
+    # ONLINE, MODIFY) and one it does (COMMENT), as table and column names.
+    "reserved_words": reflected_shape(
+        "SESSION",
+        [
+            ("ACCESS", "NUMBER(10)"),
+            ("ROWS", "NUMBER(10)"),
+            ("SIZE", "VARCHAR2(40)"),
+            ("COMMENT", "CLOB"),
+            ("FILE", "RAW(16)"),
+            ("ONLINE", "CHAR(1)"),
+            ("MODIFY", "DATE"),
+        ],
+        ["ACCESS"],
+        modified_column="MODIFY",
+        soft_delete={"column": "ONLINE", "value": "N"},
+    ),
+    # Zoned timestamps are read as UTC instants (SYS_EXTRACT_UTC), which thin mode can fetch
+    # whatever zone a value was stored with; the modified column is compared as one.
+    "zoned": reflected_shape(
+        "READINGS",
+        [
+            ("ID", "NUMBER(10)"),
+            ("TAKEN_AT", "TIMESTAMP(6) WITH TIME ZONE"),
+            ("SEEN_AT", "TIMESTAMP(6) WITH LOCAL TIME ZONE"),
+            ("NOTE", "VARCHAR2(40)"),
+        ],
+        ["ID"],
+        modified_column="TAKEN_AT",
+    ),
 }
 
 
@@ -152,16 +195,24 @@ def statements(s: Shape) -> Iterator[tuple[str, str]]:
     plan = Plan(DIALECT, changelog, False, [table])
     for i, statement in enumerate(plan.install_statements(for_review=True), 1):
         yield f"install {i}", statement
+    for when, statement in DIALECT.checks(table, changelog).items():
+        yield f"install checks, {when}", statement
     for statement in DIALECT.drop_triggers(table) + DIALECT.drop_changelog(changelog):
         yield "uninstall", statement
     names = [table.name]
-    yield "relay: lock a batch", sql(DIALECT.lock_query(pending_query(changelog, names), BATCH))
+    pending = pending_query(changelog, names)
+    yield "relay: lock a batch", sql(DIALECT.lock_query(pending, BATCH, single_table=True))
+    several = pending_query(changelog, [*names, f"{table.name}..CODES.STATUS"])
+    yield "relay: lock a batch of several tables", sql(DIALECT.lock_query(several, BATCH))
     batch = [Change(7, table.name, "U", "[1]"), Change(9, table.name, "U", "[2]")]
     yield "relay: earlier rows held elsewhere", sql(older_query(DIALECT, changelog, names, batch))
     keys = [[_sample(c, i) for c in table.key_columns] for i in (1, 2)]
     images = image_query(table).where(DIALECT.key_condition(table.key_columns, keys))
     yield "relay: current row images", sql(images)
     yield "relay: delete what was published", sql(delete_query(DIALECT, changelog, [7, 9]))
+    yield "status: changes waiting", sql(waiting_query(DIALECT, changelog, table.name, 100_000))
+    yield "status: the oldest change", sql(oldest_query(DIALECT, changelog, table.name))
+    yield "uninstall --table: its change-log rows", sql(purge_query(changelog, [table.name]))
     key = list(table.key_columns)
     first = chunk_query(s.table, key, BATCH, None, s.settings.filter)
     yield "bootstrap and verify: first chunk", sql(first)
@@ -169,6 +220,14 @@ def statements(s: Shape) -> Iterator[tuple[str, str]]:
     nxt = chunk_query(s.table, key, BATCH, last, s.settings.filter)
     yield "bootstrap and verify: next chunk", sql(nxt)
     yield "bootstrap: row count", sql(count_query(s.table, s.settings.filter))
+    by_key = select(s.table).where(
+        *row_filter(s.table, s.settings.filter), DIALECT.key_condition(key, keys)
+    )
+    yield "verify --continuous: rows of suspect keys", sql(by_key)
+    yield (
+        "verify --continuous: a repair through the change log",
+        sql(log_changes_query(DIALECT, changelog, table)),
+    )
     if s.settings.modified_column:
         modified = table.column(s.settings.modified_column)
         since = dt.datetime(2024, 3, 1, 9)
@@ -373,12 +432,25 @@ def test_each_statement_parses_as_oracle(shape_name: str, name: str, statement: 
         # sqlglot has no ALTER SESSION grammar: check the documented form as text.
         assert re.fullmatch(r"ALTER SESSION SET NLS_SORT = BINARY NLS_COMP = BINARY", statement)
         return
+    if statement.startswith("ALTER TRIGGER"):
+        # Nor ALTER TRIGGER (SQL Language Reference: ALTER TRIGGER [schema.]trigger ENABLE).
+        assert re.fullmatch(r"ALTER TRIGGER [\w.\"$#]+ (ENABLE|DISABLE)", statement), statement
+        return
+    if statement.startswith("DROP TRIGGER"):  # nor DROP TRIGGER: [schema.]trigger
+        assert re.fullmatch(r"DROP TRIGGER [\w.\"$#]+", statement), statement
+        return
     if PLSQL.match(statement):
         check_plsql(statement)
         return
     if IDENTITY_OPTIONS in statement:
         assert "GENERATED BY DEFAULT AS IDENTITY (CACHE 100 ORDER) PRIMARY KEY" in statement
         statement = statement.replace(f" {IDENTITY_OPTIONS}", "")
+    if statement.startswith("CREATE INDEX"):
+        # Nor for a schema-qualified index name (SQL Language Reference, CREATE INDEX:
+        # "[ schema. ] index"): parsed without it, the index in the table's schema checked.
+        index = re.fullmatch(r"CREATE INDEX (\w+\.)?(\w+) ON (\w+\.)?\w+ \(.*\)", statement)
+        assert index and index.group(1) == index.group(3), statement
+        statement = statement.replace(f"INDEX {index.group(1) or ''}", "INDEX ", 1)
     expression = parse(statement)
     kind = type(expression).__name__
     first = statement.split(None, 1)[0].upper()
@@ -386,8 +458,8 @@ def test_each_statement_parses_as_oracle(shape_name: str, name: str, statement: 
     assert kind == expected.get(first, kind), (kind, statement)
     if first == "SELECT" and "FOR UPDATE" in statement:
         assert "FETCH FIRST" not in statement  # ORA-02014
-    if "FETCH FIRST" in statement:
-        assert "ORDER BY" in statement
+    if "FETCH FIRST" in statement and not statement.startswith("SELECT count(*)"):
+        assert "ORDER BY" in statement  # a page; a count may take any rows up to its cap
 
 
 def check_plsql(block: str) -> None:
@@ -405,18 +477,21 @@ def check_plsql(block: str) -> None:
         return
     lines = block.splitlines()
     assert re.fullmatch(r"CREATE OR REPLACE TRIGGER [\w.\"$#]+", lines[0]), lines[0]
-    if lines[2] == "COMPOUND TRIGGER":
-        check_compound_trigger(lines)
+    if lines[2] == "FOR EACH ROW" and lines[3] != "DISABLE":  # a re-install's enabled text
+        lines.insert(3, "DISABLE")
+    if lines[1].startswith("AFTER TRUNCATE"):
+        check_truncate_trigger(lines)
         return
     assert re.fullmatch(r"AFTER INSERT OR UPDATE OR DELETE ON [\w.\"$#]+", lines[1]), lines[1]
-    assert lines[2:6] == [
+    assert lines[2:7] == [
         "FOR EACH ROW",
+        "DISABLE",  # created disabled, enabled after install's status check
         "DECLARE",
         "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;",
         "BEGIN",
     ]
-    assert re.fullmatch(r"    -- cdc-sync: change capture for [\w.$#]+", lines[6]), lines[6]
-    body = lines[7:-1]
+    assert re.fullmatch(r"    -- cdc-sync: change capture for [\w.$#]+", lines[7]), lines[7]
+    body = lines[8:-1]
     if body[0].startswith("    IF NOT INSERTING AND "):
         check_link_trigger(body)
         return
@@ -436,41 +511,25 @@ def check_plsql(block: str) -> None:
         parse(_records(insert.removesuffix(";")))
 
 
-def check_compound_trigger(lines: list[str]) -> None:
-    """The table's trigger: keys collected per row, written in bulk (FORALL) per statement."""
-    assert re.fullmatch(r"FOR INSERT OR UPDATE OR DELETE ON [\w.\"$#]+", lines[1]), lines[1]
-    assert re.fullmatch(r"    -- cdc-sync: change capture for [\w.$#]+", lines[3]), lines[3]
-    text = "\n".join(lines)
-    sections = re.findall(r"^    (PROCEDURE \w+|AFTER EACH ROW|AFTER STATEMENT)\b", text, re.M)
-    assert sections == [
-        "PROCEDURE cdc_flush",
-        "PROCEDURE cdc_add",
-        "AFTER EACH ROW",
-        "AFTER STATEMENT",
+def check_truncate_trigger(lines: list[str]) -> None:
+    """The schema trigger that logs a TRUNCATE of the table as its whole-table marker."""
+    assert re.fullmatch(r"AFTER TRUNCATE ON ([\w\"$#]+\.)?SCHEMA", lines[1]), lines[1]
+    assert lines[2:6] == [
+        "DISABLE",
+        "DECLARE",
+        "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;",
+        "BEGIN",
     ]
-    for opened, closed in (
-        ("PROCEDURE cdc_flush IS", "END cdc_flush;"),
-        ("PROCEDURE cdc_add(", "END cdc_add;"),
-        ("AFTER EACH ROW IS", "END AFTER EACH ROW;"),
-        ("AFTER STATEMENT IS", "END AFTER STATEMENT;"),
-    ):
-        assert text.index(opened) < text.index(closed), opened
-    keys = re.findall(
-        r"^    TYPE (t_k\d+) IS TABLE OF [\w.\"$#]+%TYPE INDEX BY PLS_INTEGER;$", text, re.M
-    )
-    assert keys == [f"t_k{i}" for i in range(1, len(keys) + 1)] and keys
-    # The bulk insert, its collection elements as the binds they are.
-    insert = re.search(r"FORALL i IN 1 \.\. v_n\n\s+(INSERT INTO .*?\));\n", text, re.S)
-    assert insert, text
-    parse(re.sub(r"\b(v_\w+)\(i\)", r":\1", insert.group(1)).replace("v_txid", ":v_txid"))
-    assert "NULL ON NULL)" in insert.group(1)
-    row = text[text.index("AFTER EACH ROW IS") : text.index("END AFTER EACH ROW;")]
-    changed = next(b.strip() for b in row.splitlines() if b.strip().startswith("ELSIF :OLD"))
-    condition = changed.removeprefix("ELSIF ").removesuffix(" THEN")
-    parse(f"SELECT 1 FROM DUAL WHERE {_records(condition)}")
-    calls = re.findall(r"cdc_add\('([IUD])', ", row)
-    assert calls == ["I", "D", "D", "I", "U"]  # insert, delete, key change, update
-    assert "cdc_flush;" in text[text.index("AFTER STATEMENT IS") :]
+    assert re.fullmatch(r"    -- cdc-sync: change capture for [\w.$#]+", lines[6]), lines[6]
+    condition = " ".join(lines[7:9]).strip().removeprefix("IF ").removesuffix(" THEN")
+    functions = {"ORA_DICT_OBJ_OWNER": "o.owner", "ORA_DICT_OBJ_NAME": "o.name"}
+    for function, column in {**functions, "ORA_DICT_OBJ_TYPE": "o.kind"}.items():
+        condition = condition.replace(function, column)
+    parse(f"SELECT 1 FROM DUAL o WHERE {condition}")
+    insert = lines[9].strip()
+    assert ", 'D', '[]', v_txid);" in insert
+    parse(insert.removesuffix(";"))
+    assert lines[10:] == ["    END IF;", "END;"]
 
 
 def check_link_trigger(body: list[str]) -> None:
@@ -502,9 +561,10 @@ def _records(plsql: str) -> str:
 
 def test_other_schema_writes_the_qualified_change_log_and_grants_its_owner() -> None:
     found = dict(statements(SHAPES["other_schema"]))
-    assert found["install 3"] == "GRANT INSERT ON CDC.CDC_CHANGE_LOG TO SALES"
-    assert found["install 4"].startswith("CREATE OR REPLACE TRIGGER SALES.CDC_ORDERS_TRG\n")
-    assert found["install 4"].count("INSERT INTO CDC.CDC_CHANGE_LOG (") == 1  # FORALL
+    assert found["install 3"].startswith("CREATE INDEX CDC.CDC_CHANGE_LOG_TN ON CDC.")
+    assert found["install 4"] == "GRANT INSERT ON CDC.CDC_CHANGE_LOG TO SALES"
+    assert found["install 5"].startswith("CREATE OR REPLACE TRIGGER SALES.CDC_ORDERS_TRG\n")
+    assert found["install 5"].count("INSERT INTO CDC.CDC_CHANGE_LOG (") == 5  # one per case
     assert "FROM cdc.cdc_change_log" in found["relay: lock a batch"]
 
 

@@ -12,7 +12,9 @@ from sqlalchemy.dialects import oracle
 
 from cdc_sync.config import TableSettings
 from cdc_sync.documents.mapping import is_soft_deleted as mapping_soft_deleted
-from cdc_sync.events.encode import encode_key
+from cdc_sync.events.decode import decode_record
+from cdc_sync.events.encode import encode, encode_key
+from cdc_sync.events.position import Position, position_of
 from cdc_sync.source.images import delete_event, is_soft_deleted, match_key, row_event
 from cdc_sync.source.keyset import after_key
 from cdc_sync.source.schema import CapturedTable
@@ -105,3 +107,26 @@ def test_encoded_keys_are_the_standard_encoders_bytes() -> None:
         assert (
             encode_key(key) == json.dumps(key, separators=(",", ":"), ensure_ascii=False).encode()
         )
+
+
+def test_a_truncate_is_one_record_without_a_key_as_debezium_writes_it() -> None:
+    """Debezium's PostgreSQL connector documentation, "truncate events"
+    (documentation/modules/ROOT/pages/connectors/postgresql.adoc): "The message key is
+    `null` in this case", the value has ``op`` ``t`` and the usual ``source``; no tombstone
+    follows (there is no key to compact)."""
+    from cdc_sync.source.images import truncate_event
+
+    event = truncate_event(captured(), change_id=41, ts_ms=1_700_000_000_000)
+    [(key, value)] = encode(event, now_ms=1_700_000_000_500)
+    assert key is None and value is not None
+    payload = json.loads(value)
+    assert payload["op"] == "t" and payload["before"] is None and payload["after"] is None
+    assert payload["source"] == {
+        "connector": "cdc-sync",
+        "table": "T",
+        "change_id": 41,
+        "ts_ms": 1_700_000_000_000,
+    }
+    decoded = decode_record(key, value)
+    assert decoded.op == "t" and decoded.key == {} and decoded.table == "T"
+    assert position_of(decoded) == Position("cdc-sync", (41,))  # ordered like Debezium's

@@ -22,6 +22,7 @@ from cdc_sync.source.oracle import (
     prefetch,
     prepare_driver,
 )
+from cdc_sync.source.reflection import reflected_type
 from cdc_sync.source.schema import CapturedTable
 
 
@@ -60,7 +61,7 @@ def test_oracle_engine_registers_the_driver_settings() -> None:
     engine = create_source_engine(SourceSettings(url="oracle://u:p@localhost:1521/?service_name=X"))  # type: ignore[arg-type]
     assert engine.dialect.driver == "oracledb"
     assert oracledb.defaults.fetch_lobs is False
-    assert event.contains(Table, "column_reflect", exact_numbers)
+    assert event.contains(Table, "column_reflect", reflected_type)
     assert event.contains(Engine, "before_cursor_execute", prefetch)
     prepare_driver()  # idempotent
 
@@ -111,6 +112,37 @@ def test_lock_batch_bounds_the_fetch_not_the_query() -> None:
     assert statement.get_execution_options()[PREFETCH_OPTION] == 7
 
 
+def test_a_relay_serving_one_table_walks_the_table_name_index() -> None:
+    """One table name: the (TABLE_NAME, ID) index gives its rows in id order and passes no
+    other table's rows. Several: an IN list over that index would need a sort of every
+    matching row (no row limit with FOR UPDATE), so the key index is walked instead."""
+    d = dialect_for(oracle.dialect())
+    log = Table("cdc_change_log", MetaData(), Column("id", String), Column("table_name", String))
+    query = select(log.c.id).where(log.c.table_name.in_(["APP.T"])).order_by(log.c.id)
+    one = str(d.lock_query(query, 7, single_table=True).compile(dialect=oracle.dialect()))
+    assert one.startswith("SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) FIRST_ROWS(7) */")
+    several = str(d.lock_query(query, 7).compile(dialect=oracle.dialect()))
+    assert several.startswith("SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(7) */")
+
+
+def test_status_reads_the_backlog_of_a_table_through_the_table_name_index() -> None:
+    from cdc_sync.source.backlog import oldest_query, waiting_query
+    from cdc_sync.source.changelog import changelog_table
+
+    d = dialect_for(oracle.dialect())
+    log = changelog_table(SourceSettings(url="oracle://x"))  # type: ignore[arg-type]
+    hint = "/*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */"
+    rendered = {"render_postcompile": True}
+    waiting = str(
+        waiting_query(d, log, "APP.T", 100).compile(
+            dialect=oracle.dialect(), compile_kwargs=rendered
+        )
+    )
+    assert hint in waiting and "FETCH FIRST 100 ROWS ONLY" in waiting
+    oldest = str(oldest_query(d, log, "APP.T").compile(dialect=oracle.dialect()))
+    assert oldest.startswith(f"SELECT {hint} cdc_change_log.changed_at")
+
+
 def test_prefetch_sets_both_sizes_only_when_asked() -> None:
     cursor = SimpleNamespace(prefetchrows=2, arraysize=100)
     prefetch(None, cursor, "", {}, SimpleNamespace(execution_options={PREFETCH_OPTION: 50}), False)
@@ -153,6 +185,6 @@ def test_raw_keys_are_logged_as_hex() -> None:
     from cdc_sync.source.changelog import changelog_table
 
     log = changelog_table(SourceSettings(url="sqlite://"))  # type: ignore[arg-type]
-    [ddl] = d.create_triggers(captured_oracle(), log)
-    assert "JSON_ARRAY(v_k1(i), v_k2(i), RAWTOHEX(v_k3(i)) NULL ON NULL)" in ddl
+    ddl = d.create_triggers(captured_oracle(), log)[0]
+    assert "JSON_ARRAY(:NEW.ID, :NEW.DAY, RAWTOHEX(:NEW.GUID) NULL ON NULL)" in ddl
     assert ":OLD.GUID <> :NEW.GUID" in ddl

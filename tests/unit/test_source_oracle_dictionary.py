@@ -74,6 +74,12 @@ def test_only_our_tagged_trigger_on_the_same_table_may_be_replaced() -> None:
     assert untagged and "was not created by cdc-sync" in untagged
     elsewhere = foreign_trigger("APP.CDC_T_TRG", "APP", "T", tag, [("APP", "OTHER", ours)])
     assert elsewhere and "APP.OTHER" in elsewhere
+    # The truncate trigger is on a schema: ALL_TRIGGERS gives it no TABLE_NAME.
+    assert foreign_trigger("APP.CDC_T_TRUNC", "APP", None, tag, [("APP", None, ours)]) is None
+    on_a_table = foreign_trigger("APP.CDC_T_TRUNC", "APP", None, tag, [("APP", "T", ours)])
+    assert on_a_table and "APP.T" in on_a_table
+    theirs_too = foreign_trigger("APP.CDC_T_TRUNC", "APP", None, tag, [("APP", None, "BEGIN")])
+    assert theirs_too and "schema APP" in theirs_too
 
 
 class FakeResult:
@@ -131,3 +137,17 @@ def test_install_stops_with_the_database_errors_when_a_trigger_failed(
     with pytest.raises(install.InstallError, match="ORA-00942") as raised:
         install.install(engine, settings)
     assert raised.value.exit_code != 0 and checked == ["T"]
+
+
+@pytest.mark.parametrize("kind", ["NVARCHAR2", "NCHAR"])
+def test_national_text_keys_count_three_bytes_a_character(kind: str) -> None:
+    """NVARCHAR2(n)/NCHAR(n) hold n characters, DATA_LENGTH 2n bytes in AL16UTF16 (SQL Language
+    Reference, "NVARCHAR2 Data Type"); JSON_ARRAY writes them in the database character set,
+    AL32UTF8, up to 3 bytes for each of those characters (Globalization Support Guide,
+    "Unicode Encodings": a UTF-16 code unit of the BMP is 1 to 3 bytes in UTF-8, a surrogate
+    pair 4 bytes for two units). 1500 such characters are 4500 bytes: ORA-40459 (issue 16,
+    item 10), though a count of 2 bytes a character took them for 3002."""
+    key = [OracleColumn("K", kind, 3000)]  # NVARCHAR2(1500)
+    assert key_json_width(key) == 2 + 4500 + 2
+    problems = column_problems(key, ["K"], "tables[0] (T)", logged_key=True)
+    assert [p for p in problems if "4504 bytes" in p and "ORA-40459" in p]

@@ -8,18 +8,18 @@ Written against the Oracle Database SQL and PL/SQL references, 19c and later
 * ``CHANGED_AT`` is UTC without a time zone: python-oracledb returns
   ``TIMESTAMP WITH TIME ZONE`` as a naive datetime in the value's own zone
   (the server's, for ``SYSTIMESTAMP``), which `epoch_ms` would misread as UTC;
-* the table's trigger is a compound trigger (``FOR INSERT OR UPDATE OR
-  DELETE ... COMPOUND TRIGGER``): its ``AFTER EACH ROW`` section tells the
-  events apart with ``INSERTING``/``DELETING`` as a row trigger would and
-  collects (operation, key) in PL/SQL collections typed after the key columns;
-  a ``FORALL`` INSERT writes them to the change log every `FLUSH_ROWS` rows and
-  in ``AFTER STATEMENT``, so a statement changing many rows costs one bulk
-  insert per thousand rows instead of one PL/SQL-to-SQL switch per row. It
-  records ``DBMS_TRANSACTION.LOCAL_TRANSACTION_ID`` once per statement. It lives
-  in the table's schema and runs with its owner's rights, so it names the change
-  log with its schema, and that owner gets a direct ``GRANT INSERT`` on it (a
-  role grant does not count inside a trigger). Children's and lookups' triggers
-  stay simple row triggers;
+* the table's trigger is a row trigger (``AFTER INSERT OR UPDATE OR DELETE
+  ... FOR EACH ROW``) that inserts each row's key into the change log as the
+  row changes. Keys are not collected for a bulk insert at the statement's end:
+  an array DML (FORALL, a client's array insert, a JDBC batch) is one firing
+  whose iterations are rolled back one by one (PL/SQL Language Reference,
+  "Handling FORALL Exceptions"; SAVE EXCEPTIONS and batch errors keep the rest),
+  and nothing in a trigger tells one iteration from the next, so keys buffered
+  across rows could be lost with a failed iteration while the rows they belong
+  to are committed. A row's own INSERT is rolled back exactly when the row is.
+  It lives in the table's schema and runs with its owner's rights, so it names
+  the change log with its schema, and that owner gets a direct ``GRANT INSERT``
+  on it (a role grant does not count inside a trigger);
 * the key is ``JSON_ARRAY(<key>, ... NULL ON NULL)`` in SQL: numbers become JSON
   numbers, DATE/TIMESTAMP keys ISO-8601 text with their time of day (18c and
   later), NULL stays in its position; RAW keys go through ``RAWTOHEX``
@@ -35,8 +35,9 @@ Written against the Oracle Database SQL and PL/SQL references, 19c and later
   backlog), so the query asks for the primary-key index in ascending order and
   for the first rows fast;
 * a trigger that compiles with errors is created all the same (python-oracledb
-  reports it as a warning, not an exception), so install reads its status and
-  ``ALL_ERRORS`` afterwards and drops it again when it is invalid;
+  reports it as a warning, not an exception), and enabled it fails every write
+  to its table: triggers are created ``DISABLE``'d and enabled only after their
+  status check (`cdc_sync.source.oracle.triggers`);
 * Oracle before 23ai has no ``DROP ... IF EXISTS``: uninstall ignores only
   "does not exist" (ORA-04080 for triggers, ORA-00942 for tables).
 """
@@ -50,14 +51,17 @@ from sqlalchemy import Column, Connection, Row, Select, Table
 from sqlalchemy import types as sqltypes
 
 from cdc_sync.config import TableSettings
-from cdc_sync.source.changelog import MARKER
+from cdc_sync.names import oracle_sql_name
+from cdc_sync.source.changelog import MARKER, WHOLE_TABLE, Op
 from cdc_sync.source.dialect import Dialect
-from cdc_sync.source.oracle import dictionary
+from cdc_sync.source.oracle import dictionary, triggers
 from cdc_sync.source.oracle.driver import PREFETCH_OPTION
 from cdc_sync.source.schema import CapturedTable, RelatedTable
 
-FLUSH_ROWS = 1000
-"""Rows the compound trigger collects before it writes them to the change log in bulk."""
+TRUNCATE = "trunc"
+"""Suffix of the schema trigger that logs the table's truncates."""
+PROBE = "chk"
+"""Suffix of the name a trigger's new text is compiled under before it replaces the old."""
 TRIGGER_MISSING = -4080
 TABLE_MISSING = -942
 
@@ -66,8 +70,7 @@ class OracleDialect(Dialect):
     name: ClassVar[str] = "oracle"
 
     def ident(self, name: str) -> str:
-        quoted = super().ident(name)
-        return quoted if quoted.startswith('"') else quoted.upper()
+        return oracle_sql_name(self.preparer, name)
 
     def database_zone_query(self) -> str | None:
         # SYSDATE, which fills most DATE columns, is the server's clock in the server's zone;
@@ -86,7 +89,15 @@ class OracleDialect(Dialect):
             "    TXID VARCHAR2(64)\n"
             ")",
             f"COMMENT ON TABLE {cl} IS '{MARKER} change log'",
+            *self.create_changelog_index(changelog),
         ]
+
+    def create_changelog_index(self, changelog: Table) -> list[str]:
+        """Status counts a table's waiting rows, and a relay serving one table locks its
+        rows in id order: both read (TABLE_NAME, ID) ranges, not the whole log."""
+        name = self.ident(self.fit(changelog.name, "tn"))
+        schema = f"{self.ident(changelog.schema)}." if changelog.schema else ""
+        return [f"CREATE INDEX {schema}{name} ON {self.table_ref(changelog)} (TABLE_NAME, ID)"]
 
     def drop_changelog(self, changelog: Table) -> list[str]:
         # PURGE: a dropped change log of millions of rows need not sit in the recycle bin.
@@ -110,89 +121,51 @@ class OracleDialect(Dialect):
         return self._pk(table, record)
 
     def create_triggers(self, table: CapturedTable, changelog: Table) -> list[str]:
-        """One compound trigger: keys collected per row, logged in bulk (FORALL) per statement.
-
-        Row sections tell the events apart as a row trigger would (a key change is
-        a delete of the old key and an insert of the new one); the keys wait in
-        collections of the key columns' own types and go to the change log with
-        one bulk-bound INSERT per `FLUSH_ROWS` rows and at the statement's end, so
-        a statement changing many rows switches from PL/SQL to SQL once per flush,
-        not once per row. JSON_ARRAY stays in SQL, as in a row trigger.
-        """
-        trigger = self.qualified(table, self.object_name(table, "trg"))
-        target = self.table_ref(table.table)
-        keys = [f"v_k{i}" for i in range(1, len(table.key_columns) + 1)]
-        types = [f"{target}.{self.ident(c.name)}%TYPE" for c in table.key_columns]
+        """One row trigger: a key change logs a delete of the old key and an insert of the new."""
         old, new = self.columns(table, ":OLD."), self.columns(table, ":NEW.")
         changed = " OR ".join(f"{o} <> {n}" for o, n in zip(old, new, strict=True))
-        stored = [
-            f"RAWTOHEX({k}(i))" if _is_binary(c) else f"{k}(i)"
-            for c, k in zip(table.key_columns, keys, strict=True)
-        ]
-        pk = f"JSON_ARRAY({', '.join(stored)} NULL ON NULL)"
-        declarations = "".join(
-            f"    TYPE t_k{i} IS TABLE OF {kind} INDEX BY PLS_INTEGER;\n    {key} t_k{i};\n"
-            for i, (key, kind) in enumerate(zip(keys, types, strict=True), 1)
+
+        def log(op: Op, record: str) -> str:
+            return self.insert_change(changelog, table, op, self._pk(table, record)) + ";"
+
+        body = (
+            "    IF INSERTING THEN\n"
+            f"        {log('I', ':NEW')}\n"
+            "    ELSIF DELETING THEN\n"
+            f"        {log('D', ':OLD')}\n"
+            f"    ELSIF {changed} THEN\n"
+            f"        {log('D', ':OLD')}\n"
+            f"        {log('I', ':NEW')}\n"
+            "    ELSE\n"
+            f"        {log('U', ':NEW')}\n"
+            "    END IF;\n"
         )
-        params = ", ".join(f"p_k{i} {kind}" for i, kind in enumerate(types, 1))
-        assign = "".join(f"        {key}(v_n) := p_k{i};\n" for i, key in enumerate(keys, 1))
-
-        def add(op: str, values: list[str]) -> str:
-            return f"cdc_add('{op}', {', '.join(values)});"
-
-        cl = self.table_ref(changelog)
         return [
-            f"CREATE OR REPLACE TRIGGER {trigger}\n"
-            f"FOR INSERT OR UPDATE OR DELETE ON {target}\n"
-            "COMPOUND TRIGGER\n"
-            f"    -- {self.comment(table)}\n"
-            "    TYPE t_op IS TABLE OF CHAR(1) INDEX BY PLS_INTEGER;\n"
-            "    v_op t_op;\n"
-            f"{declarations}"
-            "    v_n PLS_INTEGER := 0;\n"
-            "    v_txid VARCHAR2(64);\n"
-            "    PROCEDURE cdc_flush IS\n"
-            "    BEGIN\n"
-            "        FORALL i IN 1 .. v_n\n"
-            f"            INSERT INTO {cl} (table_name, op, pk, txid)\n"
-            f"            VALUES ({self.literal(table.name)}, v_op(i), {pk}, v_txid);\n"
-            "        v_n := 0;\n"
-            "    END cdc_flush;\n"
-            f"    PROCEDURE cdc_add(p_op CHAR, {params}) IS\n"
-            "    BEGIN\n"
-            "        v_n := v_n + 1;\n"
-            "        v_op(v_n) := p_op;\n"
-            f"{assign}"
-            f"        IF v_n >= {FLUSH_ROWS} THEN\n"
-            "            cdc_flush;\n"
-            "        END IF;\n"
-            "    END cdc_add;\n"
-            "    AFTER EACH ROW IS\n"
-            "    BEGIN\n"
-            "        IF v_txid IS NULL THEN\n"
-            "            v_txid := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
-            "        END IF;\n"
-            "        IF INSERTING THEN\n"
-            f"            {add('I', new)}\n"
-            "        ELSIF DELETING THEN\n"
-            f"            {add('D', old)}\n"
-            f"        ELSIF {changed} THEN\n"
-            f"            {add('D', old)}\n"
-            f"            {add('I', new)}\n"
-            "        ELSE\n"
-            f"            {add('U', new)}\n"
-            "        END IF;\n"
-            "    END AFTER EACH ROW;\n"
-            "    AFTER STATEMENT IS\n"
-            "    BEGIN\n"
-            "        cdc_flush;\n"
-            "    END AFTER STATEMENT;\n"
-            "END;",
+            self._trigger(table, "trg", self._on_rows(table), body),
+            self._truncate_trigger(table, changelog),
             *self.create_related_triggers(table, changelog),
         ]
 
+    def _truncate_trigger(self, table: CapturedTable, changelog: Table) -> str:
+        """TRUNCATE fires no row trigger: a schema trigger on the owner's TRUNCATEs logs the
+        table's whole-table marker (op D, key ``[]``), which the relay publishes as a truncate.
+
+        ``ON <schema>.SCHEMA`` fires when that schema's owner is the user who truncates
+        (PL/SQL Language Reference, "SCHEMA Triggers"); the trigger runs with its owner's
+        rights, so ``CURRENT_USER`` is the schema it and the table live in.
+        """
+        schema = f"{self.ident(table.table.schema)}." if table.table.schema else ""
+        name = self.literal(str(self.preparer.dialect.denormalize_name(table.table.name)))
+        marker = self.insert_change(changelog, table, "D", f"'{WHOLE_TABLE}'")
+        body = (
+            "    IF ORA_DICT_OBJ_OWNER = SYS_CONTEXT('USERENV', 'CURRENT_USER')\n"
+            f"        AND ORA_DICT_OBJ_NAME = {name} AND ORA_DICT_OBJ_TYPE = 'TABLE' THEN\n"
+            f"        {marker};\n"
+            "    END IF;\n"
+        )
+        return self._trigger(table, TRUNCATE, f"AFTER TRUNCATE ON {schema}SCHEMA", body)
+
     def create_link_triggers(self, related: RelatedTable, changelog: Table) -> list[str]:
-        trigger = self.qualified(related, self.object_name(related, "trg"))
         old_link, new_link = self.columns(related, ":OLD."), self.columns(related, ":NEW.")
         old_set = " AND ".join(f"{c} IS NOT NULL" for c in old_link)
         new_set = " AND ".join(f"{c} IS NOT NULL" for c in new_link)
@@ -200,14 +173,7 @@ class OracleDialect(Dialect):
         moved = " OR ".join(f"{o} <> {n}" for o, n in zip(old_link, new_link, strict=True))
         old = self.insert_change(changelog, related, "U", self._pk(related, ":OLD"))
         new = self.insert_change(changelog, related, "U", self._pk(related, ":NEW"))
-        return [
-            f"CREATE OR REPLACE TRIGGER {trigger}\n"
-            f"AFTER INSERT OR UPDATE OR DELETE ON {self.table_ref(related.table)}\n"
-            "FOR EACH ROW\n"
-            "DECLARE\n"
-            "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
-            "BEGIN\n"
-            f"    -- {self.comment(related)}\n"
+        body = (
             f"    IF NOT INSERTING AND {old_set} THEN\n"
             f"        {old};\n"
             "    END IF;\n"
@@ -218,25 +184,90 @@ class OracleDialect(Dialect):
             f"            {new};\n"
             "        END IF;\n"
             "    END IF;\n"
+        )
+        return [self._trigger(related, "trg", self._on_rows(related), body)]
+
+    def _on_rows(self, table: CapturedTable | RelatedTable) -> str:
+        return f"AFTER INSERT OR UPDATE OR DELETE ON {self.table_ref(table.table)}\nFOR EACH ROW"
+
+    def _trigger(
+        self, table: CapturedTable | RelatedTable, suffix: str, timing: str, body: str
+    ) -> str:
+        """A trigger of ours (tagged with `comment`) firing at `timing`, created disabled."""
+        return (
+            f"CREATE OR REPLACE TRIGGER {self._ddl_name(table, suffix)}\n"
+            f"{timing}\n"
+            "DISABLE\n"  # enabled by install once it compiled (`oracle.triggers`)
+            "DECLARE\n"
+            "    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
+            "BEGIN\n"
+            f"    -- {self.comment(table)}\n"
+            f"{body}"
             "END;"
-        ]
+        )
 
     def drop_triggers(self, table: CapturedTable) -> list[str]:
         return [
-            _ignoring(f"DROP TRIGGER {self.qualified(on, name)}", TRIGGER_MISSING)
-            for on, name in self._triggers(table)
+            _ignoring(f"DROP TRIGGER {self._ddl_name(on, suffix)}", TRIGGER_MISSING)
+            for on, suffix in self._sites(table)
         ]
+
+    def enable_triggers(self, table: CapturedTable) -> list[str]:
+        return [triggers.altered(self._ddl_name(on, s), "ENABLE") for on, s in self._sites(table)]
+
+    def checks(self, table: CapturedTable, changelog: Table) -> dict[str, str]:
+        """What install's checks may run for the table's own trigger besides the script
+        `source print` shows, by when (the same for every trigger; for review)."""
+        name, probe = self._ddl_name(table, "trg"), self._ddl_name(table, f"trg_{PROBE}")
+        create = self.create_triggers(table, changelog)[0]
+        return {
+            "did not compile: dropped again": triggers.dropped(name),
+            "re-install: the new text compiled under a probe name": triggers.renamed(create, probe),
+            "re-install: the probe dropped": triggers.dropped(probe),
+            "re-install: the new text replaces the installed trigger": create.replace(
+                triggers.DISABLED, "\n", 1
+            ),
+            "re-install: a replacement that did not compile, disabled": triggers.altered(
+                name, "DISABLE"
+            ),
+        }
+
+    def _ddl_name(self, on: CapturedTable | RelatedTable, suffix: str) -> str:
+        return self.qualified(on, self.object_name(on, suffix))
 
     def trigger_names(self, table: CapturedTable) -> list[str]:
         """Every trigger `create_triggers` makes on `table` itself, unquoted, in its schema."""
-        return [self.object_name(table, "trg")]
+        return [self.object_name(table, s) for on, s in self._sites(table) if on is table]
 
-    def _triggers(self, table: CapturedTable) -> list[tuple[CapturedTable | RelatedTable, str]]:
-        """(the table a trigger is on, its name): the table's, then its children's and lookups'."""
-        own: list[tuple[CapturedTable | RelatedTable, str]] = [
-            (table, name) for name in self.trigger_names(table)
-        ]
-        return own + [(r, self.object_name(r, "trg")) for r in table.related]
+    def _sites(self, table: CapturedTable) -> list[tuple[CapturedTable | RelatedTable, str]]:
+        """(the table a trigger is on, its name's suffix), in `create_triggers`' order: the
+        table's, then its children's and lookups'."""
+        return [(table, "trg"), (table, TRUNCATE), *((r, "trg") for r in table.related)]
+
+    def install_triggers(
+        self, conn: Connection, table: CapturedTable, changelog: Table
+    ) -> list[str]:
+        """Each trigger created disabled and enabled once it compiled, or replaced only by a
+        text proven under a probe name (`oracle.triggers`)."""
+        creates = self.create_triggers(table, changelog)
+        failed = []
+        for (on, suffix), create in zip(self._sites(table), creates, strict=True):
+            real = self._placed(conn, on, suffix, create)
+            probe = self._placed(conn, on, f"{suffix}_{PROBE}", create)
+            failed += triggers.install(conn, real, probe)
+        return failed
+
+    def _placed(
+        self, conn: Connection, on: CapturedTable | RelatedTable, suffix: str, create: str
+    ) -> triggers.Trigger:
+        ddl_name = self._ddl_name(on, suffix)
+        return triggers.Trigger(
+            owner=self._owner(conn, on.table),
+            name=str(self._stored(conn, self.object_name(on, suffix))),
+            ddl_name=ddl_name,
+            on=on.table.name,
+            create=triggers.renamed(create, ddl_name),
+        )
 
     # -- data-dictionary checks
 
@@ -258,53 +289,53 @@ class OracleDialect(Dialect):
         return dictionary.column_problems(columns, keys, where, logged_key=logged)
 
     def foreign_triggers(self, conn: Connection, table: CapturedTable) -> list[str]:
+        """Triggers of our names (and our probes' names) that are not ours."""
         problems = []
-        for on, name in self._triggers(table):
-            owner = self._owner(conn, on.table)
-            stored = str(self._stored(conn, name))
-            rows = dictionary.trigger_rows(conn, owner, stored)
-            table_name = str(self._stored(conn, on.table.name))
-            found = dictionary.foreign_trigger(
-                f"{owner}.{stored}", owner, table_name, self.comment(on), rows
-            )
-            if found:
-                problems.append(f"tables ({table.name}): {found}")
+        for on, suffix in self._sites(table):
+            for name in (self.object_name(on, suffix), self.object_name(on, f"{suffix}_{PROBE}")):
+                owner = self._owner(conn, on.table)
+                stored = str(self._stored(conn, name))
+                rows = dictionary.trigger_rows(conn, owner, stored)
+                # A schema trigger (the truncate's) is on no table: ALL_TRIGGERS says NULL.
+                table_name = None if suffix == TRUNCATE else str(self._stored(conn, on.table.name))
+                found = dictionary.foreign_trigger(
+                    f"{owner}.{stored}", owner, table_name, self.comment(on), rows
+                )
+                if found:
+                    problems.append(f"tables ({table.name}): {found}")
         return problems
-
-    def failed_objects(self, conn: Connection, table: CapturedTable) -> list[str]:
-        failed = []
-        for on, name in self._triggers(table):
-            owner = self._owner(conn, on.table)
-            stored = str(self._stored(conn, name))
-            errors = dictionary.compile_errors(conn, owner, stored, "TRIGGER")
-            if errors is None:
-                continue
-            conn.exec_driver_sql(f"DROP TRIGGER {self.qualified(on, name)}")
-            failed.append(
-                f"trigger {owner}.{stored} on {on.table.name} did not compile and was dropped "
-                "again (the table's writes would fail with ORA-04098):"
-            )
-            failed += [f"  {e}" for e in errors]
-        return failed
 
     def engine_options(self, batch_size: int) -> dict[str, Any]:
         # Row images of a batch in one round trip (`lock_batch` sets its own cursor).
         return {"arraysize": batch_size}
 
-    def lock_query(self, query: Select[Any], size: int) -> Select[Any]:
-        # No row limit (ORA-02014): the fetch bounds the batch. The hint names the change log
-        # without its schema, as Oracle's hint syntax wants, and its key column ID.
-        changelog = query.get_final_froms()[0]
-        name = self.ident(str(getattr(changelog, "name", "")))
-        hint = f"/*+ INDEX_ASC({name} (ID)) FIRST_ROWS({size}) */"
+    def lock_query(
+        self, query: Select[Any], size: int, *, single_table: bool = False
+    ) -> Select[Any]:
+        """No row limit (ORA-02014): the fetch bounds the batch. Without one the optimizer
+        plans for every row, so the hints ask for an index in id order and the first rows:
+        (TABLE_NAME, ID) for one table name, the key for several (an IN list over the
+        former would sort every matching row before the first fetch)."""
+        columns = "TABLE_NAME, ID" if single_table else "ID"
+        hint = f"/*+ INDEX_ASC({self._hinted(query)} ({columns})) FIRST_ROWS({size}) */"
         return (
             query.prefix_with(hint, dialect="oracle")
             .with_for_update(skip_locked=True)
             .execution_options(**{PREFETCH_OPTION: size})
         )
 
-    def lock_batch(self, conn: Connection, query: Select[Any], size: int) -> Sequence[Row[Any]]:
-        result = conn.execute(self.lock_query(query, size))
+    def by_table(self, query: Select[Any]) -> Select[Any]:
+        hint = f"/*+ INDEX_ASC({self._hinted(query)} (TABLE_NAME, ID)) */"
+        return query.prefix_with(hint, dialect="oracle")
+
+    def _hinted(self, query: Select[Any]) -> str:
+        """The change log as a hint names it: without its schema (Oracle's hint syntax)."""
+        return self.ident(str(getattr(query.get_final_froms()[0], "name", "")))
+
+    def lock_batch(
+        self, conn: Connection, query: Select[Any], size: int, *, single_table: bool = False
+    ) -> Sequence[Row[Any]]:
+        result = conn.execute(self.lock_query(query, size, single_table=single_table))
         try:
             return result.fetchmany(size)
         finally:

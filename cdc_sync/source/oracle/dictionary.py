@@ -116,7 +116,8 @@ def key_json_width(columns: Iterable[OracleColumn]) -> int:
     """The longest ``JSON_ARRAY(...)`` text the trigger can write for these key columns.
 
     Text counts its bytes plus quotes (characters JSON escapes count once: a
-    key full of quotes or control characters can still overflow).
+    key full of quotes or control characters can still overflow); national text
+    (NVARCHAR2, NCHAR) counts 3 bytes for each character it holds.
     """
     widths = []
     for column in columns:
@@ -129,19 +130,28 @@ def key_json_width(columns: Iterable[OracleColumn]) -> int:
             widths.append(22 + (column.data_scale or 0))
         elif kind == "RAW":
             widths.append(2 * column.data_length + 2)  # RAWTOHEX
+        elif kind in ("NVARCHAR2", "NCHAR"):
+            # DATA_LENGTH is 2 bytes a character (AL16UTF16); the JSON is in the database
+            # character set (AL32UTF8), up to 3 bytes for each.
+            widths.append(3 * column.data_length // 2 + 2)
         else:
             widths.append(column.data_length + 2)
     return sum(widths) + max(len(widths) - 1, 0) + 2
 
 
 def foreign_trigger(
-    name: str, table_owner: str, table_name: str, tag: str, rows: Sequence[Any]
+    name: str, table_owner: str, table_name: str | None, tag: str, rows: Sequence[Any]
 ) -> str | None:
-    """Why an existing trigger of our name must not be replaced; None when it is ours."""
+    """Why an existing trigger of our name must not be replaced; None when it is ours.
+
+    `table_name` None: ours is a schema trigger, whose ``TABLE_NAME`` is NULL.
+    """
     for found_owner, found_table, body in rows:
-        if (found_owner, found_table) != (table_owner, table_name) or tag not in (body or ""):
+        owner = found_owner if table_name is not None else table_owner
+        if (owner, found_table) != (table_owner, table_name) or tag not in (body or ""):
+            on = f"{found_owner}.{found_table}" if found_table else f"schema {found_owner}"
             return (
-                f"trigger {name} exists on {found_owner}.{found_table} and was not created by "
+                f"trigger {name} exists on {on} and was not created by "
                 "cdc-sync (its body has no cdc-sync tag): install would replace it and "
                 "uninstall would drop it; rename or drop it first"
             )

@@ -9,13 +9,16 @@ from sqlalchemy import Engine, Table, event
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import oracle as sa_oracle
 
+from cdc_sync.source.oracle.types import know_interval_year_to_month
+
 PREFETCH_OPTION = "cdc_sync_prefetch_rows"
 """Execution option: fetch exactly this many rows per round trip, the first included."""
 _FLOATS = (sa_oracle.FLOAT, sqltypes.DOUBLE_PRECISION, sqltypes.REAL)
 
 
 def exact_numbers(inspector: Any, table: Table, column: dict[str, Any]) -> None:
-    """``column_reflect`` listener: Oracle NUMBER without a fixed scale (and FLOAT) as Decimal.
+    """Oracle NUMBER without a fixed scale (and FLOAT) as Decimal (part of the reflection
+    hook, `cdc_sync.source.reflection`).
 
     SQLAlchemy reflects ``NUMBER`` and ``NUMBER(p)`` with ``asdecimal=False``
     unless the scale is positive, and fetches the ones whose scale is not 0
@@ -48,8 +51,6 @@ def prepare_driver() -> None:
     import oracledb
 
     oracledb.defaults.fetch_lobs = False  # CLOB → str, BLOB → bytes
-    if not event.contains(Table, "column_reflect", exact_numbers):
-        event.listen(Table, "column_reflect", exact_numbers)
     if not event.contains(Engine, "before_cursor_execute", prefetch):
         event.listen(Engine, "before_cursor_execute", prefetch)
 
@@ -69,7 +70,41 @@ def binary_collation(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+_RESERVED_WORDS = """
+    ACCESS ADD ALL ALTER AND ANY AS ASC AUDIT BETWEEN BY CHAR CHECK CLUSTER COLUMN
+    COLUMN_VALUE COMMENT COMPRESS CONNECT CREATE CURRENT DATE DECIMAL DEFAULT DELETE DESC
+    DISTINCT DROP ELSE EXCLUSIVE EXISTS FILE FLOAT FOR FROM GRANT GROUP HAVING IDENTIFIED
+    IMMEDIATE IN INCREMENT INDEX INITIAL INSERT INTEGER INTERSECT INTO IS LEVEL LIKE LOCK
+    LONG MAXEXTENTS MINUS MLSLABEL MODE MODIFY NESTED_TABLE_ID NOAUDIT NOCOMPRESS NOT NOWAIT
+    NULL NUMBER OF OFFLINE ON ONLINE OPTION OR ORDER PCTFREE PRIOR PRIVILEGES PUBLIC RAW
+    RENAME RESOURCE REVOKE ROW ROWID ROWNUM ROWS SELECT SESSION SET SHARE SIZE SMALLINT
+    START SUCCESSFUL SYNONYM SYSDATE TABLE THEN TO TRIGGER UID UNION UNIQUE UPDATE USER
+    VALIDATE VALUES VARCHAR VARCHAR2 VIEW WHENEVER WHERE WITH
+"""
+RESERVED_WORDS = frozenset(_RESERVED_WORDS.split())
+"""Oracle SQL reserved words (SQL Language Reference, "Oracle SQL Reserved Words"): a column
+or table of one of these names exists only quoted, and must be named quoted."""
+
+
+def quote_reserved_words(dialect: Any) -> None:
+    """Make SQLAlchemy's Oracle dialect quote every reserved word, not only those it knows.
+
+    Its list lacks ROWS, SESSION, ACCESS, FILE and others: a column created as
+    ``"ROWS"`` is reflected as ``rows`` and rendered unquoted, which Oracle refuses
+    (ORA-01747). Reflection keeps the case of a name that needs quotes, so this must
+    happen before anything is reflected.
+    """
+    preparer = dialect.identifier_preparer
+    missing = {word.lower() for word in RESERVED_WORDS} - preparer.reserved_words
+    if missing:
+        preparer.reserved_words = preparer.reserved_words | missing
+        preparer._strings.clear()  # names it quoted (or not) before
+
+
 def prepare_engine(engine: Engine) -> None:
-    """Per-engine settings: the session setup on every connection the pool opens."""
+    """Per-engine settings: every reserved word quoted, INTERVAL YEAR TO MONTH known to
+    reflection; the session setup on every connection the pool opens."""
+    quote_reserved_words(engine.dialect)
+    know_interval_year_to_month(engine.dialect)
     if not event.contains(engine, "connect", binary_collation):
         event.listen(engine, "connect", binary_collation)

@@ -1,5 +1,8 @@
 """`cdc-sync check` on Oracle: version, privileges and (for debezium tables) redo settings.
 
+Which privileges each command needs for the configured layout is decided in
+`privileges`; this module reads the facts and the redo settings.
+
 What the connected user holds comes from documented views it can always read:
 ``SESSION_PRIVS`` (system privileges, from roles too) and ``ALL_TAB_PRIVS``
 (object grants to the user, PUBLIC or an enabled role). ``V$DATABASE`` needs a
@@ -15,14 +18,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from cdc_sync.config import Settings
+from cdc_sync.config import ChildSettings, LookupSettings, Settings, TableSettings
 from cdc_sync.source.changelog import fold
+from cdc_sync.source.oracle.privileges import Facts, TableFacts, missing, needs
 
 MINIMUM_VERSION = (19,)
+Named = TableSettings | ChildSettings | LookupSettings
 
 SESSION_PRIVILEGES = text("SELECT PRIVILEGE FROM SESSION_PRIVS")
 TABLE_PRIVILEGES = text(
-    "SELECT PRIVILEGE FROM ALL_TAB_PRIVS\n"
+    "SELECT PRIVILEGE, GRANTEE FROM ALL_TAB_PRIVS\n"
     "WHERE TABLE_SCHEMA = :owner AND TABLE_NAME = :name\n"
     "  AND (GRANTEE IN (USER, 'PUBLIC') OR GRANTEE IN (SELECT ROLE FROM SESSION_ROLES))"
 )
@@ -45,38 +50,11 @@ STATEMENTS = {
 """Every query `check` runs on Oracle, by name (rendered and parsed by the SQL review tests)."""
 
 
-@dataclass(frozen=True)
-class TableFacts:
-    owner: str
-    name: str
-    capture: str
-    grants: frozenset[str]
-    all_column_logging: bool | None = None
-    """Table-level ``SUPPLEMENTAL LOG DATA (ALL) COLUMNS``; None: not asked (not debezium)."""
-
-
-@dataclass(frozen=True)
-class Facts:
-    version: tuple[int, ...]
-    user: str
-    privileges: frozenset[str]
-    changelog_owner: str
-    changelog_exists: bool
-    tables: Sequence[TableFacts]
-    redo: tuple[str, str, str] | None = None
-    """V$DATABASE (LOG_MODE, SUPPLEMENTAL_LOG_DATA_MIN, SUPPLEMENTAL_LOG_DATA_ALL); None: unseen."""
-    changelog_grants: frozenset[str] = field(default_factory=frozenset)
-
-
 @dataclass
 class Findings:
     problems: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
-
-
-def _has(facts: Facts, *any_of: str) -> bool:
-    return any(p in facts.privileges for p in any_of)
 
 
 def judge(facts: Facts) -> Findings:
@@ -86,38 +64,7 @@ def judge(facts: Facts) -> Findings:
     out.facts.append(f"Oracle {version}")
     if facts.version[: len(MINIMUM_VERSION)] < MINIMUM_VERSION:
         out.problems.append(f"Oracle {version} is older than 19c, the oldest cdc-sync supports")
-    triggered = [t for t in facts.tables if t.capture == "trigger"]
-    if triggered and not facts.changelog_exists:
-        for privilege in ("CREATE TABLE", "CREATE SEQUENCE"):
-            if not _has(facts, privilege, privilege.replace("CREATE", "CREATE ANY")):
-                out.problems.append(
-                    f"{facts.user} lacks {privilege} (source install creates the change log, "
-                    "whose identity column is a sequence)"
-                )
-    if triggered:
-        elsewhere = [t for t in triggered if t.owner != facts.user]
-        needed = "CREATE ANY TRIGGER" if elsewhere else "CREATE TRIGGER"
-        if not _has(facts, needed, "CREATE ANY TRIGGER"):
-            where = f" (tables in other schemas: {_names(elsewhere)})" if elsewhere else ""
-            out.problems.append(f"{facts.user} lacks {needed}{where}")
-    if triggered and facts.changelog_owner != facts.user:
-        missing = [
-            p
-            for p in ("SELECT", "DELETE")
-            if p not in facts.changelog_grants and not _has(facts, f"{p} ANY TABLE")
-        ]
-        if missing:
-            out.problems.append(
-                f"{facts.user} lacks {' and '.join(missing)} on the change log in "
-                f"{facts.changelog_owner} (the relay reads and deletes it)"
-            )
-    for table in facts.tables:
-        if table.capture == "debezium" or table.owner == facts.user:
-            continue
-        if not ({"SELECT", "READ"} & table.grants) and not _has(
-            facts, "SELECT ANY TABLE", "READ ANY TABLE"
-        ):
-            out.problems.append(f"{facts.user} lacks SELECT on {table.owner}.{table.name}")
+    out.problems += missing(facts.user, needs(facts))
     debezium = [t for t in facts.tables if t.capture == "debezium"]
     if debezium:
         _judge_redo(facts, debezium, out)
@@ -149,7 +96,9 @@ def _names(tables: Sequence[TableFacts]) -> str:
     return ", ".join(f"{t.owner}.{t.name}" for t in tables)
 
 
-def gather(conn: Connection, settings: Settings, changelog_exists: bool) -> Facts:
+def gather(
+    conn: Connection, settings: Settings, changelog_exists: bool, changelog_indexed: bool = True
+) -> Facts:
     """Read the facts `judge` needs; names as the dictionary stores them."""
 
     def stored(name: str | None) -> str:
@@ -158,22 +107,32 @@ def gather(conn: Connection, settings: Settings, changelog_exists: bool) -> Fact
     user = str(conn.execute(CURRENT_USER).scalar_one())
     privileges = frozenset(r[0] for r in conn.execute(SESSION_PRIVILEGES))
 
-    def grants(owner: str, name: str) -> frozenset[str]:
+    def granted(owner: str, name: str) -> list[tuple[str, str]]:
+        """(privilege, grantee): to the user, PUBLIC or one of its enabled roles."""
         rows = conn.execute(TABLE_PRIVILEGES, {"owner": owner, "name": name})
-        return frozenset(r[0] for r in rows)
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def grants(owner: str, name: str) -> frozenset[str]:
+        return frozenset(p for p, _ in granted(owner, name))
+
+    def facts_of(named: Named, capture: str, related: bool = False) -> TableFacts:
+        owner = stored(_fold(named.schema_)) or user
+        name = stored(_fold(named.name))
+        logging = None
+        if capture == "debezium":
+            params = {"owner": owner, "name": name}
+            logging = bool(conn.execute(ALL_COLUMN_LOGGING, params).scalar_one())
+        return TableFacts(owner, name, capture, grants(owner, name), logging, related)
 
     tables = []
     for t in settings.tables:
-        owner = stored(_fold(t.schema_)) or user
-        name = stored(_fold(t.name))
-        logging = None
-        if t.capture == "debezium":
-            params = {"owner": owner, "name": name}
-            logging = bool(conn.execute(ALL_COLUMN_LOGGING, params).scalar_one())
-        tables.append(TableFacts(owner, name, t.capture, grants(owner, name), logging))
+        tables.append(facts_of(t, t.capture))
+        tables += [facts_of(c, t.capture, related=True) for c in t.children]
+        tables += [facts_of(lk, t.capture, related=True) for lk in t.lookups]
     source = settings.source
     cl_owner = stored(_fold(source.changelog_schema)) or user
     cl_name = stored(_fold(source.changelog_table))
+    log_grants = granted(cl_owner, cl_name) if cl_owner != user else []
     redo = None
     if any(t.capture == "debezium" for t in settings.tables):
         try:
@@ -190,8 +149,19 @@ def gather(conn: Connection, settings: Settings, changelog_exists: bool) -> Fact
         changelog_exists,
         tables,
         redo,
-        grants(cl_owner, cl_name) if cl_owner != user else frozenset(),
+        frozenset(p for p, _ in log_grants),
+        changelog_name=cl_name,
+        changelog_direct_grants=frozenset(p for p, grantee in log_grants if grantee == user),
+        changelog_indexed=changelog_indexed,
+        lookups=any(t.lookups for t in settings.tables if t.capture == "trigger"),
+        repairs=any(_repaired(settings, t) for t in settings.tables if t.capture == "trigger"),
     )
+
+
+def _repaired(settings: Settings, table: TableSettings) -> bool:
+    """Continuous verification repairs the table (its own `verify`, else `[verify]`)."""
+    own = table.verify
+    return own.enabled and (settings.verify.repair if own.repair is None else own.repair)
 
 
 def _fold(name: str | None) -> str | None:

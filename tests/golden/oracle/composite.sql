@@ -16,61 +16,114 @@ CREATE TABLE APP.CDC_CHANGE_LOG (
 COMMENT ON TABLE APP.CDC_CHANGE_LOG IS 'cdc-sync change log';
 
 -- install 3
+CREATE INDEX APP.CDC_CHANGE_LOG_TN ON APP.CDC_CHANGE_LOG (TABLE_NAME, ID);
+
+-- install 4
 CREATE OR REPLACE TRIGGER APP.CDC_CASE_NOTE_TRG
-FOR INSERT OR UPDATE OR DELETE ON APP.CASE_NOTE
-COMPOUND TRIGGER
+AFTER INSERT OR UPDATE OR DELETE ON APP.CASE_NOTE
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
     -- cdc-sync: change capture for APP.CASE_NOTE
-    TYPE t_op IS TABLE OF CHAR(1) INDEX BY PLS_INTEGER;
-    v_op t_op;
-    TYPE t_k1 IS TABLE OF APP.CASE_NOTE.CASE_ID%TYPE INDEX BY PLS_INTEGER;
-    v_k1 t_k1;
-    TYPE t_k2 IS TABLE OF APP.CASE_NOTE.NOTE_NO%TYPE INDEX BY PLS_INTEGER;
-    v_k2 t_k2;
-    v_n PLS_INTEGER := 0;
-    v_txid VARCHAR2(64);
-    PROCEDURE cdc_flush IS
-    BEGIN
-        FORALL i IN 1 .. v_n
-            INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid)
-            VALUES ('APP.CASE_NOTE', v_op(i), JSON_ARRAY(v_k1(i), v_k2(i) NULL ON NULL), v_txid);
-        v_n := 0;
-    END cdc_flush;
-    PROCEDURE cdc_add(p_op CHAR, p_k1 APP.CASE_NOTE.CASE_ID%TYPE, p_k2 APP.CASE_NOTE.NOTE_NO%TYPE) IS
-    BEGIN
-        v_n := v_n + 1;
-        v_op(v_n) := p_op;
-        v_k1(v_n) := p_k1;
-        v_k2(v_n) := p_k2;
-        IF v_n >= 1000 THEN
-            cdc_flush;
-        END IF;
-    END cdc_add;
-    AFTER EACH ROW IS
-    BEGIN
-        IF v_txid IS NULL THEN
-            v_txid := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
-        END IF;
-        IF INSERTING THEN
-            cdc_add('I', :NEW.CASE_ID, :NEW.NOTE_NO);
-        ELSIF DELETING THEN
-            cdc_add('D', :OLD.CASE_ID, :OLD.NOTE_NO);
-        ELSIF :OLD.CASE_ID <> :NEW.CASE_ID OR :OLD.NOTE_NO <> :NEW.NOTE_NO THEN
-            cdc_add('D', :OLD.CASE_ID, :OLD.NOTE_NO);
-            cdc_add('I', :NEW.CASE_ID, :NEW.NOTE_NO);
-        ELSE
-            cdc_add('U', :NEW.CASE_ID, :NEW.NOTE_NO);
-        END IF;
-    END AFTER EACH ROW;
-    AFTER STATEMENT IS
-    BEGIN
-        cdc_flush;
-    END AFTER STATEMENT;
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF :OLD.CASE_ID <> :NEW.CASE_ID OR :OLD.NOTE_NO <> :NEW.NOTE_NO THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'U', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install 5
+CREATE OR REPLACE TRIGGER APP.CDC_CASE_NOTE_TRUNC
+AFTER TRUNCATE ON APP.SCHEMA
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CASE_NOTE
+    IF ORA_DICT_OBJ_OWNER = SYS_CONTEXT('USERENV', 'CURRENT_USER')
+        AND ORA_DICT_OBJ_NAME = 'CASE_NOTE' AND ORA_DICT_OBJ_TYPE = 'TABLE' THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', '[]', v_txid);
+    END IF;
+END;
+/
+
+-- install 6
+ALTER TRIGGER APP.CDC_CASE_NOTE_TRG ENABLE;
+
+-- install 7
+ALTER TRIGGER APP.CDC_CASE_NOTE_TRUNC ENABLE;
+
+-- install checks, did not compile: dropped again
+DROP TRIGGER APP.CDC_CASE_NOTE_TRG;
+
+-- install checks, re-install: the new text compiled under a probe name
+CREATE OR REPLACE TRIGGER APP.CDC_CASE_NOTE_TRG_CHK
+AFTER INSERT OR UPDATE OR DELETE ON APP.CASE_NOTE
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CASE_NOTE
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF :OLD.CASE_ID <> :NEW.CASE_ID OR :OLD.NOTE_NO <> :NEW.NOTE_NO THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'U', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: the probe dropped
+DROP TRIGGER APP.CDC_CASE_NOTE_TRG_CHK;
+
+-- install checks, re-install: the new text replaces the installed trigger
+CREATE OR REPLACE TRIGGER APP.CDC_CASE_NOTE_TRG
+AFTER INSERT OR UPDATE OR DELETE ON APP.CASE_NOTE
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CASE_NOTE
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+    ELSIF :OLD.CASE_ID <> :NEW.CASE_ID OR :OLD.NOTE_NO <> :NEW.NOTE_NO THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'D', JSON_ARRAY(:OLD.CASE_ID, :OLD.NOTE_NO NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'I', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CASE_NOTE', 'U', JSON_ARRAY(:NEW.CASE_ID, :NEW.NOTE_NO NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: a replacement that did not compile, disabled
+ALTER TRIGGER APP.CDC_CASE_NOTE_TRG DISABLE;
+
+-- uninstall
+BEGIN
+    EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CASE_NOTE_TRG';
+EXCEPTION
+    WHEN OTHERS THEN IF SQLCODE != -4080 THEN RAISE; END IF;
 END;
 /
 
 -- uninstall
 BEGIN
-    EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CASE_NOTE_TRG';
+    EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CASE_NOTE_TRUNC';
 EXCEPTION
     WHEN OTHERS THEN IF SQLCODE != -4080 THEN RAISE; END IF;
 END;
@@ -85,9 +138,14 @@ END;
 /
 
 -- relay: lock a batch
-SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.op, app.cdc_change_log.pk, app.cdc_change_log.changed_at
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) FIRST_ROWS(1000) */ app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.op, app.cdc_change_log.pk, app.cdc_change_log.changed_at
 FROM app.cdc_change_log
 WHERE app.cdc_change_log.table_name IN (:table_name_1_1) ORDER BY app.cdc_change_log.id FOR UPDATE SKIP LOCKED;
+
+-- relay: lock a batch of several tables
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.op, app.cdc_change_log.pk, app.cdc_change_log.changed_at
+FROM app.cdc_change_log
+WHERE app.cdc_change_log.table_name IN (:table_name_1_1, :table_name_1_2) ORDER BY app.cdc_change_log.id FOR UPDATE SKIP LOCKED;
 
 -- relay: earlier rows held elsewhere
 SELECT app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.pk
@@ -101,6 +159,22 @@ WHERE (app.case_note.case_id, app.case_note.note_no) IN ((:param_2_1_1, :param_2
 
 -- relay: delete what was published
 DELETE FROM app.cdc_change_log WHERE app.cdc_change_log.id IN (:id_1_1, :id_1_2);
+
+-- status: changes waiting
+SELECT count(*) AS count_1
+FROM (SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ app.cdc_change_log.id AS id
+FROM app.cdc_change_log
+WHERE app.cdc_change_log.table_name = :table_name_1
+ FETCH FIRST 100000 ROWS ONLY) anon_1;
+
+-- status: the oldest change
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ app.cdc_change_log.changed_at
+FROM app.cdc_change_log
+WHERE app.cdc_change_log.table_name = :table_name_1 ORDER BY app.cdc_change_log.id
+ FETCH FIRST 1 ROWS ONLY;
+
+-- uninstall --table: its change-log rows
+DELETE FROM app.cdc_change_log WHERE upper(app.cdc_change_log.table_name) IN (:upper_1_1) OR (upper(app.cdc_change_log.table_name) LIKE :upper_2 || '%' ESCAPE '/');
 
 -- bootstrap and verify: first chunk
 SELECT app.case_note.case_id, app.case_note.note_no, app.case_note.note_text, app.case_note.created_at
@@ -116,6 +190,15 @@ WHERE app.case_note.case_id >= :case_id_1 AND (app.case_note.case_id > :case_id_
 -- bootstrap: row count
 SELECT count(*) AS count_1
 FROM app.case_note;
+
+-- verify --continuous: rows of suspect keys
+SELECT app.case_note.case_id, app.case_note.note_no, app.case_note.note_text, app.case_note.created_at
+FROM app.case_note
+WHERE (app.case_note.case_id, app.case_note.note_no) IN ((:param_1_1_1, :param_1_1_2), (:param_1_2_1, :param_1_2_2));
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.CASE_ID, k.NOTE_NO NULL ON NULL)
+FROM (SELECT CAST(:k0 AS NUMBER(10, 0)) AS case_id, CAST(:k1 AS NUMBER(5, 0)) AS note_no FROM DUAL) k;
 
 -- timestamp: first page
 SELECT app.case_note.case_id, app.case_note.note_no, app.case_note.note_text, app.case_note.created_at, :param_1 AS cdc_sync_in_filter, app.case_note.created_at AS cdc_sync_modified

@@ -16,61 +16,117 @@ CREATE TABLE CDC_SYNC.CDC_CHANGE_LOG (
 COMMENT ON TABLE CDC_SYNC.CDC_CHANGE_LOG IS 'cdc-sync change log';
 
 -- install 3
-GRANT INSERT ON CDC_SYNC.CDC_CHANGE_LOG TO APP;
+CREATE INDEX CDC_SYNC.CDC_CHANGE_LOG_TN ON CDC_SYNC.CDC_CHANGE_LOG (TABLE_NAME, ID);
 
 -- install 4
+GRANT INSERT ON CDC_SYNC.CDC_CHANGE_LOG TO APP;
+
+-- install 5
 CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG
-FOR INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST
-COMPOUND TRIGGER
+AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
     -- cdc-sync: change capture for APP.CRASIVTTST
-    TYPE t_op IS TABLE OF CHAR(1) INDEX BY PLS_INTEGER;
-    v_op t_op;
-    TYPE t_k1 IS TABLE OF APP.CRASIVTTST.ID%TYPE INDEX BY PLS_INTEGER;
-    v_k1 t_k1;
-    v_n PLS_INTEGER := 0;
-    v_txid VARCHAR2(64);
-    PROCEDURE cdc_flush IS
-    BEGIN
-        FORALL i IN 1 .. v_n
-            INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid)
-            VALUES ('APP.CRASIVTTST', v_op(i), JSON_ARRAY(v_k1(i) NULL ON NULL), v_txid);
-        v_n := 0;
-    END cdc_flush;
-    PROCEDURE cdc_add(p_op CHAR, p_k1 APP.CRASIVTTST.ID%TYPE) IS
-    BEGIN
-        v_n := v_n + 1;
-        v_op(v_n) := p_op;
-        v_k1(v_n) := p_k1;
-        IF v_n >= 1000 THEN
-            cdc_flush;
-        END IF;
-    END cdc_add;
-    AFTER EACH ROW IS
-    BEGIN
-        IF v_txid IS NULL THEN
-            v_txid := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
-        END IF;
-        IF INSERTING THEN
-            cdc_add('I', :NEW.ID);
-        ELSIF DELETING THEN
-            cdc_add('D', :OLD.ID);
-        ELSIF :OLD.ID <> :NEW.ID THEN
-            cdc_add('D', :OLD.ID);
-            cdc_add('I', :NEW.ID);
-        ELSE
-            cdc_add('U', :NEW.ID);
-        END IF;
-    END AFTER EACH ROW;
-    AFTER STATEMENT IS
-    BEGIN
-        cdc_flush;
-    END AFTER STATEMENT;
+    IF INSERTING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+    ELSIF :OLD.ID <> :NEW.ID THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'U', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install 6
+CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRUNC
+AFTER TRUNCATE ON APP.SCHEMA
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CRASIVTTST
+    IF ORA_DICT_OBJ_OWNER = SYS_CONTEXT('USERENV', 'CURRENT_USER')
+        AND ORA_DICT_OBJ_NAME = 'CRASIVTTST' AND ORA_DICT_OBJ_TYPE = 'TABLE' THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', '[]', v_txid);
+    END IF;
+END;
+/
+
+-- install 7
+ALTER TRIGGER APP.CDC_CRASIVTTST_TRG ENABLE;
+
+-- install 8
+ALTER TRIGGER APP.CDC_CRASIVTTST_TRUNC ENABLE;
+
+-- install checks, did not compile: dropped again
+DROP TRIGGER APP.CDC_CRASIVTTST_TRG;
+
+-- install checks, re-install: the new text compiled under a probe name
+CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG_CHK
+AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CRASIVTTST
+    IF INSERTING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+    ELSIF :OLD.ID <> :NEW.ID THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'U', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: the probe dropped
+DROP TRIGGER APP.CDC_CRASIVTTST_TRG_CHK;
+
+-- install checks, re-install: the new text replaces the installed trigger
+CREATE OR REPLACE TRIGGER APP.CDC_CRASIVTTST_TRG
+AFTER INSERT OR UPDATE OR DELETE ON APP.CRASIVTTST
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.CRASIVTTST
+    IF INSERTING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+    ELSIF :OLD.ID <> :NEW.ID THEN
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'D', JSON_ARRAY(:OLD.ID NULL ON NULL), v_txid);
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'I', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO CDC_SYNC.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.CRASIVTTST', 'U', JSON_ARRAY(:NEW.ID NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: a replacement that did not compile, disabled
+ALTER TRIGGER APP.CDC_CRASIVTTST_TRG DISABLE;
+
+-- uninstall
+BEGIN
+    EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CRASIVTTST_TRG';
+EXCEPTION
+    WHEN OTHERS THEN IF SQLCODE != -4080 THEN RAISE; END IF;
 END;
 /
 
 -- uninstall
 BEGIN
-    EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CRASIVTTST_TRG';
+    EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_CRASIVTTST_TRUNC';
 EXCEPTION
     WHEN OTHERS THEN IF SQLCODE != -4080 THEN RAISE; END IF;
 END;
@@ -85,9 +141,14 @@ END;
 /
 
 -- relay: lock a batch
-SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ cdc_sync.cdc_change_log.id, cdc_sync.cdc_change_log.table_name, cdc_sync.cdc_change_log.op, cdc_sync.cdc_change_log.pk, cdc_sync.cdc_change_log.changed_at
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) FIRST_ROWS(1000) */ cdc_sync.cdc_change_log.id, cdc_sync.cdc_change_log.table_name, cdc_sync.cdc_change_log.op, cdc_sync.cdc_change_log.pk, cdc_sync.cdc_change_log.changed_at
 FROM cdc_sync.cdc_change_log
 WHERE cdc_sync.cdc_change_log.table_name IN (:table_name_1_1) ORDER BY cdc_sync.cdc_change_log.id FOR UPDATE SKIP LOCKED;
+
+-- relay: lock a batch of several tables
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ cdc_sync.cdc_change_log.id, cdc_sync.cdc_change_log.table_name, cdc_sync.cdc_change_log.op, cdc_sync.cdc_change_log.pk, cdc_sync.cdc_change_log.changed_at
+FROM cdc_sync.cdc_change_log
+WHERE cdc_sync.cdc_change_log.table_name IN (:table_name_1_1, :table_name_1_2) ORDER BY cdc_sync.cdc_change_log.id FOR UPDATE SKIP LOCKED;
 
 -- relay: earlier rows held elsewhere
 SELECT cdc_sync.cdc_change_log.id, cdc_sync.cdc_change_log.table_name, cdc_sync.cdc_change_log.pk
@@ -101,6 +162,22 @@ WHERE app.crasivttst.id IN (:id_1_1, :id_1_2);
 
 -- relay: delete what was published
 DELETE FROM cdc_sync.cdc_change_log WHERE cdc_sync.cdc_change_log.id IN (:id_1_1, :id_1_2);
+
+-- status: changes waiting
+SELECT count(*) AS count_1
+FROM (SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ cdc_sync.cdc_change_log.id AS id
+FROM cdc_sync.cdc_change_log
+WHERE cdc_sync.cdc_change_log.table_name = :table_name_1
+ FETCH FIRST 100000 ROWS ONLY) anon_1;
+
+-- status: the oldest change
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ cdc_sync.cdc_change_log.changed_at
+FROM cdc_sync.cdc_change_log
+WHERE cdc_sync.cdc_change_log.table_name = :table_name_1 ORDER BY cdc_sync.cdc_change_log.id
+ FETCH FIRST 1 ROWS ONLY;
+
+-- uninstall --table: its change-log rows
+DELETE FROM cdc_sync.cdc_change_log WHERE upper(cdc_sync.cdc_change_log.table_name) IN (:upper_1_1) OR (upper(cdc_sync.cdc_change_log.table_name) LIKE :upper_2 || '%' ESCAPE '/');
 
 -- bootstrap and verify: first chunk
 SELECT app.crasivttst.id, app.crasivttst.case_no, app.crasivttst.title, app.crasivttst.body, app.crasivttst.status, app.crasivttst.del_yn, app.crasivttst.modified_date
@@ -118,6 +195,15 @@ WHERE (STATUS <> 'DRAFT') AND app.crasivttst.id > :id_1 ORDER BY app.crasivttst.
 SELECT count(*) AS count_1
 FROM app.crasivttst
 WHERE (STATUS <> 'DRAFT');
+
+-- verify --continuous: rows of suspect keys
+SELECT app.crasivttst.id, app.crasivttst.case_no, app.crasivttst.title, app.crasivttst.body, app.crasivttst.status, app.crasivttst.del_yn, app.crasivttst.modified_date
+FROM app.crasivttst
+WHERE (STATUS <> 'DRAFT') AND app.crasivttst.id IN (:id_1_1, :id_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO cdc_sync.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.ID NULL ON NULL)
+FROM (SELECT CAST(:k0 AS NUMBER(10, 0)) AS id FROM DUAL) k;
 
 -- timestamp: first page
 SELECT app.crasivttst.id, app.crasivttst.case_no, app.crasivttst.title, app.crasivttst.body, app.crasivttst.status, app.crasivttst.del_yn, app.crasivttst.modified_date, CASE WHEN (STATUS <> 'DRAFT') THEN :param_1 ELSE :param_2 END AS cdc_sync_in_filter, app.crasivttst.modified_date AS cdc_sync_modified

@@ -16,58 +16,114 @@ CREATE TABLE APP.CDC_CHANGE_LOG (
 COMMENT ON TABLE APP.CDC_CHANGE_LOG IS 'cdc-sync change log';
 
 -- install 3
+CREATE INDEX APP.CDC_CHANGE_LOG_TN ON APP.CDC_CHANGE_LOG (TABLE_NAME, ID);
+
+-- install 4
 CREATE OR REPLACE TRIGGER APP.CDC_EVENTS_TRG
-FOR INSERT OR UPDATE OR DELETE ON APP.EVENTS
-COMPOUND TRIGGER
+AFTER INSERT OR UPDATE OR DELETE ON APP.EVENTS
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
     -- cdc-sync: change capture for APP.EVENTS
-    TYPE t_op IS TABLE OF CHAR(1) INDEX BY PLS_INTEGER;
-    v_op t_op;
-    TYPE t_k1 IS TABLE OF APP.EVENTS.AT%TYPE INDEX BY PLS_INTEGER;
-    v_k1 t_k1;
-    v_n PLS_INTEGER := 0;
-    v_txid VARCHAR2(64);
-    PROCEDURE cdc_flush IS
-    BEGIN
-        FORALL i IN 1 .. v_n
-            INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid)
-            VALUES ('APP.EVENTS', v_op(i), JSON_ARRAY(v_k1(i) NULL ON NULL), v_txid);
-        v_n := 0;
-    END cdc_flush;
-    PROCEDURE cdc_add(p_op CHAR, p_k1 APP.EVENTS.AT%TYPE) IS
-    BEGIN
-        v_n := v_n + 1;
-        v_op(v_n) := p_op;
-        v_k1(v_n) := p_k1;
-        IF v_n >= 1000 THEN
-            cdc_flush;
-        END IF;
-    END cdc_add;
-    AFTER EACH ROW IS
-    BEGIN
-        IF v_txid IS NULL THEN
-            v_txid := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
-        END IF;
-        IF INSERTING THEN
-            cdc_add('I', :NEW.AT);
-        ELSIF DELETING THEN
-            cdc_add('D', :OLD.AT);
-        ELSIF :OLD.AT <> :NEW.AT THEN
-            cdc_add('D', :OLD.AT);
-            cdc_add('I', :NEW.AT);
-        ELSE
-            cdc_add('U', :NEW.AT);
-        END IF;
-    END AFTER EACH ROW;
-    AFTER STATEMENT IS
-    BEGIN
-        cdc_flush;
-    END AFTER STATEMENT;
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+    ELSIF :OLD.AT <> :NEW.AT THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'U', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install 5
+CREATE OR REPLACE TRIGGER APP.CDC_EVENTS_TRUNC
+AFTER TRUNCATE ON APP.SCHEMA
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.EVENTS
+    IF ORA_DICT_OBJ_OWNER = SYS_CONTEXT('USERENV', 'CURRENT_USER')
+        AND ORA_DICT_OBJ_NAME = 'EVENTS' AND ORA_DICT_OBJ_TYPE = 'TABLE' THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', '[]', v_txid);
+    END IF;
+END;
+/
+
+-- install 6
+ALTER TRIGGER APP.CDC_EVENTS_TRG ENABLE;
+
+-- install 7
+ALTER TRIGGER APP.CDC_EVENTS_TRUNC ENABLE;
+
+-- install checks, did not compile: dropped again
+DROP TRIGGER APP.CDC_EVENTS_TRG;
+
+-- install checks, re-install: the new text compiled under a probe name
+CREATE OR REPLACE TRIGGER APP.CDC_EVENTS_TRG_CHK
+AFTER INSERT OR UPDATE OR DELETE ON APP.EVENTS
+FOR EACH ROW
+DISABLE
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.EVENTS
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+    ELSIF :OLD.AT <> :NEW.AT THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'U', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: the probe dropped
+DROP TRIGGER APP.CDC_EVENTS_TRG_CHK;
+
+-- install checks, re-install: the new text replaces the installed trigger
+CREATE OR REPLACE TRIGGER APP.CDC_EVENTS_TRG
+AFTER INSERT OR UPDATE OR DELETE ON APP.EVENTS
+FOR EACH ROW
+DECLARE
+    v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;
+BEGIN
+    -- cdc-sync: change capture for APP.EVENTS
+    IF INSERTING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSIF DELETING THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+    ELSIF :OLD.AT <> :NEW.AT THEN
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'D', JSON_ARRAY(:OLD.AT NULL ON NULL), v_txid);
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'I', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    ELSE
+        INSERT INTO APP.CDC_CHANGE_LOG (table_name, op, pk, txid) VALUES ('APP.EVENTS', 'U', JSON_ARRAY(:NEW.AT NULL ON NULL), v_txid);
+    END IF;
+END;
+/
+
+-- install checks, re-install: a replacement that did not compile, disabled
+ALTER TRIGGER APP.CDC_EVENTS_TRG DISABLE;
+
+-- uninstall
+BEGIN
+    EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_EVENTS_TRG';
+EXCEPTION
+    WHEN OTHERS THEN IF SQLCODE != -4080 THEN RAISE; END IF;
 END;
 /
 
 -- uninstall
 BEGIN
-    EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_EVENTS_TRG';
+    EXECUTE IMMEDIATE 'DROP TRIGGER APP.CDC_EVENTS_TRUNC';
 EXCEPTION
     WHEN OTHERS THEN IF SQLCODE != -4080 THEN RAISE; END IF;
 END;
@@ -82,9 +138,14 @@ END;
 /
 
 -- relay: lock a batch
-SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.op, app.cdc_change_log.pk, app.cdc_change_log.changed_at
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) FIRST_ROWS(1000) */ app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.op, app.cdc_change_log.pk, app.cdc_change_log.changed_at
 FROM app.cdc_change_log
 WHERE app.cdc_change_log.table_name IN (:table_name_1_1) ORDER BY app.cdc_change_log.id FOR UPDATE SKIP LOCKED;
+
+-- relay: lock a batch of several tables
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (ID)) FIRST_ROWS(1000) */ app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.op, app.cdc_change_log.pk, app.cdc_change_log.changed_at
+FROM app.cdc_change_log
+WHERE app.cdc_change_log.table_name IN (:table_name_1_1, :table_name_1_2) ORDER BY app.cdc_change_log.id FOR UPDATE SKIP LOCKED;
 
 -- relay: earlier rows held elsewhere
 SELECT app.cdc_change_log.id, app.cdc_change_log.table_name, app.cdc_change_log.pk
@@ -98,6 +159,22 @@ WHERE app.events.at IN (:at_1_1, :at_1_2);
 
 -- relay: delete what was published
 DELETE FROM app.cdc_change_log WHERE app.cdc_change_log.id IN (:id_1_1, :id_1_2);
+
+-- status: changes waiting
+SELECT count(*) AS count_1
+FROM (SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ app.cdc_change_log.id AS id
+FROM app.cdc_change_log
+WHERE app.cdc_change_log.table_name = :table_name_1
+ FETCH FIRST 100000 ROWS ONLY) anon_1;
+
+-- status: the oldest change
+SELECT /*+ INDEX_ASC(CDC_CHANGE_LOG (TABLE_NAME, ID)) */ app.cdc_change_log.changed_at
+FROM app.cdc_change_log
+WHERE app.cdc_change_log.table_name = :table_name_1 ORDER BY app.cdc_change_log.id
+ FETCH FIRST 1 ROWS ONLY;
+
+-- uninstall --table: its change-log rows
+DELETE FROM app.cdc_change_log WHERE upper(app.cdc_change_log.table_name) IN (:upper_1_1) OR (upper(app.cdc_change_log.table_name) LIKE :upper_2 || '%' ESCAPE '/');
 
 -- bootstrap and verify: first chunk
 SELECT app.events.at, app.events.name
@@ -113,6 +190,15 @@ WHERE app.events.at > :at_1 ORDER BY app.events.at
 -- bootstrap: row count
 SELECT count(*) AS count_1
 FROM app.events;
+
+-- verify --continuous: rows of suspect keys
+SELECT app.events.at, app.events.name
+FROM app.events
+WHERE app.events.at IN (:at_1_1, :at_1_2);
+
+-- verify --continuous: a repair through the change log
+INSERT INTO app.cdc_change_log (table_name, op, pk) SELECT :param_1 AS anon_1, :param_2 AS anon_2, JSON_ARRAY(k.AT NULL ON NULL)
+FROM (SELECT CAST(:k0 AS TIMESTAMP) AS at FROM DUAL) k;
 
 -- timestamp: first page
 SELECT app.events.at, app.events.name, :param_1 AS cdc_sync_in_filter, app.events.at AS cdc_sync_modified

@@ -56,6 +56,23 @@ WHERE id IN (100, 101, 102)"""
 
 
 def write_config(path: Path, stack: dict[str, str], capture: PostgresCapture, index: str) -> Path:
+    table = {
+        "name": capture.table,
+        "schema": "public",
+        "primary_key": ["id"],
+        "capture": "debezium",
+        "topic": capture.topic,
+        "index": index,
+        "soft_delete": {"column": "del_yn", "value": "Y"},
+    }
+    return write_settings(path, stack, capture, [table])
+
+
+def write_settings(
+    path: Path, stack: dict[str, str], capture: PostgresCapture, tables: list[dict[str, Any]]
+) -> Path:
+    """A config for `capture`'s connector: its prefix, a group and dead-letter topic named
+    after it, the stack's servers, and `tables`."""
     config = {
         "source": {"url": capture.pg_url},
         "kafka": {
@@ -69,17 +86,7 @@ def write_config(path: Path, stack: dict[str, str], capture: PostgresCapture, in
         "meilisearch": {"url": stack["MEILI_URL"], "api_key": stack["MEILI_MASTER_KEY"]},
         "state": {"url": f"sqlite:///{path.parent / 'state.db'}"},
         "http": {"enabled": False},
-        "tables": [
-            {
-                "name": capture.table,
-                "schema": "public",
-                "primary_key": ["id"],
-                "capture": "debezium",
-                "topic": capture.topic,
-                "index": index,
-                "soft_delete": {"column": "del_yn", "value": "Y"},
-            }
-        ],
+        "tables": tables,
     }
     path.write_bytes(tomli_w.dumps(config).encode())
     return path
