@@ -98,6 +98,7 @@ def test_bootstrap_behind_a_slow_refusing_link_catches_up_in_rounds_with_a_short
             wait_for(fenced, 60, "the first run to fence its table", every=0.02)
             first.send_signal(signal.SIGKILL)
             first.wait(10)
+            time.sleep(LEASE_TTL_S)  # until then a rerun refuses, naming the killed run
         log = tmp_path / "bootstrap.log"
         run = cli(config, "bootstrap", "--batch-size", str(BATCH), log=log)
         assert finished(run, log, timeout_s=120) == 0, log.read_text()[-3000:]

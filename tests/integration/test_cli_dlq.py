@@ -122,7 +122,8 @@ def test_replay_resends_a_key_from_its_last_full_image_or_delete_on(
     """Per original topic and key, the dead letters before the last full image or delete are
     superseded (the rule of documents.compact) and not re-sent, nor one dead-lettered twice;
     a record that cannot be read now is kept unless a later full image supersedes it."""
-    config = make_config(sqlite_url, tables=[{"name": "ITEMS", "primary_key": ["ID"]}])
+    table = {"name": "ITEMS", "primary_key": ["ID"], "capture": "debezium"}  # partial updates
+    config = make_config(sqlite_url, tables=[table])
     kafka = tomllib.loads(config.read_text())["kafka"]
     make_topic(partitions=1, name=kafka["dead_letter_topic"])
     original = make_topic(partitions=3, name=f"{kafka['topic_prefix']}.ITEMS")
