@@ -134,7 +134,9 @@ def read_range(
 ) -> Iterator[Record]:
     """Yield every record with start[p] <= offset < end[p], in offset order per partition.
 
-    Fails when no record arrives for `stall_timeout_s` while some are still due.
+    A poll asks for no more records than are still due, so a short range ends with its
+    last record instead of the poll's timeout. Fails when no record arrives for
+    `stall_timeout_s` while some are still due.
     """
     wanted = {p: (max(start.get(p, 0), 0), e) for p, e in end.items() if e > start.get(p, 0)}
     if not wanted:
@@ -143,9 +145,11 @@ def read_range(
     try:
         consumer.assign([TopicPartition(topic, p, s) for p, (s, _) in wanted.items()])
         pending = set(wanted)
+        at = {p: s for p, (s, _) in wanted.items()}
         deadline = time.monotonic() + stall_timeout_s
         while pending:
-            messages = consumer.consume(batch, timeout=0.5)
+            due = sum(wanted[p][1] - at[p] for p in pending)  # gaps make it an upper bound
+            messages = consumer.consume(max(1, min(batch, due)), timeout=0.5)
             if messages:
                 deadline = time.monotonic() + stall_timeout_s
             elif time.monotonic() > deadline:
@@ -158,6 +162,7 @@ def read_range(
                     raise DependencyUnavailable(f"kafka: reading {topic}: {error.str()}")
                 partition, offset = int(message.partition() or 0), int(message.offset() or 0)
                 if partition in pending and offset < wanted[partition][1]:
+                    at[partition] = offset + 1
                     ts_type, ts = message.timestamp()
                     yield Record(
                         topic,
@@ -170,6 +175,7 @@ def read_range(
                     )
             # Positions, not the last offset seen: compaction and transaction markers leave gaps.
             for tp in consumer.position([TopicPartition(topic, p, OFFSET_END) for p in pending]):
+                at[tp.partition] = max(at[tp.partition], tp.offset)
                 if tp.offset >= 0 and tp.offset >= wanted[tp.partition][1]:
                     pending.discard(tp.partition)
                     consumer.pause([TopicPartition(topic, tp.partition)])

@@ -8,7 +8,6 @@ Python, independently of the code under test.
 from __future__ import annotations
 
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from typing import Any, ClassVar
 
 import meilisearch
 from sqlalchemy import Engine, create_engine, text
+
+from tests.integration.cli_support import stop
 
 DDL = [
     "CREATE TABLE cases (id INTEGER PRIMARY KEY, title VARCHAR(80), status VARCHAR(10), "
@@ -274,10 +275,4 @@ def services(config: Path, *commands: str) -> Iterator[list[subprocess.Popen[byt
     try:
         yield started
     finally:
-        for process in started:
-            process.send_signal(signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(started)

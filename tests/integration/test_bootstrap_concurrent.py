@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from cdc_sync.bootstrap.run import staging_uid
 from cdc_sync.config import load_settings
 from cdc_sync.errors import DependencyUnavailable
 from cdc_sync.kafka.reader import end_offsets
+from tests.integration.cli_support import stop
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("cdc_sync.consumer.service") is None
@@ -50,13 +50,7 @@ def services() -> Iterator[Callable[[Path], None]]:
             )
 
     yield start
-    for process in started:
-        process.send_signal(signal.SIGTERM)
-    for process in started:
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop(started)
 
 
 class Writer(threading.Thread):
