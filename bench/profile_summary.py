@@ -27,7 +27,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dead letters", ("DeadLetterQueue",)),
     ("flow control", ("_flow_control", "has_capacity", "buffered_bytes")),
     ("dispatch", ("_dispatch", "Writer.submit")),
-    ("collect", ("_collect", "_account", "_mark_done")),
+    ("collect", ("_collect", "_account", "mark_done")),
     ("loop: other", ("run_once",)),
 )
 

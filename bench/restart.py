@@ -2,13 +2,16 @@
 
 Run against the local stack (``eval "$(dev/stack env)"`` first)::
 
-    python bench/restart.py --trials 5 [--dynamic]
+    python bench/restart.py --trials 5 [--dynamic] [--slow-link]
 
 Each trial kills a running, caught-up consumer with SIGKILL, publishes one new
 change, starts the consumer again and measures from that start (process
 start-up included) until the new document can be fetched from Meilisearch.
 ``--dynamic`` turns static group membership off (``kafka.group_instance_id =
 ""``): the group then waits out the dead member's session before it rebalances.
+``--slow-link`` puts the consumer behind bench/bootstrap_catchup.py's slow link to
+Meilisearch (0-200 ms added to every request, 503 to one document write in ten); the
+document is still looked for directly.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,7 @@ import httpx
 import tomli_w
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+from links import slow_link
 
 from cdc_sync.events.encode import encode_key, encode_value
 from cdc_sync.events.model import ChangeEvent
@@ -53,7 +58,7 @@ def wait_visible(meili: httpx.Client, uid: str, ident: int, timeout_s: float) ->
     raise SystemExit(f"document {ident} not applied within {timeout_s} s")
 
 
-def measure(trials: int, dynamic: bool = False) -> dict[str, Any]:
+def measure(trials: int, dynamic: bool = False, slow: bool = False) -> dict[str, Any]:
     bootstrap, url = os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["MEILI_URL"]
     key = os.environ.get("MEILI_MASTER_KEY", "")
     run = uuid.uuid4().hex[:8]
@@ -65,7 +70,8 @@ def measure(trials: int, dynamic: bool = False) -> dict[str, Any]:
     meili = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"})
     seconds: list[float] = []
     proc: subprocess.Popen[bytes] | None = None
-    with tempfile.TemporaryDirectory() as tmp:
+    link = slow_link(1) if slow else nullcontext(url)
+    with tempfile.TemporaryDirectory() as tmp, link as consumer_url:
         config = Path(tmp) / "restart.toml"
         config.write_text(
             tomli_w.dumps(
@@ -78,7 +84,7 @@ def measure(trials: int, dynamic: bool = False) -> dict[str, Any]:
                         "group_instance_id": "" if dynamic else "auto",
                         "dead_letter_topic": f"restart-dlq-{run}",
                     },
-                    "meilisearch": {"url": url, "api_key": key},
+                    "meilisearch": {"url": consumer_url, "api_key": key},
                     "state": {"url": f"sqlite:///{tmp}/state.db"},
                     "http": {"enabled": False},
                     "logging": {"level": "WARNING"},
@@ -107,6 +113,7 @@ def measure(trials: int, dynamic: bool = False) -> dict[str, Any]:
             admin.delete_topics([topic, f"restart-dlq-{run}"])
     return {
         "membership": "dynamic" if dynamic else "static",
+        "link": "slow" if slow else "direct",
         "runs_s": [round(s, 2) for s in seconds],
         "median_s": round(statistics.median(seconds), 2),
         "max_s": round(max(seconds), 2),
@@ -117,10 +124,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--dynamic", action="store_true", help="static group membership off")
+    parser.add_argument("--slow-link", action="store_true", help="Meilisearch behind a slow link")
     args = parser.parse_args()
-    result = measure(args.trials, args.dynamic)
+    result = measure(args.trials, args.dynamic, args.slow_link)
     print(
-        f"{result['membership']} membership: median {result['median_s']} s, "
+        f"{result['membership']} membership, {result['link']} link: median {result['median_s']} s, "
         f"max {result['max_s']} s over {args.trials} kill -9 restarts (target < 3 s)"
     )
 

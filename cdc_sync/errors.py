@@ -30,4 +30,10 @@ class TransientError(CdcSyncError):
 
 
 class TerminalError(CdcSyncError):
-    """Retrying will not help: invalid documents, auth, bad primary keys."""
+    """Retrying will not help: invalid documents, auth, bad primary keys.
+
+    `code` names the kind of error where it is defined: a dead letter's `cdc.error.code`
+    header and the `code` label of its metric (docs/consumer.md).
+    """
+
+    code = "terminal_error"

@@ -53,6 +53,8 @@ class Keeper:
         self.fenced = False
         self.fenced_at = 0.0
         """When the fence was last raised (monotonic clock)."""
+        self.held_s: float | None = None
+        """How long the fence held the table's live changes, once it was lifted."""
         self.lost: str | None = None
         self._clock = clock
         self._valid_until = taken_at + ttl_s
@@ -131,7 +133,10 @@ class Keeper:
     def unfence(self) -> None:
         with self._lock:
             self.fenced = False
-            self.store.clear_fence(self.table_name)
+            try:
+                self.store.clear_fence(self.table_name)
+            finally:  # not lifted: it lapses within the TTL, at the latest
+                self.held_s = time.monotonic() - self.fenced_at
 
     def stop(self) -> None:
         self._stop.set()

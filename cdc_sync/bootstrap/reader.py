@@ -9,18 +9,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Column, Engine, MetaData, Select, Table, inspect, select
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from cdc_sync.bootstrap.keyset import chunk_query, count_query, row_filter
 from cdc_sync.config import TableSettings
 from cdc_sync.database_errors import is_connection_problem, reason
 from cdc_sync.errors import ConfigError, DependencyUnavailable
+from cdc_sync.retry import Retry
 from cdc_sync.source.changelog import chunks
 from cdc_sync.source.dialects import dialect_for
 from cdc_sync.source.related import attach_related
@@ -33,11 +27,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Row = dict[str, Any]
-
-
-def _log_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    log.warning("source query failed (attempt %d), retrying: %s", state.attempt_number, exc)
 
 
 class SourceReader:
@@ -74,15 +63,11 @@ class SourceReader:
 
     def _call(self, fn: Callable[[], T]) -> T:
         """Run a short query, retrying connection problems; then give up with exit 3."""
-        retrying = Retrying(
-            retry=retry_if_exception(is_connection_problem),
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(multiplier=0.5, max=5),
-            before_sleep=_log_retry,
-            reraise=True,
+        retry = Retry(
+            is_connection_problem, first_s=0.5, max_s=5, attempts=self.attempts, logger=log
         )
         try:
-            return retrying(fn)
+            return retry.call("source query", fn)
         except DBAPIError as exc:
             if not is_connection_problem(exc):
                 raise

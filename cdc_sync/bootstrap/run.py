@@ -1,30 +1,34 @@
-"""One table's full load: chunks → staging index → fenced catch-up → atomic swap.
+"""One table's full load: chunks → staging index → catch-up rounds, the last one fenced → swap.
 
 The steps and the argument that no concurrent change is lost are in
-docs/bootstrap.md; the numbers (1) to (5) below refer to it.
+docs/bootstrap.md; the numbers (1) to (6) below refer to it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import meilisearch
 from sqlalchemy import Engine
 
-from cdc_sync.bootstrap.catchup import catch_up
+from cdc_sync.bootstrap.catchup import CatchUp
 from cdc_sync.bootstrap.hold import FENCE_POLL_S, Keeper
+from cdc_sync.bootstrap.outcome import Outcome, report
 from cdc_sync.bootstrap.progress import Meter, Reporter, reporter_for
 from cdc_sync.bootstrap.reader import Row, SourceReader
-from cdc_sync.bootstrap.writes import Failure, Loader, Target, wait_task, write_isolating
+from cdc_sync.bootstrap.rounds import Round, pre_copy
+from cdc_sync.bootstrap.writes import Failure, Loader, Target, apply_compacted, wait_task
 from cdc_sync.config import Settings, TableSettings
+from cdc_sync.documents.compact import compact
 from cdc_sync.documents.fields import MappingError, key_of
 from cdc_sync.documents.ids import InvalidKey, document_id
-from cdc_sync.documents.mapping import Upsert, document_for_row
+from cdc_sync.documents.mapping import Delete, Upsert, document_for_row
 from cdc_sync.errors import CdcSyncError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.reader import Offsets, end_offsets
@@ -50,17 +54,6 @@ class Options:
     in_place: bool = False
     terminal: bool | None = None
     """Progress bar (True), log lines (False) or decide from stderr (None)."""
-
-
-@dataclass
-class Outcome:
-    table: str
-    index: str
-    run_id: int
-    rows: int = 0
-    documents: int = 0
-    replayed: int = 0
-    failures: list[Failure] = field(default_factory=list)
 
 
 def map_rows(
@@ -145,6 +138,7 @@ class TableBootstrap:
                 "documents": outcome.documents,
                 "replayed": outcome.replayed,
                 "mode": "in-place" if self.options.in_place else "swap",
+                **outcome.catch_up(),
             },
         )
         return outcome
@@ -156,7 +150,10 @@ class TableBootstrap:
 
         def record() -> None:
             self.store.add_failures(outcome.run_id, outcome.failures)
-            self.store.finish_run(outcome.run_id, "failed", outcome.rows, error=reason)
+            details = outcome.catch_up() if outcome.fence_s is not None else None
+            self.store.finish_run(
+                outcome.run_id, "failed", outcome.rows, error=reason, details=details
+            )
             self.store.record_error("bootstrap", f"{outcome.table}: {reason}")
 
         # the cause is what the user must see, even when the state store is what failed
@@ -193,34 +190,55 @@ class TableBootstrap:
             self._prepare_indexes()
             start = starting.result()  # (1) P0
             total = counting.result()
+        seen = self._load(reader, keeper, outcome, total)  # (2)
+        self._hook("loaded")
+        began = time.monotonic()
+        if seen is not None:  # in place: before the rounds, which bring back what came since
+            outcome.failures += self._delete_extras(seen)
+        topic = self.settings.topic_of(self.table)
+        catch_up = CatchUp(
+            self.settings.kafka, self.table, topic, self.target, self.options.batch_size
+        )
         try:
-            # (3) is raised as soon as every chunk is read, so the consumers' time to see
-            # it overlaps with Meilisearch indexing the last chunks of (2).
-            seen = self._load(reader, keeper, outcome, total, on_read=keeper.fence)  # (2)
-            self._hook("loaded")
+            self._catch_up_and_swap(keeper, catch_up, start, outcome)
+        finally:
+            outcome.failures += catch_up.failures
+            outcome.replayed = catch_up.operations
+            outcome.catch_up_s = time.monotonic() - began
+            outcome.fence_s = keeper.held_s
+            if outcome.fence_s is not None:  # a run that fails after its fence reports it too
+                report(outcome, self.settings.bootstrap.fence_warn_s)
+        if not self.options.in_place:
+            self._drop_staging(quiet=True)  # the old live index: else the next run deletes it
+        self._hook("swapped")
+
+    def _catch_up_and_swap(
+        self, keeper: Keeper, catch_up: CatchUp, start: Offsets, outcome: Outcome
+    ) -> None:
+        """(3) rounds without the fence, (4) the fence, (5) the last window, (6) swap, unfence."""
+
+        def ends() -> Offsets:
+            return end_offsets(self.settings.kafka, catch_up.topic)
+
+        def unfenced(begin: Offsets, end: Offsets) -> Round:
+            keeper.check()
+            return catch_up.window(begin, end)
+
+        position, outcome.rounds = pre_copy(start, ends, unfenced)  # (3)
+        try:
+            keeper.fence()  # (4)
             time.sleep(max(0.0, keeper.fenced_at + 2 * FENCE_POLL_S + 0.1 - time.monotonic()))
-            self._drain(self.live)
             self._hook("fenced")
-            if seen is not None:
-                outcome.failures += self._delete_extras(seen)
-            end = end_offsets(self.settings.kafka, topic)  # (4) E
-            outcome.replayed, failures = catch_up(
-                self.settings.kafka,
-                self.table,
-                topic,
-                self.target,
-                start,
-                end,
-                self.options.batch_size,
-            )
-            outcome.failures += failures
+            end = ends()  # (5) E: all the consumers will write until the swap was read before
+            draining = Background(lambda: self._drain(self.live), "bootstrap-drain")
+            outcome.rounds.append(catch_up.window(position, end, fenced=True))
+            draining.wait()  # the consumers' tasks on the live index
             keeper.confirm()  # the fence never lapsed: no consumer wrote to the live index
             if not self.options.in_place:
-                self._swap()  # (5)
+                self._swap()  # (6)
         finally:
             if keeper.fenced:
                 _best_effort("lifting the fence", keeper.unfence)  # else it lapses after its TTL
-        self._hook("swapped")
 
     def _start_offsets(self, topic: str) -> Offsets:
         ensure_topics(self.settings.kafka, [topic])
@@ -239,17 +257,9 @@ class TableBootstrap:
             ensure_index(self.client, self.live, self.table, budget)
 
     def _load(
-        self,
-        reader: SourceReader,
-        keeper: Keeper,
-        outcome: Outcome,
-        total: int,
-        on_read: Callable[[], None],
+        self, reader: SourceReader, keeper: Keeper, outcome: Outcome, total: int
     ) -> set[str] | None:
-        """(2) Every chunk into the target index; returns the ids seen (in-place only).
-
-        `on_read` runs once every chunk is read and sent, before the wait for the last tasks.
-        """
+        """(2) Every chunk into the target index; returns the ids seen (in-place only)."""
         seen: set[str] | None = set() if self.options.in_place else None
         meter = Meter(total=total)
         reporter: Reporter = reporter_for(self.table.qualified_name, self.options.terminal)
@@ -269,7 +279,6 @@ class TableBootstrap:
                 if time.monotonic() - last_update > 5:
                     self.store.update_run(outcome.run_id, rows=outcome.rows)
                     last_update = time.monotonic()
-            on_read()
             loader.finish()
         finally:
             loader.close()
@@ -286,11 +295,8 @@ class TableBootstrap:
         extras: list[str] = []
         for ids in document_ids(self.client, self.live, self.table.id_field, 10_000, self.budget):
             extras.extend(i for i in ids if i not in seen)
-        failures: list[Failure] = []
-        for i in range(0, len(extras), self.options.batch_size):
-            failures += write_isolating(
-                self.target, "delete", extras[i : i + self.options.batch_size]
-            )
+        gone = compact(Delete(doc_id) for doc_id in extras)
+        _, failures = apply_compacted(self.target, gone, self.options.batch_size)
         log.info("deleted %d documents no longer in %s", len(extras), self.table.qualified_name)
         return failures
 
@@ -301,7 +307,27 @@ class TableBootstrap:
         if task.status != "succeeded":
             raise CdcSyncError(f"swapping {self.staging} into {self.live} failed: {task.error}")
         log.info("swapped %s into %s", self.staging, self.live)
-        self._drop_staging()
+
+
+class Background:
+    """`step` in a daemon thread: a run stopped meanwhile (Ctrl-C, SIGTERM) exits at once
+    instead of waiting for it."""
+
+    def __init__(self, step: Callable[[], None], name: str) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(step,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except BaseException as exc:  # handed to the waiting thread
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def drain(client: meilisearch.Client, uid: str, budget_s: float) -> None:

@@ -15,11 +15,12 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import meilisearch
 
-from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert
+from cdc_sync.documents.compact import Compacted, Kind
+from cdc_sync.documents.mapping import DocumentOp
 from cdc_sync.documents.serialise import dumps
 from cdc_sync.errors import TransientError
 from cdc_sync.sink.http import SinkHttp, TaskOutcome
@@ -27,14 +28,13 @@ from cdc_sync.sink.retry import call
 
 Failure = tuple[str | None, str]
 """(document id or None, reason)."""
-Kind = Literal["replace", "update", "delete", "clear"]
+MAX_HELD = 20_000
+"""Documents a replay holds in memory at most; a longer stretch is written in pieces."""
+MAX_POSTS = 4
+"""Tasks of one replay piece posted side by side."""
 TASK_TIMEOUT_S = 600.0
 POLL_S, MAX_POLL_S = 0.01, 0.05
-"""Polling of the load's last tasks: from 10 ms, growing to 50 ms."""
-
-
-class Truncate:
-    """Every document of the index goes (a truncate event)."""
+"""Polling of tasks awaited together: from 10 ms, growing to 50 ms."""
 
 
 def wait_task(http: SinkHttp, task_uid: int, budget_s: float = 60.0) -> TaskOutcome:
@@ -64,14 +64,11 @@ class Target:
 
 def enqueue(target: Target, kind: Kind, payload: list[Any]) -> int:
     http, uid = target.http, target.uid
-    if kind in ("replace", "update"):
-        body = dumps(payload)
-        key = target.id_field
-        send = partial(http.add_documents, uid, body, key, replace=kind == "replace")
-    elif kind == "delete":
+    if kind == "delete":
         send = partial(http.delete_documents, uid, payload)
     else:
-        send = partial(http.delete_all_documents, uid)
+        body = dumps(payload)
+        send = partial(http.add_documents, uid, body, target.id_field, replace=kind == "replace")
     return call(send, f"writing to index {uid}", target.budget_s)
 
 
@@ -85,10 +82,39 @@ def settle(target: Target, kind: Kind, docs: list[Any], task: TaskOutcome) -> li
     if task.status == "succeeded":
         return []
     reason = (task.error or {}).get("message", str(task.status))
-    if len(docs) <= 1 or kind in ("delete", "clear"):
+    if len(docs) <= 1 or kind == "delete":
         return [(i, f"meilisearch: {reason}") for i in target.ids(docs) or [None]]
     half = len(docs) // 2
     return write_isolating(target, kind, docs[:half]) + write_isolating(target, kind, docs[half:])
+
+
+def wait_all(target: Target, uids: Iterable[int]) -> dict[int, TaskOutcome]:
+    """The outcome of every task, asked for in one request per poll.
+
+    Tasks enqueued together finish together, in one of Meilisearch's batches: one
+    request sees them all, where waiting for each in turn cost a request per task
+    after the first one's (growing) poll interval. TransientError when none of them
+    finished for `TASK_TIMEOUT_S`.
+    """
+    http, budget = target.http, target.budget_s
+    waiting = set(uids)
+    outcomes: dict[int, TaskOutcome] = {}
+    interval, progress = POLL_S, time.monotonic()
+    while waiting:
+        found = call(lambda: http.finished_tasks(waiting), "waiting for meilisearch tasks", budget)
+        for task in found:
+            outcomes[task.uid] = task
+            waiting.discard(task.uid)
+        if found:
+            progress = time.monotonic()
+        elif time.monotonic() - progress > TASK_TIMEOUT_S:
+            raise TransientError(
+                f"meilisearch tasks {sorted(waiting)} unfinished after {TASK_TIMEOUT_S}s"
+            )
+        if waiting:
+            time.sleep(interval)
+            interval = min(interval * 1.5, MAX_POLL_S)
+    return outcomes
 
 
 MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024
@@ -166,41 +192,11 @@ class Loader:
     def finish(self) -> None:
         """Wait until every task has finished; failed documents are in `failures`."""
         try:
-            outcomes = self._wait_all()
+            outcomes = wait_all(self.target, [p.future.result() for p in self.pending])
             while self.pending:
                 self._settle_oldest(outcomes)
         finally:
             self.close()
-
-    def _wait_all(self) -> dict[int, TaskOutcome]:
-        """The outcome of every pending task, asked for in one request per poll.
-
-        The last tasks of a load finish together, in Meilisearch's last batch: one
-        request sees them all, where waiting for each in turn cost a request per task
-        after the first one's (growing) poll interval. TransientError when none of them
-        finished for `TASK_TIMEOUT_S`.
-        """
-        http, budget = self.target.http, self.target.budget_s
-        waiting = {p.future.result() for p in self.pending}
-        outcomes: dict[int, TaskOutcome] = {}
-        interval, progress = POLL_S, time.monotonic()
-        while waiting:
-            found = call(
-                lambda: http.finished_tasks(waiting), "waiting for meilisearch tasks", budget
-            )
-            for task in found:
-                outcomes[task.uid] = task
-                waiting.discard(task.uid)
-            if found:
-                progress = time.monotonic()
-            elif time.monotonic() - progress > TASK_TIMEOUT_S:
-                raise TransientError(
-                    f"meilisearch tasks {sorted(waiting)} unfinished after {TASK_TIMEOUT_S}s"
-                )
-            if waiting:
-                time.sleep(interval)
-                interval = min(interval * 1.5, MAX_POLL_S)
-        return outcomes
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -208,67 +204,42 @@ class Loader:
             self.pending.popleft().spill.close()
 
 
-def _kind(op: DocumentOp | Truncate) -> Kind:
-    if isinstance(op, Truncate):
-        return "clear"
-    if isinstance(op, Delete):
-        return "delete"
-    return "update" if op.partial else "replace"
+def apply_compacted(target: Target, state: Compacted, size: int) -> tuple[int, list[Failure]]:
+    """Write the last state of every id: all tasks enqueued together, then awaited together.
 
-
-def _payload(op: DocumentOp | Truncate) -> Any:
-    if isinstance(op, Upsert):
-        return op.document
-    return op.doc_id if isinstance(op, Delete) else None
-
-
-def runs_of(ops: Iterable[DocumentOp | Truncate], limit: int) -> Iterable[tuple[Kind, list[Any]]]:
-    """Consecutive operations of one kind, at most `limit` each, in their original order.
-
-    Within a run the last operation per id wins (partial updates merge), so a
-    single task never carries two versions of one document.
+    The groups' ids are disjoint, so the tasks commute: they are posted side by side (a
+    slow link's round trips overlap) and waited for with one status request per poll.
+    A failed task is split until its bad documents are alone. Returns (tasks, failures).
     """
-    kind: Kind | None = None
-    batch: dict[str, Any] = {}
-    for op in ops:
-        op_kind = _kind(op)
-        if kind is not None and (op_kind != kind or len(batch) >= limit or kind == "clear"):
-            yield kind, list(batch.values())
-            batch = {}
-        kind = op_kind
-        if isinstance(op, Truncate):
-            batch["*"] = None
-        elif isinstance(op, Upsert) and op.partial and op.doc_id in batch:
-            batch[op.doc_id] = {**batch[op.doc_id], **op.document}
-        else:
-            batch.pop(op.doc_id, None)
-            batch[op.doc_id] = _payload(op)
-    if kind is not None and batch:
-        yield kind, list(batch.values())
-
-
-def apply_in_order(
-    target: Target, ops: Iterable[DocumentOp | Truncate], batch: int = 5000
-) -> tuple[int, list[Failure]]:
-    """Apply operations in order (Meilisearch runs an index's tasks in enqueue order); wait.
-
-    A failed task is retried in halves only for documents no later operation
-    replaces, so a retry never undoes a newer change.
-    """
-    enqueued: list[tuple[int, Kind, list[Any]]] = []
-    applied = 0
-    for kind, payload in runs_of(ops, batch):
-        enqueued.append((enqueue(target, kind, payload), kind, payload))
-        applied += len(payload)
+    tasks = list(state.tasks(size))
+    if not tasks:
+        return 0, []
+    with ThreadPoolExecutor(min(len(tasks), MAX_POSTS), thread_name_prefix="catch-up") as pool:
+        uids = list(pool.map(lambda task: enqueue(target, *task), tasks))
+    outcomes = wait_all(target, uids)
     failures: list[Failure] = []
-    for i, (task_uid, kind, payload) in enumerate(enqueued):
-        task = wait_task(target.http, task_uid, target.budget_s)
-        if task.status == "succeeded":
-            continue
-        later = enqueued[i + 1 :]
-        if any(k == "clear" for _, k, _ in later):
-            continue
-        newer = {x for _, _, p in later for x in target.ids(p)}
-        still = [d for d, x in zip(payload, target.ids(payload), strict=True) if x not in newer]
-        failures += settle(target, kind, still, task) if still else []
-    return applied, failures
+    for uid, (kind, payload) in zip(uids, tasks, strict=True):
+        failures += settle(target, kind, payload, outcomes[uid])
+    return len(tasks), failures
+
+
+def replay(
+    target: Target, ops: Iterable[DocumentOp], size: int, hold: int = MAX_HELD
+) -> tuple[int, int, list[Failure]]:
+    """Apply operations as if in order, compacted per id (`documents.compact`).
+
+    At most `hold` documents are held in memory: a longer stretch goes in pieces, each
+    written and awaited before the next is read, so order between pieces is kept.
+    Returns (documents written, tasks, failures).
+    """
+    documents = tasks = 0
+    failures: list[Failure] = []
+    state = Compacted()
+    for op in ops:
+        state.add(op)
+        if len(state) >= hold:
+            sent, failed = apply_compacted(target, state, size)
+            documents, tasks, failures = documents + len(state), tasks + sent, failures + failed
+            state = Compacted()
+    sent, failed = apply_compacted(target, state, size)
+    return documents + len(state), tasks + sent, failures + failed

@@ -7,7 +7,8 @@ from types import FrameType
 
 import click
 
-from cdc_sync.bootstrap.run import Options, Outcome, TableBootstrap
+from cdc_sync.bootstrap.outcome import Outcome
+from cdc_sync.bootstrap.run import Options, TableBootstrap
 from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings, TableSettings
 from cdc_sync.errors import ConfigError
@@ -27,7 +28,9 @@ def summary(outcome: Outcome) -> str:
     return (
         f"{outcome.table} → {outcome.index}: {outcome.rows} rows, {outcome.documents} documents, "
         f"{outcome.replayed} changes replayed, {len(outcome.failures)} failures "
-        f"(run {outcome.run_id})"
+        f"(run {outcome.run_id}); catch-up {outcome.catch_up_s or 0:.1f}s in "
+        f"{len(outcome.rounds)} round(s), {outcome.catch_up_tasks} tasks; "
+        f"the fence held live changes {outcome.fence_s or 0:.2f}s"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from types import FrameType
@@ -11,11 +12,22 @@ import click
 from cdc_sync import metrics
 from cdc_sync.cli.context import AppContext, secrets_of
 from cdc_sync.config import Settings
-from cdc_sync.consumer.dlq import DlqLimitExceeded
+from cdc_sync.consumer.dlq import DeadLetterQueue, DlqLimitExceeded
 from cdc_sync.consumer.service import ConsumerService
+from cdc_sync.consumer.writer import Writer
+from cdc_sync.kafka.admin import ensure_topics
+from cdc_sync.kafka.consumer import KafkaConsumer
+from cdc_sync.kafka.membership import static_member
+from cdc_sync.kafka.producer import Producer
+from cdc_sync.kafka.reader import PartitionReads
+from cdc_sync.kafka.registry import avro_reader
 from cdc_sync.ops.reporter import Reporter
+from cdc_sync.sink.http import SinkHttp
+from cdc_sync.sink.indexes import ensure_index
+from cdc_sync.sink.meili import meili_client
 from cdc_sync.state.guard_trips import record_trip
 from cdc_sync.state.store import StateStore, process_name
+from cdc_sync.state.truncates import TruncateLog
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +44,7 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
     settings = app.settings
     if not settings.tables:
         raise click.UsageError("no [[tables]] configured: nothing to consume")
-    service = ConsumerService(settings)
+    service = build_service(settings)
 
     def on_signal(signum: int, _: FrameType | None) -> None:
         log.info("%s received: finishing in-flight work", signal.Signals(signum).name)
@@ -57,6 +69,8 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
         settings.state.url, "consumer", process_name(), metrics.APPLIED_ACTIVITY
     ).start()
     try:
+        prepare(settings)
+        gc.freeze()  # what start-up created lives on: keep it out of the collector's full passes
         service.run(until_caught_up=until_caught_up)
     except DlqLimitExceeded as exc:
         _note_trip(settings, str(exc))
@@ -76,6 +90,35 @@ def consume(app: AppContext, until_caught_up: bool) -> None:
         stats.skipped,
         stats.retries,
     )
+
+
+def build_service(settings: Settings) -> ConsumerService:
+    """The consumer loop with its real collaborators (the composition root)."""
+    state = StateStore(settings.state.url)  # waits for the store at start, then:
+    state.retry_s = 0.0  # the loop holds every table while the store is away
+    member = static_member(settings.kafka.group_id, settings.kafka.group_instance_id)
+    producer = Producer(settings.kafka)
+    dead_letters = DeadLetterQueue(producer, settings.kafka.dead_letter_topic, settings.consumer)
+    return ConsumerService(
+        settings,
+        new_consumer=lambda: KafkaConsumer(settings.kafka, instance_id=member.instance_id),
+        writer=Writer(SinkHttp(settings.meilisearch), settings.consumer),
+        dead_letters=dead_letters,
+        state=state,
+        truncates=TruncateLog(state, settings.kafka.group_id),
+        reads=PartitionReads(settings.kafka),
+        member=member,
+        avro=avro_reader(settings.kafka),
+    )
+
+
+def prepare(settings: Settings) -> None:
+    """Indexes with their primary key and settings, and the topics, exist before we start."""
+    client = meili_client(settings.meilisearch)
+    for table in settings.tables:
+        ensure_index(client, table.index_uid, table, settings.consumer.retry_max_s * 4)
+    topics = [settings.topic_of(t) for t in settings.tables]
+    ensure_topics(settings.kafka, [*topics, settings.kafka.dead_letter_topic])
 
 
 def _note_trip(settings: Settings, message: str) -> None:

@@ -8,6 +8,7 @@ Every problem is reported as one line that names the key.
 
 from cdc_sync.config.loading import CONFIG_ENV, ENV_PREFIX, Settings, expand_env, load_settings
 from cdc_sync.config.sections import (
+    BootstrapSettings,
     ConsumerSettings,
     HttpSettings,
     KafkaSettings,
@@ -32,6 +33,7 @@ from cdc_sync.config.values import time_zone_of
 __all__ = [
     "CONFIG_ENV",
     "ENV_PREFIX",
+    "BootstrapSettings",
     "ChildSettings",
     "ConsumerSettings",
     "FieldSpec",

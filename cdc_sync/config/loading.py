@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cdc_sync.config.sections import (
+    BootstrapSettings,
     ConsumerSettings,
     HttpSettings,
     KafkaSettings,
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     relay: RelaySettings = Field(default_factory=RelaySettings)  # type: ignore[arg-type]
     verify: VerifySettings = Field(default_factory=VerifySettings)  # type: ignore[arg-type]
     state: StateSettings = Field(default_factory=StateSettings)  # type: ignore[arg-type]
+    bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)  # type: ignore[arg-type]
     http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     tables: list[TableSettings] = Field(default_factory=list)

@@ -1,5 +1,5 @@
 """The service-wide sections: source, Kafka, Meilisearch, consumer, relay, verify, state,
-HTTP, logging."""
+bootstrap, HTTP, logging."""
 
 from __future__ import annotations
 
@@ -131,6 +131,11 @@ class VerifySettings(Section):
 class StateSettings(Section):
     url: Annotated[str, AfterValidator(_state_store_url)] = "sqlite:///cdc-sync-state.db"
     lease_ttl_s: float = Field(10.0, gt=0)
+
+
+class BootstrapSettings(Section):
+    fence_warn_s: float = Field(5.0, gt=0)
+    """A run whose fence held the table's live changes longer than this logs a warning."""
 
 
 class HttpSettings(Section):

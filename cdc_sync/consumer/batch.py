@@ -2,9 +2,10 @@
 
 Within a batch each document id keeps one entry, so deletes, replacements and
 partial updates can be sent as separate Meilisearch tasks without reordering a
-delete before a later upsert of the same id. A truncate clears what the batch
-held and is applied before its entries. The clock is passed in, so the age
-limit is tested without waiting.
+delete before a later upsert of the same id. Entries combine by the rule every
+replay uses (`documents.compact.after`), here on serialised bodies. A truncate
+clears what the batch held and is applied before its entries. The clock is
+passed in, so the age limit is tested without waiting.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from __future__ import annotations
 import json
 from array import array
 from dataclasses import dataclass, field
-from typing import Literal
 
 from cdc_sync.config import ConsumerSettings, TableSettings
+from cdc_sync.documents.compact import Kind, after
 from cdc_sync.documents.mapping import Delete, DocumentOp, Upsert
 from cdc_sync.documents.numbers import exact
 from cdc_sync.documents.serialise import dumps
 from cdc_sync.events.position import Position
 from cdc_sync.kafka.types import Partition
-
-Kind = Literal["delete", "replace", "update"]
 
 
 @dataclass(slots=True)  # not frozen: a frozen instance is three times dearer to build, per record
@@ -44,19 +43,23 @@ ENTRY_OVERHEAD = 256
 
 
 def merge(previous: Entry | None, op: DocumentOp, offset: int) -> Entry:
-    """The entry equivalent to applying `previous` and then `op`."""
+    """The entry equivalent to applying `previous` and then `op`.
+
+    A delete or full image replaces whatever came before; a partial update combines
+    with it by `after` (only then is the earlier body read back)."""
     if isinstance(op, Delete):
         return Entry(op.doc_id, "delete", None, offset)
     if not op.partial or previous is None:
         return Entry(op.doc_id, "update" if op.partial else "replace", dumps(op.document), offset)
-    if previous.kind == "delete":  # a partial update of a missing document creates it
-        return Entry(op.doc_id, "replace", dumps(op.document), offset)
+    kind, merges = after(previous.kind, "update")
+    if not merges:
+        return Entry(op.doc_id, kind, dumps(op.document), offset)
     assert previous.body is not None
     earlier = {
         k: exact(v) if v.__class__ is float else v for k, v in json.loads(previous.body).items()
     }
     merged = {**earlier, **op.document}
-    return Entry(op.doc_id, previous.kind, dumps(merged), offset)
+    return Entry(op.doc_id, kind, dumps(merged), offset)
 
 
 @dataclass(slots=True)

@@ -6,16 +6,19 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
-
 from cdc_sync.config import ConsumerSettings
 from cdc_sync.consumer.flights import Rejection
+from cdc_sync.consumer.interfaces import RecordProducer
 from cdc_sync.errors import CdcSyncError
-from cdc_sync.kafka.producer import DeliveryFailed, Headers, Producer
+from cdc_sync.kafka.producer import DeliveryFailed, Headers
 from cdc_sync.kafka.reader import Record
 from cdc_sync.kafka.types import Partition, Received
+from cdc_sync.retry import Retry
 
 log = logging.getLogger(__name__)
+
+_DELIVERY = Retry(lambda exc: isinstance(exc, DeliveryFailed), first_s=0.5, max_s=30, logger=log)
+"""Until Kafka takes them: a dead letter is never dropped."""
 
 
 class DlqLimitExceeded(CdcSyncError):
@@ -104,7 +107,7 @@ def headers_for(letter: DeadLetter) -> Headers:
 class DeadLetterQueue:
     """Sends dead letters; they count as done only after `flush` confirmed delivery."""
 
-    def __init__(self, producer: Producer, topic: str, limits: ConsumerSettings) -> None:
+    def __init__(self, producer: RecordProducer, topic: str, limits: ConsumerSettings) -> None:
         self.producer = producer
         self.topic = topic
         self.limit = DlqLimit(limits.dlq_max_ratio, limits.dlq_window)
@@ -126,14 +129,7 @@ class DeadLetterQueue:
         """Wait for delivery; returns the letters now safely stored (raises DeliveryFailed)."""
         if not self._pending:
             return []
-        for attempt in Retrying(
-            retry=retry_if_exception_type(DeliveryFailed),
-            wait=wait_exponential_jitter(multiplier=0.5, max=30),
-            before_sleep=_log_retry,
-            reraise=True,
-        ):
-            with attempt:
-                self._flush_or_resend()
+        _DELIVERY.call("dead-letter delivery", self._flush_or_resend)
         sent, self._pending = self._pending, []
         return sent
 
@@ -146,10 +142,3 @@ class DeadLetterQueue:
                     self.topic, letter.record.key, letter.record.value, headers_for(letter)
                 )
             raise
-
-
-def _log_retry(state: RetryCallState) -> None:
-    cause = state.outcome.exception() if state.outcome else None
-    log.warning(
-        "dead-letter delivery failed, retrying (attempt %d): %s", state.attempt_number, cause
-    )

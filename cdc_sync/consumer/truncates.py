@@ -16,24 +16,29 @@ documents from events after T stay. The protocol (argued in docs/truncates.md):
    task and marks the barrier *enqueued*; Meilisearch runs an index's tasks in
    order, so everything sent after runs after it. The held writes go on.
 
-This module holds the view of the barriers and the decisions; the service does
-the Kafka and Meilisearch work.
+This module is the consumer's side of it (`TruncateOrder`); the view of the barriers
+is in `consumer/barriers.py`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
-from dataclasses import replace
 
-from cdc_sync.config import KafkaSettings
+from cdc_sync.config import TableSettings
+from cdc_sync.consumer.barriers import Barriers
+from cdc_sync.consumer.batch import PartitionBatch
+from cdc_sync.consumer.interfaces import GroupConsumer, RecordReads, TruncateStore
+from cdc_sync.consumer.partitions import Partitions
+from cdc_sync.consumer.writer import Writer
 from cdc_sync.errors import TransientError
 from cdc_sync.events.decode import AvroDecoder, DecodeError, decode_record
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.position import Position, position_of
-from cdc_sync.kafka.reader import PartitionReader
 from cdc_sync.kafka.types import Partition
-from cdc_sync.state.truncates import Barrier, TruncateLog
+from cdc_sync.state.store import FENCE_POLL_S
+from cdc_sync.state.truncates import Barrier
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ def first_offset_at_or_after(target: Position, low: int, end: int, probe: Probe)
 
 
 def rewind_offset(
-    kafka: KafkaSettings,
+    reads: RecordReads,
     partition: Partition,
     target: Position,
     low: int,
@@ -68,7 +73,7 @@ def rewind_offset(
     """The first offset of the partition (in [low, end]) whose events are at or after `target`."""
     if low >= end:
         return end
-    reader = PartitionReader(kafka, partition.topic, partition.partition)
+    reader = reads.reader(partition)
 
     def probe(offset: int, until: int) -> Position | None:
         while offset < until:
@@ -91,104 +96,129 @@ def rewind_offset(
         reader.close()
 
 
-class Barriers:
-    """The consumer's view of the truncate barriers (refreshed from the state store)."""
+class TruncateOrder:
+    """Announces the truncates this consumer reads, aligns the partitions it owns, and
+    decides which batches may go while a barrier stands."""
 
-    def __init__(self, log_: TruncateLog) -> None:
-        self.log = log_
-        self.view: dict[str, Barrier] = {}
-        self._past: dict[Partition, Position] = {}
-        """Partitions that already showed an event at or after their table's barrier."""
-        self._aligned: dict[Partition, Position] = {}
-        """Partitions this process aligned (the view may not show the ack yet)."""
-        self._unmarked: list[tuple[str, Position]] = []
+    def __init__(
+        self,
+        store: TruncateStore,
+        tables: dict[str, TableSettings],
+        partitions: Partitions,
+        writer: Writer,
+        reads: RecordReads,
+        avro: AvroDecoder | None,
+    ) -> None:
+        self.barriers = Barriers(store)
+        self.tables = tables
+        """By topic."""
+        self.partitions = partitions
+        self.writer = writer
+        self.reads = reads
+        self.avro = avro
+        self._refreshed_at = -math.inf
 
-    @staticmethod
-    def key(table_name: str) -> str:
-        return table_name.upper()
+    @property
+    def standing(self) -> bool:
+        """Some barrier is known (no truncate ever: records take the fast path)."""
+        return bool(self.barriers.view)
 
-    def refresh(self) -> None:
-        """Read the barriers again; a state store that does not answer keeps the old view."""
-        try:
-            for table, position in self._unmarked:
-                self.log.mark_enqueued(table, position)
-            self._unmarked = []
-            self.view = {self.key(t): b for t, b in self.log.barriers().items()}
-        except Exception as exc:
-            log.warning(
-                "truncate barriers: state store unavailable (%s); keeping the last view", exc
-            )
-
-    def announce(self, table_name: str, position: Position, partitions: int) -> Barrier:
-        """Record a truncate; the table's barrier afterwards (maybe a later one)."""
-        try:
-            barrier = self.log.announce(self.key(table_name), position, partitions)
-        except Exception as exc:
-            raise TransientError(f"state store: cannot record the truncate: {exc}") from None
-        self.view[self.key(table_name)] = barrier
-        return barrier
-
-    def drops(self, table_name: str, partition: Partition, event: ChangeEvent) -> bool:
-        """Whether a row event lies before its table's barrier (the truncate removed it)."""
-        if not self.view:
-            return False  # no truncate ever: the common case costs nothing more
-        barrier = self.view.get(self.key(table_name))
-        if barrier is None or self._past.get(partition) == barrier.position:
-            return False
+    def announce(
+        self, kafka: GroupConsumer, topic: str, table: TableSettings, event: ChangeEvent
+    ) -> Position | None:
+        """Announce a truncate read on the table's `topic`; its position, DONE when a barrier
+        already covers it, or None when the event does not say where it stands (then it is
+        ordered in its partition only)."""
         position = position_of(event)
-        if position is None or not position.comparable(barrier.position):
-            return False
-        if position < barrier.position:
-            return True
-        self._past[partition] = barrier.position  # positions only grow from here
-        return False
+        if position is None:
+            log.warning(
+                "truncate of %s without a source position: ordered within its partition only",
+                table.qualified_name,
+            )
+            return None
+        partitions = len(kafka.partitions_of([topic])) or 1
+        barrier = self.barriers.announce(table.qualified_name, position, partitions)
+        if barrier.position.comparable(position) and (
+            barrier.position > position or barrier.status == "enqueued"
+        ):
+            return DONE  # a later truncate, or this one already enqueued (read again)
+        if not barrier.aligned:  # not when read again after aligning
+            log.info("truncate of %s at %s announced", table.qualified_name, position)
+        return position
 
-    def holds(self, table_name: str) -> Barrier | None:
-        """The announced barrier that holds the table's writes, if any."""
-        barrier = self.view.get(self.key(table_name))
-        return barrier if barrier is not None and barrier.status == "announced" else None
+    def drops(self, table: TableSettings, partition: Partition, event: ChangeEvent) -> bool:
+        """Whether a row event lies before its table's barrier (the truncate removed it)."""
+        return (
+            self.standing  # no truncate ever: no further cost per record
+            and event.op != "t"
+            and self.barriers.drops(table.qualified_name, partition, event)
+        )
 
-    def to_align(
-        self, partitions: list[Partition], topic_table: Callable[[str], str]
-    ) -> list[tuple[Partition, Barrier]]:
-        """Owned partitions of announced barriers that are not aligned yet."""
-        out = []
-        for partition in partitions:
-            barrier = self.holds(topic_table(partition.topic))
-            if barrier is None or partition.partition in barrier.aligned:
-                continue
-            if self._aligned.get(partition) != barrier.position:
-                out.append((partition, barrier))
-        return out
-
-    def aligned(self, partition: Partition, barrier: Barrier) -> None:
-        try:
-            self.log.ack(self.key(barrier.table), partition.partition, barrier.position)
-        except Exception as exc:
-            raise TransientError(f"state store: cannot record the alignment: {exc}") from None
-        self._aligned[partition] = barrier.position
-        self._past.pop(partition, None)
-        current = self.view.get(self.key(barrier.table))
-        if current is not None and current.position == barrier.position:
-            aligned = current.aligned | {partition.partition}
-            self.view[self.key(barrier.table)] = replace(current, aligned=aligned)
-
-    def enqueued(self, table_name: str, position: Position) -> None:
-        """The clear-all for `position` is in Meilisearch's queue: release the table once that
-        is recorded (a restart before would enqueue another clear-all: nothing may precede it)."""
-        key = self.key(table_name)
-        try:
-            self.log.mark_enqueued(key, position)
-        except Exception as exc:
-            log.warning("truncate barriers: cannot mark %s enqueued yet (%s)", table_name, exc)
-            self._unmarked.append((key, position))
+    def align_owned(self, kafka: GroupConsumer, now: float) -> None:
+        """Every FENCE_POLL_S: read the barriers again and align the partitions we own."""
+        if now - self._refreshed_at < FENCE_POLL_S:
             return
-        current = self.view.get(key)
-        if current is not None and current.position == position:
-            self.view[key] = replace(current, status="enqueued")
+        self._refreshed_at = now
+        self.barriers.refresh()
+        owned = list(self.partitions.trackers)
+        for partition, barrier in self.barriers.to_align(owned, self._table_of):
+            try:
+                self._align(kafka, partition, barrier)
+            except TransientError as exc:
+                log.warning("aligning %s to a truncate: %s (will try again)", partition, exc)
+
+    def _table_of(self, topic: str) -> str:
+        return self.tables[topic].qualified_name
+
+    def _align(self, kafka: GroupConsumer, partition: Partition, barrier: Barrier) -> None:
+        """Read the partition again from whichever comes first: its first event at or after
+        the barrier, or its first record not yet done (unsent or in flight); then ack."""
+        tracker = self.partitions.trackers[partition]
+        committed = tracker.committed
+        if committed is None:
+            committed = kafka.committed([partition]).get(partition)
+        low, _ = kafka.watermarks([partition])[partition]
+        read_to = tracker.last + 1 if tracker.last is not None else (committed or low)
+        start = rewind_offset(self.reads, partition, barrier.position, low, read_to, self.avro)
+        pending = tracker.first_pending
+        rewind = min(start, read_to if pending is None else pending)
+        log.info(
+            "aligning %s to the truncate at %s of %s: reading again from %d (had read to %d)",
+            partition,
+            barrier.position,
+            barrier.table,
+            rewind,
+            read_to,
+        )
+        if rewind < read_to:
+            self.partitions.drop_unsent(partition)
+            self.writer.abandon([partition])  # their tasks are queued before the clear-all
+            kafka.seek(partition, rewind)
+            self.partitions.reset(partition)
+            if committed is not None and rewind < committed:
+                kafka.commit({partition: rewind})  # so a crash resumes there too
+        self.barriers.aligned(partition, barrier)
+
+    def allows(self, batch: PartitionBatch) -> bool:
+        """Whether the batch may go now: no barrier holds its table, or it is safe either side
+        of the clear-all — the truncate itself once every partition is aligned, what precedes
+        it in its own partition, and batches of deletes only."""
+        barrier = self.barriers.holds(batch.table.qualified_name)
+        if barrier is None:
+            return True
+        if batch.truncate_at == barrier.position:
+            return barrier.ready
+        if not batch.truncate and all(e.kind == "delete" for e in batch.entries.values()):
+            return True
+        queued = self.partitions.queued(batch.partition)
+        at = next((i for i, b in enumerate(queued) if b is batch), len(queued))
+        return any(b.truncate_at == barrier.position for b in queued[at + 1 :])
+
+    def sent(self, batch: PartitionBatch) -> None:
+        """The batch's tasks are enqueued: a truncate's clear-all releases its table."""
+        if batch.truncate_at is not None:
+            self.barriers.enqueued(batch.table.qualified_name, batch.truncate_at)
 
     def forget(self, partitions: set[Partition]) -> None:
         """Partitions revoked: a later owner decides about them from the acks."""
-        for partition in partitions:
-            self._past.pop(partition, None)
-            self._aligned.pop(partition, None)
+        self.barriers.forget(partitions)

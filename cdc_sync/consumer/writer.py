@@ -18,8 +18,6 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
-
 from cdc_sync.config import ConsumerSettings
 from cdc_sync.consumer.backpressure import can_send
 from cdc_sync.consumer.batch import Entry, PartitionBatch
@@ -31,9 +29,11 @@ from cdc_sync.consumer.flights import (
     superseded,
     without_superseded,
 )
+from cdc_sync.consumer.interfaces import SinkApi
 from cdc_sync.errors import TerminalError, TransientError
 from cdc_sync.kafka.types import Partition
-from cdc_sync.sink.http import ApiRejected, SinkHttp
+from cdc_sync.retry import Retry
+from cdc_sync.sink.http import ApiRejected
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,20 +89,38 @@ def _rejected(exc: ApiRejected) -> TerminalError:
 class Writer:
     def __init__(
         self,
-        client: SinkHttp,
+        client: SinkApi,
         limits: ConsumerSettings,
-        idle: Callable[[float], None],
+        idle: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str], None] = lambda _: None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.client = client
         self.limits = limits
-        self._idle = idle
-        self._on_retry = on_retry
-        self._should_stop = should_stop
+        self.bind(idle, on_retry, should_stop)
         self.flights: dict[Partition, deque[Flight]] = {}
         self.tasks: dict[int, tuple[Flight, Part]] = {}
         self._touched: list[Flight] = []  # flights whose parts changed since the last report
+
+    def bind(
+        self,
+        idle: Callable[[float], None],
+        on_retry: Callable[[str], None],
+        should_stop: Callable[[], bool],
+    ) -> None:
+        """How to wait between retries (`idle` keeps the caller's group membership alive),
+        whom to tell about them, and when to give up: the consumer loop binds its own."""
+        self._idle = idle
+        self._on_retry = on_retry
+        self._should_stop = should_stop
+        self._retry = Retry(
+            lambda exc: isinstance(exc, TransientError),
+            first_s=0.2,
+            max_s=self.limits.retry_max_s,
+            sleep=idle,
+            on_retry=lambda note: on_retry(note.message),
+            logger=log,
+        )
 
     # -- capacity (backpressure)
 
@@ -152,35 +170,21 @@ class Writer:
         return self.client.add_documents(table.index_uid, payload, table.id_field, replace=replace)
 
     def _call(self, what: str, flight: Flight | None, fn: Callable[[], T]) -> T:
-        def attempt_once() -> T:
-            if (flight is not None and flight.abandoned) or self._should_stop():
+        """Transient faults retried until they pass (`bind`). Stopping ends the retries,
+        not a first attempt: shutdown still learns which tasks finished."""
+        first = True
+
+        def attempt() -> T:
+            nonlocal first
+            if (flight is not None and flight.abandoned) or (not first and self._should_stop()):
                 raise Abandoned
+            first = False
             try:
                 return fn()
             except ApiRejected as exc:
                 raise _rejected(exc) from exc
 
-        try:  # the common case, without building the retry machinery per call
-            return attempt_once()
-        except TransientError:
-            pass  # retried below with backoff (the first retry goes at once)
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            wait=wait_exponential_jitter(multiplier=0.2, max=self.limits.retry_max_s),
-            sleep=self._idle,
-            before_sleep=lambda state: self._log_retry(what, state),
-            reraise=True,
-        )
-        return retrying(attempt_once)
-
-    def _log_retry(self, what: str, state: RetryCallState) -> None:
-        cause = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        message = (
-            f"{what} failed (attempt {state.attempt_number}), retrying in {wait:.1f}s: {cause}"
-        )
-        log.warning(message)
-        self._on_retry(message)
+        return self._retry.call(what, attempt)
 
     # -- outcomes
 

@@ -27,6 +27,8 @@ from cdc_sync.events.values import DROP, EXACT_INTEGER, UnconvertibleValue, to_j
 class MappingError(TerminalError):
     """A row that cannot become a document; it is dead-lettered with this reason."""
 
+    code = "mapping_error"
+
 
 _NONE_ONLY: frozenset[type] = frozenset({type(None)})
 _TEXT: frozenset[type] = frozenset({type(None), str})

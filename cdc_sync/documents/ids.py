@@ -28,6 +28,8 @@ _EXACT_INTEGER = 2**53  # as events/values.py: the relay sends larger integers a
 class InvalidKey(TerminalError):
     """A key that cannot become a document id (null part, too long)."""
 
+    code = "invalid_key"
+
 
 def _normalise(value: Any) -> int | str:
     if isinstance(value, bool) or value is None:

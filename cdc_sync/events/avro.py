@@ -36,9 +36,13 @@ HEADER = 5
 class UnknownSchema(TerminalError):
     """The registry does not know the schema id (or it is not an Avro schema)."""
 
+    code = "unknown_schema"
+
 
 class AvroError(TerminalError):
     """A record that is not readable Avro; `decode.py` turns it into a DecodeError."""
+
+    code = "avro_error"
 
 
 @dataclass(frozen=True, slots=True)

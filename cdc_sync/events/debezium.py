@@ -25,6 +25,8 @@ from cdc_sync.events.values import shortest_float32
 class SchemaValueError(TerminalError):
     """A value that does not fit its schema; ``decode.py`` turns it into a DecodeError."""
 
+    code = "schema_value_error"
+
 
 def plain(value: Any) -> Any:
     """Numbers parsed exactly (``Decimal``) go back to ``float`` where that is the same number.

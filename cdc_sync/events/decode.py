@@ -45,6 +45,8 @@ _INT64_BOUND = 2**63
 class DecodeError(TerminalError):
     """A record that is not a change event we can read; ``reason`` says why."""
 
+    code = "decode_error"
+
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
@@ -53,6 +55,8 @@ class DecodeError(TerminalError):
 class NotARowChange(DecodeError):
     """A record that is valid Debezium output but changes no row (``kind`` says what it is):
     the consumer skips and counts it, where other readers refuse it as any DecodeError."""
+
+    code = "not_a_row_change"
 
     def __init__(self, kind: str) -> None:
         self.kind = kind

@@ -48,6 +48,8 @@ class KafkaAuthenticationFailed(ConfigError):
 class KafkaRefused(TerminalError):
     """The broker refused a request for good (authorization, invalid topic settings)."""
 
+    code = "kafka_refused"
+
 
 def terminal(error: KafkaError, doing: str = "kafka") -> CdcSyncError | None:
     """The error to end the process with, or None when asking again may succeed."""

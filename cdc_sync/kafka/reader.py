@@ -18,6 +18,7 @@ from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, To
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import DependencyUnavailable
 from cdc_sync.kafka.clients import client_config
+from cdc_sync.kafka.types import Partition
 
 Offsets = dict[int, int]
 """Partition → offset."""
@@ -134,7 +135,9 @@ def read_range(
 ) -> Iterator[Record]:
     """Yield every record with start[p] <= offset < end[p], in offset order per partition.
 
-    Fails when no record arrives for `stall_timeout_s` while some are still due.
+    A poll asks for no more records than are still due, so a short range ends with its
+    last record instead of the poll's timeout. Fails when no record arrives for
+    `stall_timeout_s` while some are still due.
     """
     wanted = {p: (max(start.get(p, 0), 0), e) for p, e in end.items() if e > start.get(p, 0)}
     if not wanted:
@@ -143,9 +146,11 @@ def read_range(
     try:
         consumer.assign([TopicPartition(topic, p, s) for p, (s, _) in wanted.items()])
         pending = set(wanted)
+        at = {p: s for p, (s, _) in wanted.items()}
         deadline = time.monotonic() + stall_timeout_s
         while pending:
-            messages = consumer.consume(batch, timeout=0.5)
+            due = sum(wanted[p][1] - at[p] for p in pending)  # gaps make it an upper bound
+            messages = consumer.consume(max(1, min(batch, due)), timeout=0.5)
             if messages:
                 deadline = time.monotonic() + stall_timeout_s
             elif time.monotonic() > deadline:
@@ -158,6 +163,7 @@ def read_range(
                     raise DependencyUnavailable(f"kafka: reading {topic}: {error.str()}")
                 partition, offset = int(message.partition() or 0), int(message.offset() or 0)
                 if partition in pending and offset < wanted[partition][1]:
+                    at[partition] = offset + 1
                     ts_type, ts = message.timestamp()
                     yield Record(
                         topic,
@@ -170,6 +176,7 @@ def read_range(
                     )
             # Positions, not the last offset seen: compaction and transaction markers leave gaps.
             for tp in consumer.position([TopicPartition(topic, p, OFFSET_END) for p in pending]):
+                at[tp.partition] = max(at[tp.partition], tp.offset)
                 if tp.offset >= 0 and tp.offset >= wanted[tp.partition][1]:
                     pending.discard(tp.partition)
                     consumer.pause([TopicPartition(topic, tp.partition)])
@@ -243,3 +250,16 @@ class PartitionReader:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+class PartitionReads:
+    """Records read again outside any group: by offset, or a partition from any offset."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.kafka = kafka
+
+    def records_at(self, partition: Partition, offsets: Iterable[int]) -> dict[int, Record]:
+        return read_offsets(self.kafka, partition.topic, partition.partition, offsets)
+
+    def reader(self, partition: Partition) -> PartitionReader:
+        return PartitionReader(self.kafka, partition.topic, partition.partition)

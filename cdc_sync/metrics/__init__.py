@@ -57,6 +57,7 @@ TableMetricName = Literal[
     "cdc_sync_last_run_timestamp_seconds",
     "cdc_sync_verify_differences",
     "cdc_sync_verify_last_pass_drift",
+    "cdc_sync_bootstrap_fence_seconds",
 ]
 TABLE_METRIC_NAMES: tuple[TableMetricName, ...] = get_args(TableMetricName)
 

@@ -1,11 +1,18 @@
-"""Dead letters as the operator sees them: where each came from and why (pure logic)."""
+"""Dead letters as the operator sees them: where each came from and why, and which of them a
+replay re-sends (pure logic)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+from cdc_sync.config import TableSettings
+from cdc_sync.documents.compact import WINS, Kind, kind_of
+from cdc_sync.documents.mapping import operation_for_event
+from cdc_sync.errors import CdcSyncError
+from cdc_sync.events.decode import AvroDecoder, decode_record
 from cdc_sync.kafka.reader import Record
 
 WATERMARK_PREFIX = "dlq-replayed:"
@@ -67,6 +74,59 @@ class DeadLetterView:
             f"[{self.record.partition}]@{self.record.offset}  {origin}  {self.code}: "
             f"{self.reason}  key={self.key_text or '-'}"
         )
+
+
+Mark = tuple[str, bytes | None]
+"""A dead letter's original topic and key."""
+
+
+def letter_kind(
+    view: DeadLetterView, tables: dict[str, TableSettings], avro: AvroDecoder | None = None
+) -> Kind | None:
+    """What the dead letter does to its document, read as the consumer would read it now;
+    None when it cannot be read (yet), is a truncate, or its topic is not a configured table."""
+    table = tables.get(view.topic or "")
+    if table is None:
+        return None
+    try:
+        event = decode_record(view.record.key, view.record.value, avro=avro)
+        return None if event.op == "t" else kind_of(operation_for_event(table, event))
+    except CdcSyncError:
+        return None  # re-sent as it is: the consumer decides again
+
+
+def winners(letters: Iterable[tuple[DeadLetterView, Kind | None]]) -> dict[Mark, int]:
+    """Per original topic and key, the original offset of its last dead letter that is a full
+    image or a delete: it wins over every earlier one of the key (`documents.compact`)."""
+    last: dict[Mark, int] = {}
+    for view, kind in letters:
+        if view.topic is not None and view.offset is not None and kind in WINS:
+            mark = (view.topic, view.record.key)
+            last[mark] = max(view.offset, last.get(mark, -1))
+    return last
+
+
+def superseded(view: DeadLetterView, won: dict[Mark, int]) -> bool:
+    """Whether a later dead letter of the same key wins over this one: it need not be re-sent."""
+    if view.topic is None or view.offset is None:
+        return False
+    at = won.get((view.topic, view.record.key))
+    return at is not None and view.offset < at
+
+
+@dataclass
+class Resend:
+    """Each original record once: a record dead-lettered twice (its consumer restarted
+    before committing) is re-sent once."""
+
+    seen: set[tuple[str | None, int | None, int | None]] = field(default_factory=set)
+
+    def first(self, view: DeadLetterView) -> bool:
+        origin = (view.topic, view.partition, view.offset)
+        if view.offset is not None and origin in self.seen:
+            return False
+        self.seen.add(origin)
+        return True
 
 
 def replay_start(stored: Any, since_offset: int | None, partitions: list[int]) -> dict[int, int]:

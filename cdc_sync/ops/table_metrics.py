@@ -94,6 +94,11 @@ class TableCollector(Collector):
             "Drift found by the last complete continuous-verify pass, by kind.",
             ["table", "kind"],
         )
+        fence = _gauge(
+            "cdc_sync_bootstrap_fence_seconds",
+            "How long the latest bootstrap's fence held the table's live changes.",
+            ["table"],
+        )
         for t in self._tables():
             if t.documents is not None:
                 documents.add_metric([t.table, t.index], t.documents)
@@ -113,11 +118,13 @@ class TableCollector(Collector):
                     runs.add_metric([t.table, kind, run.status], _epoch(run.at) or 0.0)
             if t.verify is not None and t.verify.differences is not None:
                 differences.add_metric([t.table], t.verify.differences)
+            if t.bootstrap is not None and t.bootstrap.fence_s is not None:
+                fence.add_metric([t.table], t.bootstrap.fence_s)
             if t.verify_pass is not None and t.verify_pass.last is not None:
                 for kind, n in t.verify_pass.last["found"].items():
                     drift.add_metric([t.table, kind], n)
         yield from (documents, lag, lag_s, backlog, oldest, watermark, moved, behind, applied)
-        yield from (runs, differences, drift, self._latency())
+        yield from (runs, differences, drift, fence, self._latency())
 
     @staticmethod
     def _watermark(

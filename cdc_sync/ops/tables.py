@@ -83,6 +83,8 @@ class RunResult:
     error: str | None
     differences: int | None = None
     """Verify: missing + extra + differing documents found."""
+    fence_s: float | None = None
+    """Bootstrap: how long its fence held the table's live changes (None: never raised)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +184,8 @@ def assemble(settings: Settings, parts: Parts, now: dt.datetime) -> list[TableSt
                 last_applied_at=_latest(reports, "consumer", "last_applied_at"),
                 last_published_at=_latest(reports, "relay", "last_published_at"),
                 latency=_latency(reports, now),
-                bootstrap=_run_result(parts.runs, "bootstrap", name),
-                verify=_run_result(parts.runs, "verify", name),
+                bootstrap=_run_result(parts.runs, "bootstrap", name, settings),
+                verify=_run_result(parts.runs, "verify", name, settings),
                 verify_pass=_verify_pass((parts.verify_cursors or {}).get(name), now),
                 extra=_extra(reports),
             )
@@ -252,7 +254,9 @@ def _latency(reports: list[TableReport], now: dt.datetime) -> Latency | None:
     return Latency(round(p50, 1), round(p90, 1), round(p99, 1), round(merged.total), window)
 
 
-def _run_result(runs: list[Run] | None, kind: str, table: str) -> RunResult | None:
+def _run_result(
+    runs: list[Run] | None, kind: str, table: str, settings: Settings
+) -> RunResult | None:
     found = [r for r in runs or [] if r.kind == kind and r.table_name == table]
     if not found:
         return None
@@ -261,15 +265,25 @@ def _run_result(runs: list[Run] | None, kind: str, table: str) -> RunResult | No
     differences = None
     if kind == "verify" and "in_sync" in details:
         differences = sum(int(details.get(k, 0)) for k in ("missing", "extra", "differing"))
+    fence_s = details.get("fence_s") if kind == "bootstrap" else None
+    summary = run_summary(run)
+    if fence_s is not None:
+        summary += fence_note(float(fence_s), settings.bootstrap.fence_warn_s)
     return RunResult(
         run.id,
         run.status,
         _iso(run.ended_at or run.started_at),
         run.rows,
-        run_summary(run),
+        summary,
         run.error,
         differences,
+        fence_s,
     )
+
+
+def fence_note(fence_s: float, warn_s: float) -> str:
+    over = f", over bootstrap.fence_warn_s ({warn_s:g}s)" if fence_s > warn_s else ""
+    return f"; the fence held live changes {fence_s:.2f}s{over}"
 
 
 def run_summary(run: Run) -> str:

@@ -11,14 +11,6 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, Table
 from sqlalchemy.exc import DBAPIError, OperationalError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_delay,
-    stop_never,
-    wait_exponential_jitter,
-)
 
 from cdc_sync import metrics
 from cdc_sync.config import Settings
@@ -26,6 +18,7 @@ from cdc_sync.database_url import normalise_url
 from cdc_sync.errors import ConfigError, DependencyUnavailable, TransientError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.producer import Producer
+from cdc_sync.retry import Retry, RetryNote
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.changelog import changelog_table
 from cdc_sync.source.database import create_source_engine
@@ -69,27 +62,24 @@ class RelayService:
         self.engine: Engine | None = None
         self.producer: Producer | None = None
 
-    def _retrying(self, budget_s: float | None) -> Retrying:
-        def report(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            message = f"relay: {type(exc).__name__}: {str(exc).splitlines()[0] if exc else ''}"
-            log.warning("%s (retry %d)", message, state.attempt_number)
-            metrics.retry("relay", type(exc).__name__)
-            metrics.last_error("relay")
-            # the store may be what failed (it may live on the source's server)
-            with contextlib.suppress(StateStoreUnavailable):
-                self.state.record_error("relay", message)
+    def _report(self, note: RetryNote) -> None:
+        metrics.retry("relay", type(note.cause).__name__)
+        metrics.last_error("relay")
+        # the store may be what failed (it may live on the source's server)
+        with contextlib.suppress(StateStoreUnavailable):
+            self.state.record_error("relay", note.message)
 
-        return Retrying(
-            retry=retry_if_exception(is_transient),
-            wait=wait_exponential_jitter(multiplier=0.2, max=30),
-            stop=stop_after_delay(budget_s) if budget_s else stop_never,
-            before_sleep=report,
-            reraise=True,
+    def _call(self, what: str, fn: Callable[[], T], budget_s: float | None = None) -> T:
+        """Transient faults retried for `budget_s` seconds (None or 0: until they pass)."""
+        retry = Retry(
+            is_transient,
+            first_s=0.2,
+            max_s=30,
+            budget_s=budget_s or None,
+            on_retry=self._report,
+            logger=log,
         )
-
-    def _call(self, fn: Callable[[], T], budget_s: float | None = None) -> T:
-        return self._retrying(budget_s)(fn)
+        return retry.call(f"relay: {what}", fn)
 
     def start(self) -> None:
         """Check the config against the database and create missing topics (exit 2 / 3)."""
@@ -112,7 +102,7 @@ class RelayService:
             return tables, changelog, has_log
 
         try:
-            tables, changelog, has_log = self._call(reflect, budget_s=30)
+            tables, changelog, has_log = self._call("reading the tables", reflect, budget_s=30)
         except (OperationalError, DBAPIError) as exc:
             raise DependencyUnavailable(
                 f"source database {settings.source.display_url()}: {exc.orig or exc!s}"
@@ -193,7 +183,7 @@ class RelayService:
         deleted = 0
         for sweep in self.sweeps:
             if force or sweep.due(now):
-                deleted += self._call(sweep.run, self._budget()).deleted
+                deleted += self._call("delete sweep", sweep.run, self._budget()).deleted
         self.published += deleted
         return deleted
 
@@ -201,13 +191,13 @@ class RelayService:
         """One round over every table: what it found decides how soon the next one runs."""
         full = progressed = pending = False
         if self.relay is not None:
-            result = self._call(self.relay.run_batch, self._budget())
+            result = self._call("change-log batch", self.relay.run_batch, self._budget())
             self.published += result.events
             full = result.full
             progressed = result.published > 0
             pending = result.locked > result.published  # keys wait for another relay
         for poller in self.pollers:
-            events, more = self._call(poller.poll, self._budget())
+            events, more = self._call("timestamp poll", poller.poll, self._budget())
             self.published += events
             metrics.relay_published(poller.table.name, events)
             full = full or more
@@ -215,7 +205,7 @@ class RelayService:
         if self.sweeps and not self.once:
             progressed = self.sweep() > 0 or progressed
         if self.repairs is not None:
-            repaired = self._call(lambda: self._repair(self.once), self._budget())
+            repaired = self._call("repairs", lambda: self._repair(self.once), self._budget())
             progressed = progressed or repaired > 0
         return Round(full, progressed, pending)
 

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -24,17 +23,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
 from cdc_sync.database_errors import is_connection_problem, reason
 from cdc_sync.database_url import normalise_url
 from cdc_sync.errors import CdcSyncError, DependencyUnavailable
+from cdc_sync.retry import Retry
 from cdc_sync.state.records import Lease, Run, TableReport, aware, run_from_row, utcnow
 from cdc_sync.state.tables import (
     KEEP_ERRORS,
@@ -54,7 +47,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 FENCE_POLL_S = 0.25
 """How stale a consumer's view of bootstrap fences may be; bootstrap waits longer than this."""
-_CREATE_ATTEMPTS = 5
+_CREATE_RACE = Retry(
+    lambda exc: isinstance(exc, DBAPIError) and not is_connection_problem(exc),
+    first_s=0.05,
+    max_s=0.2,
+    jitter_s=0.05,
+    attempts=5,
+    logger=log,
+    level=logging.DEBUG,  # another service creating them at the same moment is no fault
+)
+"""A connection problem goes up to `_retry`."""
 
 
 def _store_clock(dialect: str) -> Any:
@@ -109,29 +111,17 @@ class StateStore:
         """Create what is missing. Services starting together race here: the tables another
         process is creating at the same moment make this one's CREATE fail (PostgreSQL: a
         unique violation in its catalog; SQLite: "already exists"), so it looks again."""
-        for attempt in range(1, _CREATE_ATTEMPTS + 1):
-            try:
-                metadata.create_all(self.engine)
-                return
-            except DBAPIError as exc:
-                if is_connection_problem(exc) or attempt == _CREATE_ATTEMPTS:
-                    raise
-                time.sleep(0.05 * attempt)
+        _CREATE_RACE.call(
+            f"creating the state store's tables in {self._where}",
+            lambda: metadata.create_all(self.engine),
+        )
 
     def _retry(self, fn: Callable[[], R]) -> R:
-        def report(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.warning("state store %s: %s (retry %d)", self._where, exc, state.attempt_number)
-
-        retrying = Retrying(
-            retry=retry_if_exception(is_connection_problem),
-            stop=stop_after_delay(self.retry_s),
-            wait=wait_exponential_jitter(multiplier=0.1, max=2),
-            before_sleep=report,
-            reraise=True,
+        retry = Retry(
+            is_connection_problem, first_s=0.1, max_s=2, budget_s=self.retry_s, logger=log
         )
         try:
-            return retrying(fn)
+            return retry.call(f"state store {self._where}", fn)
         except DBAPIError as exc:
             if not is_connection_problem(exc):
                 raise

@@ -117,6 +117,7 @@ class Verifier:
         return report, wanted
 
     def repair(self, report: Report, wanted: dict[str, Document]) -> list[Failure]:
-        """Re-write exactly the differences: upsert missing and differing, delete extra; wait."""
+        """Re-write exactly the differences — upsert missing and differing, delete extra — as
+        one compacted stretch: every task enqueued together, then awaited together."""
         ensure_index(self.client, self.uid, self.table)
-        return write_repairs(self.target, list(wanted.values()), report.diff.extra)
+        return write_repairs(self.target, list(wanted.values()), report.diff.extra, self.chunk)

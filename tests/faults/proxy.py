@@ -9,7 +9,8 @@ off from its own thread at any moment:
 - ``stall()``: bytes stop flowing both ways until ``flow()`` (held, not lost);
 - ``delay(s)``: every forwarded chunk waits ``s`` seconds first.
 
-``HttpProxy`` also understands HTTP/1.1 (h11) and applies ``Rule``s per request:
+``HttpProxy`` also understands HTTP/1.1 (h11): ``latency(low, high)`` holds every request
+for a time drawn between the two (a slow link), and it applies ``Rule``s per request:
 answer a status itself (503, 429), reset before or after forwarding (a request the
 server applied but whose answer was lost), hold the answer for a while, or rewrite
 the JSON answer.
@@ -224,11 +225,18 @@ class HttpProxy(TcpProxy):
         self.rules: list[Rule] = []
         self.exchanges: list[Exchange] = []
         self._chance = random.Random(0).random
+        self._lag = random.Random(0).uniform
+        self._latency = (0.0, 0.0)
         self._lock = threading.Lock()
 
     def seed(self, seed: int) -> None:
-        """Draws for rules with a chance below 1 come from `random.Random(seed)`."""
+        """Draws for rules with a chance below 1, and latencies, come from `seed`."""
         self._chance = random.Random(seed).random
+        self._lag = random.Random(seed + 1).uniform
+
+    def latency(self, low_s: float, high_s: float) -> None:
+        """Hold every request for a time drawn uniformly between `low_s` and `high_s`."""
+        self._latency = (low_s, high_s)
 
     def add(self, rule: Rule) -> Rule:
         with self._lock:
@@ -242,6 +250,7 @@ class HttpProxy(TcpProxy):
     def heal(self) -> None:
         super().heal()
         self.clear()
+        self._latency = (0.0, 0.0)
 
     def _choose(self, request: Request) -> Rule | None:
         with self._lock:
@@ -274,6 +283,8 @@ class HttpProxy(TcpProxy):
             rule = self._choose(request)
             exchange = Exchange(request, rule.action if rule else "forward")
             self.exchanges.append(exchange)
+            if self._latency[1] > 0:
+                await asyncio.sleep(self._lag(*self._latency))
             await self._gate()
             if rule is not None and rule.action == "reset_before":
                 return
@@ -302,6 +313,22 @@ class HttpProxy(TcpProxy):
             if client.our_state is h11.MUST_CLOSE or client.their_state is h11.MUST_CLOSE:
                 return
             client.start_next_cycle()
+
+
+def document_write(request: Request) -> bool:
+    """A request that adds, updates or deletes Meilisearch documents."""
+    path = request.path.split("?")[0]
+    return request.method in ("POST", "PUT") and path.endswith(
+        ("/documents", "/documents/delete-batch")
+    )
+
+
+def slow_link(proxy: HttpProxy, seed: int) -> None:
+    """The link of the slow-link tests and benches: 0-200 ms added to every request, 503 to
+    one document write in ten (drawn from `seed`)."""
+    proxy.seed(seed)
+    proxy.latency(0.0, 0.2)
+    proxy.add(Rule("answer", document_write, status=503, chance=0.1))
 
 
 def _framed(headers: Any, body: bytes) -> list[tuple[bytes, bytes]]:

@@ -97,11 +97,15 @@ def wait_index_equals_source(
 
 
 class Application(threading.Thread):
-    """Inserts, updates and deletes, one short transaction each, riding out outages."""
+    """Inserts, updates and deletes, one short transaction each, riding out outages; at
+    `per_s` changes a second when given (else as fast as a 5 ms pause between them allows)."""
 
-    def __init__(self, url: str, table: str, seed: int, first_id: int = 1) -> None:
+    def __init__(
+        self, url: str, table: str, seed: int, first_id: int = 1, per_s: float | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self.first_id = first_id
+        self.per_s = per_s
         self.engine = create_engine(normalise_url(url), pool_pre_ping=True)
         self.table, self.random = table, random.Random(seed)
         self.halt = threading.Event()
@@ -109,6 +113,7 @@ class Application(threading.Thread):
 
     def run(self) -> None:
         next_id = self.first_id
+        due = time.monotonic()
         while not self.halt.is_set():
             roll, target = self.random.random(), self.random.randint(1, next_id)
             try:
@@ -130,5 +135,9 @@ class Application(threading.Thread):
             except DBAPIError:
                 self.failures += 1  # the server is restarting: the next change tries again
                 time.sleep(0.2)
-            time.sleep(0.005)
+            if self.per_s is None:
+                time.sleep(0.005)
+            else:
+                due = max(due + 1 / self.per_s, time.monotonic() - 1)  # no burst after a stall
+                time.sleep(max(0.0, due - time.monotonic()))
         self.engine.dispose()

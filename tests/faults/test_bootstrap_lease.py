@@ -4,6 +4,7 @@ it is stopped with SIGTERM)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +76,8 @@ def test_a_run_that_cannot_renew_its_fence_stops_before_the_swap(
     assert staging_uid(index_uid) not in index_uids(meili)
     status = run_cli(config, "status")
     assert "bootstrap ITEMS failed" in status.stdout and "could not be renewed" in status.stdout
+    (failed,) = json.loads(run_cli(config, "status", "--json").stdout)["runs"]
+    assert failed["details"]["fence_s"] >= 2 * ttl  # the failed run's fence time is kept too
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -44,3 +46,15 @@ def start_cli(config: Path, *args: str, log: Path | None = None) -> subprocess.P
         env={**os.environ, "CDC_SYNC__LOGGING__FORMAT": "json"},
         cwd=ROOT,
     )
+
+
+def stop(processes: Iterable[subprocess.Popen[bytes]], timeout_s: float = 30) -> None:
+    """SIGTERM to each process still running, then wait for each; killed past `timeout_s`."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    for process in running:
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()

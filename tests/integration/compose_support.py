@@ -8,7 +8,6 @@ Python, independently of the code under test.
 from __future__ import annotations
 
 import random
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -21,7 +20,7 @@ import meilisearch
 from sqlalchemy import Engine, create_engine, text
 
 from cdc_sync.database_url import normalise_url
-from tests.integration.cli_support import start_cli
+from tests.integration.cli_support import start_cli, stop
 
 DDL = [
     "CREATE TABLE cases (id INTEGER PRIMARY KEY, title VARCHAR(80), status VARCHAR(10), "
@@ -269,10 +268,4 @@ def services(config: Path, *commands: str) -> Iterator[list[subprocess.Popen[byt
     try:
         yield started
     finally:
-        for process in started:
-            process.send_signal(signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(started)

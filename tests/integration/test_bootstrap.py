@@ -3,6 +3,8 @@ Meilisearch. Swap semantics, one-at-a-time leases, crash recovery, failures."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -13,15 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import meilisearch
+import pytest
 from sqlalchemy import create_engine, text
 
 from cdc_sync.bootstrap.run import Options, TableBootstrap, staging_uid
 from cdc_sync.config import load_settings
 from cdc_sync.database_url import normalise_url
+from cdc_sync.events.model import ChangeEvent
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine
 from cdc_sync.state.store import StateStore
 from tests.integration.cli_support import run_cli
+from tests.integration.consumer_support import produce
 
 ROWS = 50_000
 
@@ -306,3 +311,97 @@ def test_source_unreachable_exits_3_and_leaves_the_live_index(
     assert all_docs(meili, index_uid) == {"1": {"id": "1", "title": "live"}}
     status = run_cli(config, "status")
     assert "bootstrap ITEMS failed" in status.stdout
+
+
+def test_changes_made_during_the_load_are_caught_up_in_rounds_and_the_fence_time_is_shown(
+    make_config: Callable[..., Path],
+    sqlite_url: str,
+    index_uid: str,
+    meili: meilisearch.Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Changes that arrived while the table was read are replayed before the fence (a round
+    without it), so the fence is held for a short last window only; its time is in the run
+    history, `status` (text and JSON) and the log, with a warning past bootstrap.fence_warn_s."""
+    make_items(sqlite_url, 500)
+    config = make_config(
+        sqlite_url, tables=[table_config(index_uid)], bootstrap={"fence_warn_s": 0.001}
+    )
+    settings = load_settings(config)
+    # 1,500 changes of the table's rows made during the load: title, then delete, then back
+    changes = [
+        ChangeEvent("u", {"ID": i}, after={"ID": i, "TITLE": f"changed {i}"}, table="ITEMS")
+        if n % 3 != 1
+        else ChangeEvent("d", {"ID": i}, before={"ID": i}, table="ITEMS")
+        for n in range(3)
+        for i in range(1, 501)
+    ]
+    job = bootstrap_job(settings, config)
+    job.hooks = {
+        "loaded": lambda: produce(
+            settings.kafka.bootstrap_servers, settings.kafka.topic_prefix, changes
+        )
+    }
+    with caplog.at_level(logging.INFO, logger="cdc_sync.bootstrap"):
+        outcome = job.run()
+
+    docs = all_docs(meili, index_uid)
+    assert docs["7"]["title"] == "changed 7" and len(docs) == 500
+    unfenced, fenced = outcome.rounds[:-1], outcome.rounds[-1]
+    assert [r.fenced for r in outcome.rounds] == [False] * len(unfenced) + [True]
+    assert unfenced and unfenced[0].records >= 2000  # 1,000 updates, 500 deletes + tombstones
+    assert fenced.records == 0  # nothing changed since: the fence held an empty window
+    assert outcome.fence_s is not None and 0 < outcome.fence_s < 5
+    warned = [r for r in caplog.records if "bootstrap.fence_warn_s" in r.getMessage()]
+    assert warned and warned[0].levelno == logging.WARNING
+
+    state = json.loads(run_cli("--config", str(config), "status", "--json").stdout)
+    run = state["runs"][0]
+    assert run["details"]["fence_s"] == pytest.approx(outcome.fence_s, abs=0.001)
+    assert run["details"]["catch_up_tasks"] == sum(r.tasks for r in outcome.rounds)
+    assert [r["fenced"] for r in run["details"]["rounds"]] == [r.fenced for r in outcome.rounds]
+    assert state["tables"][0]["bootstrap"]["fence_s"] == run["details"]["fence_s"]
+    text_status = run_cli("--config", str(config), "status").stdout
+    assert "the fence held live changes" in text_status
+    assert "over bootstrap.fence_warn_s (0.001s)" in text_status
+
+
+def test_in_place_deletes_what_the_source_no_longer_has_and_keeps_what_came_during_the_load(
+    make_config: Callable[..., Path], sqlite_url: str, index_uid: str, meili: meilisearch.Client
+) -> None:
+    """--in-place: documents whose rows are gone go, then the rounds replay the changes made
+    during the load into the live index (a row inserted then is kept, though its id was not
+    read), the last round under the fence."""
+    make_items(sqlite_url, 500)
+    index = meili.index(index_uid)
+    strays = [{"id": f"gone{i}", "title": "stray"} for i in range(30)]
+    meili.wait_for_task(index.add_documents(strays, "id").task_uid)
+    config = make_config(sqlite_url, tables=[table_config(index_uid)])
+    settings = load_settings(config)
+    engine = create_engine(sqlite_url)
+
+    def changed_during_the_load() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO ITEMS VALUES (9001, 'late', 1.5, 'OK')"))
+            conn.execute(text("DELETE FROM ITEMS WHERE ID = 5"))
+            conn.execute(text("UPDATE ITEMS SET TITLE = 'changed' WHERE ID BETWEEN 100 AND 499"))
+        row = {"ID": 9001, "TITLE": "late", "PRICE": 1.5, "STATUS": "OK"}
+        events = [ChangeEvent("c", {"ID": 9001}, after=row, table="ITEMS")]
+        events.append(ChangeEvent("d", {"ID": 5}, before={"ID": 5}, table="ITEMS"))
+        for i in range(100, 500):
+            row = {"ID": i, "TITLE": "changed", "PRICE": i % 1000 + 0.25, "STATUS": "OK"}
+            row["STATUS"] = "DRAFT" if i % 50 == 0 else "OK"
+            events += [ChangeEvent("u", {"ID": i}, after=row, table="ITEMS")] * 3
+        produce(settings.kafka.bootstrap_servers, settings.kafka.topic_prefix, events)
+
+    job = bootstrap_job(settings, config, in_place=True)
+    job.hooks = {"loaded": changed_during_the_load}
+    outcome = job.run()
+    engine.dispose()
+
+    docs = all_docs(meili, index_uid)
+    assert not any(i.startswith("gone") for i in docs)
+    assert "5" not in docs and docs["9001"]["title"] == "late" and docs["250"]["title"] == "changed"
+    assert set(docs) == {str(i) for i in range(1, 501) if i != 5} | {"9001"}
+    assert [r.fenced for r in outcome.rounds] == [False, True]  # 1,203 records: a round first
+    assert staging_uid(index_uid) not in index_uids(meili)

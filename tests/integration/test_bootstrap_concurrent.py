@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import random
-import signal
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from cdc_sync.config import load_settings
 from cdc_sync.database_url import normalise_url
 from cdc_sync.errors import DependencyUnavailable
 from cdc_sync.kafka.reader import end_offsets
-from tests.integration.cli_support import run_cli, start_cli
+from tests.integration.cli_support import run_cli, start_cli, stop
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("cdc_sync.consumer.service") is None
@@ -43,13 +42,7 @@ def services() -> Iterator[Callable[[Path], None]]:
             started.append(start_cli(config, command))
 
     yield start
-    for process in started:
-        process.send_signal(signal.SIGTERM)
-    for process in started:
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop(started)
 
 
 class Writer(threading.Thread):

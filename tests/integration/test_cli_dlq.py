@@ -11,6 +11,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from cdc_sync.events.encode import encode_key, encode_value
+from cdc_sync.events.model import UNAVAILABLE, ChangeEvent
 from tests.integration.cli_support import run_cli
 
 
@@ -108,4 +110,60 @@ def test_list_and_replay(
     status = run_cli(config, "status", "--json")
     assert any(
         r["kind"] == "dlq-replay" and r["rows"] == 2 for r in json.loads(status.stdout)["runs"]
+    )
+
+
+def test_replay_resends_a_key_from_its_last_full_image_or_delete_on(
+    make_config: Callable[..., Path],
+    make_topic: Callable[..., str],
+    sqlite_url: str,
+    kafka_bootstrap: str,
+) -> None:
+    """Per original topic and key, the dead letters before the last full image or delete are
+    superseded (the rule of documents.compact) and not re-sent, nor one dead-lettered twice;
+    a record that cannot be read now is kept unless a later full image supersedes it."""
+    table = {"name": "ITEMS", "primary_key": ["ID"], "capture": "debezium"}  # partial updates
+    config = make_config(sqlite_url, tables=[table])
+    kafka = tomllib.loads(config.read_text())["kafka"]
+    make_topic(partitions=1, name=kafka["dead_letter_topic"])
+    original = make_topic(partitions=3, name=f"{kafka['topic_prefix']}.ITEMS")
+
+    def full(i: int, title: str) -> bytes:
+        return encode_value(ChangeEvent("u", {"ID": i}, after={"ID": i, "TITLE": title}), 0)
+
+    def partial(i: int) -> bytes:
+        return encode_value(ChangeEvent("u", {"ID": i}, after={"ID": i, "TITLE": UNAVAILABLE}), 0)
+
+    deleted = encode_value(ChangeEvent("d", {"ID": 1}, before={"ID": 1}), 0)
+    letters = [  # (key, value, original offset)
+        (1, full(1, "a"), 10),
+        (1, partial(1), 11),
+        (1, deleted, 12),
+        (1, full(1, "b"), 14),
+        (1, partial(1), 15),
+        (2, full(2, "c"), 20),
+        (2, full(2, "c"), 20),  # dead-lettered twice (the consumer restarted meanwhile)
+        (3, b"\xff not json", 30),
+        (3, full(3, "d"), 31),
+        (4, full(4, "e"), 40),
+        (4, b"\xff not json", 41),
+    ]
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for i, value, offset in letters:
+        headers = dead_letter(original, 0, offset, "meilisearch", "rejected")
+        producer.produce(
+            kafka["dead_letter_topic"], key=encode_key({"ID": i}), value=value, headers=headers
+        )
+    assert producer.flush(30) == 0
+
+    done = run_cli(config, "dlq", "replay")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "replayed 6 dead letter(s); 0 without an original topic skipped; 5 superseded"
+        in done.stdout
+    )
+    back = read_all(kafka_bootstrap, original, 6)
+    expected = [letters[k] for k in (3, 4, 5, 8, 9, 10)]
+    assert sorted((m.key(), m.value()) for m in back) == sorted(
+        (encode_key({"ID": i}), v) for i, v, _ in expected
     )

@@ -85,7 +85,11 @@ def test_status_shows_each_table_from_a_separate_process(
         assert 0 <= latency["p50_ms"] <= latency["p99_ms"] and latency["changes"] >= 3
         assert table["verify"]["summary"] == "in sync" and table["verify"]["differences"] == 0
     assert items["bootstrap"]["status"] == "succeeded"
-    assert items["bootstrap"]["summary"] == "5 documents (swap)"
+    fence_s = items["bootstrap"]["fence_s"]
+    assert 0 < fence_s < 5
+    assert items["bootstrap"]["summary"] == (
+        f"5 documents (swap); the fence held live changes {fence_s:.2f}s"
+    )
 
     shown = run_cli(live.config, "status")
     assert shown.returncode == 0

@@ -279,6 +279,20 @@ def test_schema_registry_credentials_given_twice_are_a_config_error(tmp_path: Pa
     assert "url-pw" not in problem and "reg-pw-123" not in problem
 
 
+def test_the_fence_warning_threshold_is_five_seconds_unless_set(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, GOOD)).bootstrap.fence_warn_s == 5.0
+    custom = load_settings(write(tmp_path, GOOD + "\n[bootstrap]\nfence_warn_s = 1.5\n"))
+    assert custom.bootstrap.fence_warn_s == 1.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", '"soon"'])
+def test_a_fence_warning_threshold_that_is_not_a_positive_number_is_refused(
+    tmp_path: Path, value: str
+) -> None:
+    found = problems(tmp_path, GOOD + f"\n[bootstrap]\nfence_warn_s = {value}\n")
+    assert len(found) == 1 and found[0].startswith("bootstrap.fence_warn_s"), found
+
+
 def test_two_fields_entries_that_produce_one_field_are_refused_naming_the_key(
     tmp_path: Path,
 ) -> None:

@@ -4,13 +4,16 @@ import random
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
-from cdc_sync.consumer.truncates import Barriers, first_offset_at_or_after
+from cdc_sync.consumer.barriers import Barriers
+from cdc_sync.consumer.truncates import first_offset_at_or_after
+from cdc_sync.errors import TransientError
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.events.position import Position
 from cdc_sync.kafka.types import Partition
 from cdc_sync.state.store import StateStore
-from cdc_sync.state.truncates import TruncateLog
+from cdc_sync.state.truncates import Barrier, TruncateLog
 
 
 def pg(lsn: int) -> Position:
@@ -139,3 +142,55 @@ def test_partitions_to_align(log: TruncateLog) -> None:
     barriers.refresh()
     assert barriers.to_align(parts, table_of) == []
     assert barriers.view["APP.T"].ready
+
+
+class FailingStore:
+    """A truncate store whose every call fails with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def announce(self, table: str, position: Position, partitions: int) -> Barrier:
+        raise self.error
+
+    def mark_enqueued(self, table: str, position: Position) -> None:
+        raise self.error
+
+    def ack(self, table: str, partition: int, position: Position) -> None:
+        raise self.error
+
+    def barriers(self) -> dict[str, Barrier]:
+        raise self.error
+
+
+# What SQLAlchemy raises when the server is gone (psycopg's OperationalError wrapped).
+DOWN = OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+
+
+def test_a_store_that_does_not_answer_is_waited_out() -> None:
+    """The barriers' view is kept, and announcing or acking fails as transient (asked again)."""
+    barriers = Barriers(FailingStore(DOWN))
+    barrier = Barrier("APP.T", pg(100), "announced", 2)
+    barriers.view = {"APP.T": barrier}
+    barriers.refresh()
+    assert barriers.view == {"APP.T": barrier}
+    with pytest.raises(TransientError):
+        barriers.announce("APP.T", pg(100), 2)
+    with pytest.raises(TransientError):
+        barriers.aligned(Partition("t", 0), barrier)
+    barriers.enqueued("APP.T", pg(100))  # recorded at the next refresh that reaches the store
+    assert barriers.holds("APP.T") is barrier
+
+
+@pytest.mark.parametrize("bug", [TypeError("unhashable type: 'dict'"), KeyError("APP.T")])
+def test_a_bug_is_not_reported_as_an_outage(bug: Exception) -> None:
+    barriers = Barriers(FailingStore(bug))
+    barrier = Barrier("APP.T", pg(100), "announced", 2)
+    with pytest.raises(type(bug)):
+        barriers.refresh()
+    with pytest.raises(type(bug)):
+        barriers.announce("APP.T", pg(100), 2)
+    with pytest.raises(type(bug)):
+        barriers.aligned(Partition("t", 0), barrier)
+    with pytest.raises(type(bug)):
+        barriers.enqueued("APP.T", pg(100))

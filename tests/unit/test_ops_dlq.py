@@ -1,5 +1,5 @@
 from cdc_sync.kafka.reader import Record
-from cdc_sync.ops.dlq import DeadLetterView, replay_start
+from cdc_sync.ops.dlq import DeadLetterView, Resend, replay_start, superseded, winners
 
 HEADERS = {
     "cdc.error.code": "mapping",
@@ -31,3 +31,39 @@ def test_replay_start() -> None:
     assert replay_start(None, None, [0, 1]) == {0: 0, 1: 0}
     assert replay_start({"0": 7}, None, [0, 1]) == {0: 7, 1: 0}
     assert replay_start({"0": 7}, 3, [0, 1]) == {0: 3, 1: 3}
+
+
+def letter(offset: int, key: bytes | None, topic: str | None = "cdc.APP.T") -> DeadLetterView:
+    headers = {**HEADERS, "cdc.original.offset": str(offset)}
+    if topic is None:
+        headers = {}
+    else:
+        headers["cdc.original.topic"] = topic
+    return DeadLetterView.of(Record("dlq", 0, offset, key, b"{}", None, headers))
+
+
+def test_a_full_image_or_a_delete_supersedes_the_earlier_dead_letters_of_its_key() -> None:
+    """The rule of documents.compact: a full image or a delete wins over everything before it;
+    a partial update or a record that cannot be read now wins over nothing."""
+    letters = [
+        (letter(10, b"1"), "replace"),
+        (letter(11, b"1"), "update"),
+        (letter(12, b"1"), "delete"),
+        (letter(14, b"1"), "replace"),
+        (letter(15, b"1"), "update"),
+        (letter(30, b"3"), None),
+        (letter(31, b"3"), "replace"),
+        (letter(40, b"4"), "replace"),
+        (letter(41, b"4"), None),
+        (letter(50, b"1", topic="cdc.APP.OTHER"), "update"),
+        (letter(60, None, topic=None), None),
+    ]
+    won = winners(letters)
+    resent = [view.offset for view, _ in letters if not superseded(view, won)]
+    assert resent == [14, 15, 31, 40, 41, 50, None]
+
+
+def test_the_same_dead_letter_twice_is_sent_once() -> None:
+    once = Resend()
+    assert [once.first(letter(20, b"2")), once.first(letter(20, b"2"))] == [True, False]
+    assert once.first(letter(20, b"2", topic="cdc.APP.OTHER"))

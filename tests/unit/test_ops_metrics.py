@@ -91,6 +91,9 @@ def test_every_table_metric_is_collected() -> None:
         verify=RunResult(
             1, "succeeded", "2024-05-01T10:00:00+00:00", 5, "NOT in sync: 2 missing", None, 2
         ),
+        bootstrap=RunResult(
+            2, "succeeded", "2024-05-01T10:00:00+00:00", 5, "5 documents", None, fence_s=0.84
+        ),
         verify_pass=VerifyPass(
             None,
             {"found": {"missing": 1, "extra": 0, "differing": 3}, "repaired": {}},
@@ -103,6 +106,8 @@ def test_every_table_metric_is_collected() -> None:
     for name in metrics.TABLE_METRIC_NAMES:
         assert name in text, name
     assert registry.get_sample_value("cdc_sync_verify_differences", {"table": "APP.X"}) == 2
+    fence = registry.get_sample_value("cdc_sync_bootstrap_fence_seconds", {"table": "APP.X"})
+    assert fence == 0.84
     assert registry.get_sample_value("cdc_sync_table_lag_seconds", {"table": "APP.X"}) == 12.5
     assert registry.get_sample_value("cdc_sync_watermark_behind_seconds", {"table": "APP.X"}) == 30
     moved = dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC).timestamp()

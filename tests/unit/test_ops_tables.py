@@ -1,7 +1,7 @@
 import dataclasses
 import datetime as dt
 
-from cdc_sync.config import Settings
+from cdc_sync.config import BootstrapSettings, Settings
 from cdc_sync.kafka.lag import GroupLag, PartitionLag
 from cdc_sync.kafka.types import Partition
 from cdc_sync.metrics.latency import LatencyHistogram
@@ -94,7 +94,7 @@ def test_each_table_combines_its_parts() -> None:
                 10,
                 0,
                 None,
-                {"documents": 10, "mode": "swap"},
+                {"documents": 10, "mode": "swap", "fence_s": 0.84},
             ),
             Run(
                 2,
@@ -121,7 +121,8 @@ def test_each_table_combines_its_parts() -> None:
     assert a.last_published_at == "2024-05-01T09:59:59+00:00"
     assert a.latency is not None and a.latency.changes == 100
     assert 30 <= a.latency.p50_ms <= 50 and 300 <= a.latency.p99_ms <= 400
-    assert a.bootstrap is not None and a.bootstrap.summary == "10 documents (swap)"
+    assert a.bootstrap is not None and a.bootstrap.fence_s == 0.84
+    assert a.bootstrap.summary == "10 documents (swap); the fence held live changes 0.84s"
     assert a.verify is not None and a.verify.differences == 3
     assert a.verify.summary == "NOT in sync: 2 missing, 1 extra"
     assert a.extra == {"relay": {"sweep_s": 2}}
@@ -136,6 +137,18 @@ def test_each_table_combines_its_parts() -> None:
 def test_unreadable_parts_leave_fields_empty() -> None:
     a, _ = assemble(SETTINGS, Parts(), NOW)
     assert a.documents is None and a.lag is None and a.backlog is None and a.latency is None
+
+
+def test_a_fence_held_longer_than_the_setting_is_marked() -> None:
+    long_run = Run(
+        5, "bootstrap", "APP.A", "h", "succeeded", NOW, NOW, 1, 0, None, {"fence_s": 7.5}
+    )
+    settings = SETTINGS.model_copy(update={"bootstrap": BootstrapSettings(fence_warn_s=5)})
+    a = assemble(settings, Parts(runs=[long_run]), NOW)[0]
+    assert a.bootstrap is not None and a.bootstrap.fence_s == 7.5
+    assert a.bootstrap.summary.endswith(
+        "the fence held live changes 7.50s, over bootstrap.fence_warn_s (5s)"
+    )
 
 
 def test_lag_in_seconds_is_the_age_of_the_oldest_record_still_to_apply() -> None:
