@@ -355,13 +355,13 @@ def test_changes_made_during_the_load_are_caught_up_in_rounds_and_the_fence_time
     warned = [r for r in caplog.records if "bootstrap.fence_warn_s" in r.getMessage()]
     assert warned and warned[0].levelno == logging.WARNING
 
-    state = json.loads(run_cli("--config", str(config), "status", "--json").stdout)
+    state = json.loads(run_cli(config, "status", "--json").stdout)
     run = state["runs"][0]
     assert run["details"]["fence_s"] == pytest.approx(outcome.fence_s, abs=0.001)
     assert run["details"]["catch_up_tasks"] == sum(r.tasks for r in outcome.rounds)
     assert [r["fenced"] for r in run["details"]["rounds"]] == [r.fenced for r in outcome.rounds]
     assert state["tables"][0]["bootstrap"]["fence_s"] == run["details"]["fence_s"]
-    text_status = run_cli("--config", str(config), "status").stdout
+    text_status = run_cli(config, "status").stdout
     assert "the fence held live changes" in text_status
     assert "over bootstrap.fence_warn_s (0.001s)" in text_status
 

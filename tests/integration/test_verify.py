@@ -55,7 +55,7 @@ def test_repair_enqueues_every_write_before_it_waits_for_any(
     Meilisearch."""
     make_items(sqlite_url, 300)
     config = make_config(sqlite_url, tables=[table_config(index_uid)])
-    assert run_cli("--config", str(config), "bootstrap").returncode == 0
+    assert run_cli(config, "bootstrap").returncode == 0
     index = meili.index(index_uid)
     tampered = [{"id": str(i), "title": "tampered"} for i in range(1, 101)]
     strays = [{"id": f"stray{i}", "title": "stray"} for i in range(60)]
@@ -66,7 +66,7 @@ def test_repair_enqueues_every_write_before_it_waits_for_any(
     with HttpProxy(where.hostname, where.port) as proxy:
         proxied = {"url": f"http://{proxy.address}"}
         config = make_config(sqlite_url, tables=[table_config(index_uid)], meilisearch=proxied)
-        repaired = run_cli("--config", str(config), "verify", "--repair", "--chunk", "50")
+        repaired = run_cli(config, "verify", "--repair", "--chunk", "50")
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     requests = [(e.request.method, e.request.path.split("?")[0]) for e in proxy.exchanges]
     writes = [i for i, (method, path) in enumerate(requests) if path.endswith(WRITES)]
