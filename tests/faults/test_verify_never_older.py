@@ -74,6 +74,12 @@ def test_no_document_goes_back_to_an_older_image_while_repairs_race_the_stream(
     if capture == "trigger":
         assert run_cli(config, "source", "install").returncode == 0
     assert run_cli(config, "bootstrap").returncode == 0
+    stamp = {False: "", True: ""}
+    if capture == "timestamp":  # a change polling sees; drift: one behind its watermark
+        stamp = {
+            False: ", modified = clock_timestamp()",
+            True: ", modified = TIMESTAMP '2000-01-01 00:00:00'",
+        }
     versions = iter(range(1, 10**9))
     lock = threading.Lock()
     done = threading.Event()
@@ -84,10 +90,11 @@ def test_no_document_goes_back_to_an_older_image_while_repairs_race_the_stream(
         hot = n % 20 != 0
         key = (n % 20 + 1) if hot and not bypass else COLD[(n // 20) % len(COLD)]
         with engine.begin() as conn:
-            if bypass:  # drift: a change the triggers never see
+            if bypass and capture == "trigger":  # drift: a change the triggers never see
                 conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(
-                text("UPDATE items SET title = :t WHERE id = :i"), {"t": f"v{n}", "i": key}
+                text(f"UPDATE items SET title = :t{stamp[bypass]} WHERE id = :i"),
+                {"t": f"v{n}", "i": key},
             )
 
     def writer() -> None:
@@ -148,4 +155,4 @@ def test_no_document_goes_back_to_an_older_image_while_repairs_race_the_stream(
     print(
         f"\nimages seen per key: {sorted(len(h) for h in seen.values())}; drift {found}, repaired {repaired}"
     )
-    assert repaired  # repairs did race the writer
+    assert sum(repaired.values()) > 0  # repairs did race the writer
