@@ -39,6 +39,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
+def pg_proxy(pg_url: str) -> Iterator[TcpProxy]:
+    """A TCP proxy in front of the stack's PostgreSQL (no fault switched on)."""
+    where = urlsplit(pg_url)
+    assert where.hostname and where.port
+    with TcpProxy(where.hostname, where.port) as proxy:
+        yield proxy
+
+
+@pytest.fixture
 def meili_proxy(stack: dict[str, str]) -> Iterator[HttpProxy]:
     """An HTTP fault proxy in front of the stack's Meilisearch (no fault switched on)."""
     where = urlsplit(stack["MEILI_URL"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -58,15 +58,6 @@ def drains(request: Request, index_uid: str) -> bool:
 
 def table_config(name: str, index_uid: str) -> dict[str, object]:
     return {"name": name.upper(), "primary_key": ["ID"], "index": index_uid}
-
-
-@pytest.fixture
-def pg_proxy(pg_url: str) -> Iterator[TcpProxy]:
-    """A TCP proxy in front of the stack's PostgreSQL; slow, so a fault lands while reading."""
-    where = urlsplit(pg_url)
-    assert where.hostname and where.port
-    with TcpProxy(where.hostname, where.port) as proxy:
-        yield proxy
 
 
 def through(proxy: TcpProxy, url: str) -> str:
