@@ -13,6 +13,7 @@ raised as it was.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,20 @@ class RetryNote:
             f"{self.what} failed (attempt {self.attempt}), "
             f"retrying in {self.wait_s:.1f}s: {self.reason}"
         )
+
+
+class Stopped(Exception):
+    """A stop was asked for while waiting before a retry: the retries end there."""
+
+
+def stoppable(stopping: threading.Event) -> Callable[[float], None]:
+    """A `sleep` for `Retry` that ends early, raising `Stopped`, once `stopping` is set."""
+
+    def sleep(seconds: float) -> None:
+        if stopping.wait(seconds):
+            raise Stopped
+
+    return sleep
 
 
 def _nobody(note: RetryNote) -> None:

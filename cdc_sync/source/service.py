@@ -18,7 +18,7 @@ from cdc_sync.database_url import normalise_url
 from cdc_sync.errors import ConfigError, DependencyUnavailable, TransientError
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.producer import Producer
-from cdc_sync.retry import Retry, RetryNote
+from cdc_sync.retry import Retry, RetryNote, Stopped, stoppable
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.changelog import changelog_table
 from cdc_sync.source.database import create_source_engine
@@ -76,6 +76,7 @@ class RelayService:
             first_s=0.2,
             max_s=30,
             budget_s=budget_s or None,
+            sleep=stoppable(self.stopping),
             on_retry=self._report,
             logger=log,
         )
@@ -219,8 +220,19 @@ class RelayService:
         return 300.0 if self.once else None
 
     def run(self) -> int:
-        """Run until stopped (or, with `once`, until there is nothing left); return events."""
-        self.start()
+        """Run until stopped (or, with `once`, until there is nothing left); return events.
+        A stop asked for while a fault is retried ends the retries: what was not published
+        stays where it was read from, for the next run."""
+        try:
+            self.start()
+            self._relay()
+        except Stopped:
+            log.info("relay: stopped while retrying; nothing unpublished was acknowledged")
+        finally:
+            self.close()
+        return self.published
+
+    def _relay(self) -> None:
         pacer = Pacer(self.settings.relay.poll_interval_ms / 1000)
         waiter = self._waiter()
         try:
@@ -234,8 +246,6 @@ class RelayService:
                     waiter.wait(delay)
         finally:
             waiter.close()
-            self.close()
-        return self.published
 
     def _waiter(self) -> Waiter:
         """LISTEN where the triggers notify (PostgreSQL); sleep elsewhere and with `once`."""

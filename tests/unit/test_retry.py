@@ -8,11 +8,13 @@ tenacity/wait.py, tenacity 9.2).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import pytest
 
 from cdc_sync.errors import TerminalError, TransientError
-from cdc_sync.retry import Retry, RetryNote
+from cdc_sync.retry import Retry, RetryNote, Stopped, stoppable
 
 
 def transient(exc: BaseException) -> bool:
@@ -125,3 +127,24 @@ def test_the_reason_is_the_faults_first_line() -> None:
         "(psycopg.OperationalError) connection refused"
     )
     assert RetryNote("x", 1, 0.0, TransientError()).reason == "TransientError"
+
+
+def test_a_stop_ends_the_wait_before_a_retry_and_the_retries() -> None:
+    stopping = threading.Event()
+    flaky = Flaky(*[TransientError("down")] * 5)
+    retry = Retry(transient, first_s=30, max_s=30, sleep=stoppable(stopping))
+    threading.Timer(0.05, stopping.set).start()
+    started = time.monotonic()
+    with pytest.raises(Stopped):
+        retry.call("reading", flaky)
+    assert flaky.calls == 1
+    assert time.monotonic() - started < 5
+
+
+def test_a_stop_asked_for_before_the_wait_ends_it_at_once() -> None:
+    stopping = threading.Event()
+    stopping.set()
+    flaky = Flaky(TransientError("down"))
+    with pytest.raises(Stopped):
+        Retry(transient, first_s=30, max_s=30, sleep=stoppable(stopping)).call("reading", flaky)
+    assert flaky.calls == 1
