@@ -24,6 +24,7 @@ from cdc_sync.database_url import normalise_url
 from cdc_sync.events.model import ChangeEvent
 from cdc_sync.sink.meili import meili_client
 from cdc_sync.source.database import create_source_engine
+from cdc_sync.state.records import Run
 from cdc_sync.state.store import StateStore
 from tests.integration.cli_support import run_cli
 from tests.integration.consumer_support import produce
@@ -194,11 +195,23 @@ def test_second_bootstrap_is_refused_naming_the_holder(
     config = make_config(sqlite_url, tables=[table_config(index_uid)])
     job = bootstrap_job(load_settings(config), config)
     refused: list[subprocess.CompletedProcess[str]] = []
-    job.hooks = {"loaded": lambda: refused.append(run_cli(config, "bootstrap"))}
+    latest: list[Run] = []
+
+    def second() -> None:
+        refused.append(run_cli(config, "bootstrap"))
+        latest.extend(job.store.latest_runs(("bootstrap",)))
+
+    job.hooks = {"loaded": second}
     job.run()
     assert refused[0].returncode == 1
     assert f"held by test-holder-{os.getpid()}" in refused[0].stderr
     assert "run 1" in refused[0].stderr
+    # The refused attempt is on record as refused, and the run that holds the table stays
+    # its latest (what status, the metrics and CdcSyncRunFailed read): nothing failed.
+    (attempt,) = [r for r in job.store.recent_runs() if r.id != 1]
+    assert attempt.status == "refused"
+    assert attempt.error and "held by" in attempt.error
+    assert [(r.id, r.status) for r in latest] == [(1, "running")]
     # Once the first run is over, the table is free again.
     assert run_cli(config, "bootstrap").returncode == 0
 
