@@ -116,7 +116,7 @@ class TableBootstrap:
         try:
             lease = self.store.acquire(f"bootstrap:{name}", self.holder, ttl, run_id)
         except CdcSyncError as exc:
-            self.store.finish_run(run_id, "failed", 0, error=f"refused: {exc}")
+            self.store.finish_run(run_id, "refused", 0, error=f"refused: {exc}")
             raise
         keeper = Keeper(self.store, lease, ttl, name, taken_at=asked)
         outcome = Outcome(name, self.live, run_id)

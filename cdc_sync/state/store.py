@@ -305,10 +305,11 @@ class StateStore:
 
     @_retried
     def latest_runs(self, kinds: tuple[str, ...]) -> list[Run]:
-        """The latest run of each of these kinds for each table."""
+        """The latest run of each of these kinds for each table; an attempt refused because
+        another run held the table is not one (that run is)."""
         latest = (
             select(func.max(runs.c.id))
-            .where(runs.c.kind.in_(kinds))
+            .where(runs.c.kind.in_(kinds), runs.c.status != "refused")
             .group_by(runs.c.kind, runs.c.table_name)
         )
         with self.engine.connect() as conn:
