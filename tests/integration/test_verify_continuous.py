@@ -26,7 +26,7 @@ from tests.integration.compose_support import (
     wait_equal,
 )
 from tests.integration.test_bootstrap import all_docs, make_items, table_config
-from tests.integration.verify_support import pipeline, stop, verify_pass, wait_for
+from tests.integration.verify_support import pipeline, stop, stop_all, verify_pass, wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -259,3 +259,38 @@ def _or_show(process: subprocess.Popen[bytes], check: Callable[[], Any]) -> Any:
         process.kill()
         _, err = process.communicate(timeout=10)
         raise AssertionError(err.decode(errors="replace")[-3000:]) from None
+
+
+def test_a_pass_waits_while_the_consumers_lag_above_max_lag_and_goes_on_once_they_catch_up(
+    sqlite_url: str, make_config: Callable[..., Path], index_uid: str
+) -> None:
+    """Invariant: while the consumer group has more than `max_lag` records of the table's
+    topic to apply, a pass reads nothing and says why in status; once the consumers catch
+    up it goes on and completes."""
+    make_items(sqlite_url, 50)
+    table = table_config(index_uid, verify={"every": "1s"})
+    config = make_config(sqlite_url, tables=[table], verify={"max_lag": 5})
+    assert run_cli(config, "source", "install").returncode == 0
+    assert run_cli(config, "bootstrap").returncode == 0
+    engine = create_engine(normalise_url(sqlite_url))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE items SET title = 'lagging' WHERE id <= 20"))
+    engine.dispose()
+    assert run_cli(config, "relay", "--once").returncode == 0  # 20 records, no consumer yet
+    services = [start_cli(config, "verify", "--continuous")]
+    try:
+
+        def waiting() -> Any:
+            return (verify_pass(config, "ITEMS").get("current") or {}).get("waiting")
+
+        assert wait_for(waiting, 60, "the pass waiting") == "consumer lag 20 > max_lag 5"
+        time.sleep(3)  # three lag checks later: still waiting, nothing read, no pass ended
+        held = verify_pass(config, "ITEMS")
+        assert held["current"]["waiting"] == "consumer lag 20 > max_lag 5"
+        assert (held["current"]["rows_read"], held["current"]["ids_read"]) == (0, 0)
+        assert not held.get("last")
+        services.append(start_cli(config, "consume"))
+        last = wait_for(lambda: verify_pass(config, "ITEMS").get("last"), 60, "a pass ended")
+        assert last["rows_read"] == 50, last
+    finally:
+        stop_all(services)
