@@ -131,7 +131,8 @@ def live_pipeline(
         )
         yield pipeline
     finally:
-        for process in (pipeline.relay, consumer):
+        # a test may have replaced the consumer (restarted it): stop the one running too
+        for process in dict.fromkeys((pipeline.relay, consumer, pipeline.consumer)):
             if process is not None and process.proc.poll() is None:
                 process.terminate()
                 with contextlib.suppress(AssertionError):
