@@ -54,7 +54,7 @@ class CommitWatch(threading.Thread):
             self.error = exc
 
     def sample(self) -> None:
-        topics = sorted({topic for topic, _ in self.ledger.partition_of.values()})
+        topics = sorted({topic for topic, _ in list(self.ledger.partition_of.values())})
         if not topics:
             return
         try:

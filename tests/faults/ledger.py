@@ -36,17 +36,19 @@ class Ledger:
                 next(records)  # its tombstone changes nothing
             doc_id, image = expected_document(event)
             ident = (str(event.table), doc_id)
+            self.partition_of[ident] = (topic, partition)  # first: a sampler reads both
             self.history[ident].append((offset, image))
-            self.partition_of[ident] = (topic, partition)
             assert topic == f"{prefix}.{event.table}"
         self._seen = len(stream.records)
 
     def violations(
         self, committed: dict[TopicPartition, int], docs: dict[str, dict[str, dict[str, Any]]]
     ) -> list[str]:
-        """Keys whose document is older than the committed offset allows; [] when none."""
+        """Keys whose document is older than the committed offset allows; [] when none.
+        Safe while `add` runs in another thread (a sampler beside the producer): it reads
+        a snapshot of the keys."""
         found = []
-        for (table, doc_id), history in self.history.items():
+        for (table, doc_id), history in list(self.history.items()):
             position = committed.get(self.partition_of[(table, doc_id)], -1)
             below = [i for i, (offset, _) in enumerate(history) if offset < position]
             if not below:
