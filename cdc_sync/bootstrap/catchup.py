@@ -19,6 +19,7 @@ from cdc_sync.documents.mapping import DocumentOp, operation_for_event
 from cdc_sync.errors import TerminalError
 from cdc_sync.events.decode import AvroDecoder, DecodeError, NotARowChange, decode_record
 from cdc_sync.kafka.reader import Offsets, Record, read_range
+from cdc_sync.kafka.registry import avro_reader
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,6 @@ class CatchUp:
 
     def _decoder(self) -> AvroDecoder | None:
         if self.kafka.schema_registry_url and self._avro is None:
-            from cdc_sync.kafka.registry import avro_reader  # its libraries: Avro topics only
-
             self._avro = avro_reader(self.kafka)
         return self._avro
 

@@ -15,12 +15,12 @@ from cdc_sync.config import Settings
 from cdc_sync.consumer.dlq import DeadLetterQueue, DlqLimitExceeded
 from cdc_sync.consumer.service import ConsumerService
 from cdc_sync.consumer.writer import Writer
-from cdc_sync.events.avro import AvroReader
 from cdc_sync.kafka.admin import ensure_topics
 from cdc_sync.kafka.consumer import KafkaConsumer
 from cdc_sync.kafka.membership import static_member
 from cdc_sync.kafka.producer import Producer
 from cdc_sync.kafka.reader import PartitionReads
+from cdc_sync.kafka.registry import avro_reader
 from cdc_sync.ops.reporter import Reporter
 from cdc_sync.sink.http import SinkHttp
 from cdc_sync.sink.indexes import ensure_index
@@ -108,18 +108,8 @@ def build_service(settings: Settings) -> ConsumerService:
         truncates=TruncateLog(state, settings.kafka.group_id),
         reads=PartitionReads(settings.kafka),
         member=member,
-        avro=_avro_reader(settings),
+        avro=avro_reader(settings.kafka),
     )
-
-
-def _avro_reader(settings: Settings) -> AvroReader | None:
-    """The registry's decoder when one is configured. Its client library (a sixth of the
-    consumer's start-up) is imported only then, as `check`, `dlq` and bootstrap do."""
-    if not settings.kafka.schema_registry_url:
-        return None
-    from cdc_sync.kafka.registry import avro_reader
-
-    return avro_reader(settings.kafka)
 
 
 def prepare(settings: Settings) -> None:

@@ -10,6 +10,7 @@ from cdc_sync.cli.context import AppContext
 from cdc_sync.config import Settings
 from cdc_sync.kafka.producer import Producer
 from cdc_sync.kafka.reader import Offsets, read_range, watermarks
+from cdc_sync.kafka.registry import avro_reader
 from cdc_sync.ops.dlq import (
     WATERMARK_PREFIX,
     DeadLetterView,
@@ -90,11 +91,7 @@ def _winners(settings: Settings, start: Offsets, end: Offsets) -> dict[Mark, int
     """The first pass: which dead letter of each key wins over the earlier ones."""
     kafka = settings.kafka
     tables = {settings.topic_of(t): t for t in settings.tables}
-    avro = None
-    if kafka.schema_registry_url:  # its client's libraries are loaded only for Avro topics
-        from cdc_sync.kafka.registry import avro_reader
-
-        avro = avro_reader(kafka)
+    avro = avro_reader(kafka)
     views = (DeadLetterView.of(r) for r in read_range(kafka, kafka.dead_letter_topic, start, end))
     return winners((view, letter_kind(view, tables, avro)) for view in views)
 

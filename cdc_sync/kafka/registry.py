@@ -7,18 +7,22 @@ HTTP 5xx/429/408 are a `TransientError` (the consumer retries the record with ba
 its offsets); an id the registry does not have, or a schema that is not Avro,
 is `UnknownSchema` (the record is dead-lettered with that reason); refused
 credentials stop the service (`DependencyUnavailable`).
+
+The client's libraries (a sixth of a command's start-up) are imported when a registry is
+first used, so a command without Avro topics never loads them.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
-
-from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from cdc_sync.config import KafkaSettings
 from cdc_sync.errors import DependencyUnavailable, TransientError
 from cdc_sync.events.avro import AvroReader, UnknownSchema
+
+if TYPE_CHECKING:
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 TIMEOUT_S = 10
 _RETRIABLE_STATUS = frozenset({408, 429})
@@ -48,13 +52,17 @@ class SchemaRegistry:
             password = kafka.schema_registry_password
             secret = password.get_secret_value() if password is not None else ""
             conf["basic.auth.user.info"] = f"{kafka.schema_registry_username}:{secret}"
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
         self._client = SchemaRegistryClient(conf)
+        self._refused: type[SchemaRegistryError] = SchemaRegistryError
 
     def subject_count(self) -> int:
         """How many subjects the registry holds (proves it answers and takes the credentials)."""
         try:
             return len(self._client.get_subjects())
-        except SchemaRegistryError as exc:
+        except self._refused as exc:
             raise DependencyUnavailable(
                 f"schema registry at {self.url}: HTTP {exc.http_status_code} {exc.error_message}"
             ) from None
@@ -66,7 +74,7 @@ class SchemaRegistry:
     def schema_text(self, schema_id: int) -> str:
         try:
             schema = self._client.get_schema(schema_id)
-        except SchemaRegistryError as exc:
+        except self._refused as exc:
             status = exc.http_status_code
             if status == 404:
                 raise UnknownSchema(
